@@ -1,0 +1,134 @@
+// Package cli is pypyctl's command layer: each command parses flags, calls
+// one library function and renders its result as text or, with --json, as
+// one JSON document on stdout. Logs and progress go to stderr.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pypyctl/pypyctl/internal/dirs"
+	"github.com/pypyctl/pypyctl/platforms"
+)
+
+// App carries what every command shares: streams, global flags and the
+// environment. There is no package-level state; tests build their own App.
+type App struct {
+	Stdout, Stderr io.Writer
+	Stdin          io.Reader
+	Getenv         func(string) string
+
+	JSON    bool
+	Verbose bool
+	Quiet   bool
+	Matrix  string // --matrix or PYPYCTL_MATRIX; empty means embedded
+}
+
+// usageError marks errors that exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// Usagef returns a bad-usage error (exit status 2).
+func Usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// ErrNotImplemented is returned by commands whose issue has not landed.
+var ErrNotImplemented = errors.New("not implemented yet")
+
+// LoadMatrix reads the matrix named by --matrix / PYPYCTL_MATRIX, or the
+// embedded one, and validates it.
+func (a *App) LoadMatrix() (*platforms.Matrix, error) {
+	path := a.Matrix
+	if path == "" {
+		path = a.Getenv("PYPYCTL_MATRIX")
+	}
+	m, err := platforms.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if probs := platforms.Validate(m); len(probs) > 0 {
+		return nil, fmt.Errorf("matrix %s is invalid (%d problems; run `pypyctl matrix validate`): %s", m.Path, len(probs), probs[0])
+	}
+	return m, nil
+}
+
+// Dirs resolves data/cache/config directories from the environment.
+func (a *App) Dirs() (dirs.Dirs, error) { return dirs.Resolve(a.Getenv) }
+
+// Logf writes a log line to stderr unless --quiet or --json.
+func (a *App) Logf(format string, args ...any) {
+	if a.Quiet || a.JSON {
+		return
+	}
+	fmt.Fprintf(a.Stderr, format+"\n", args...)
+}
+
+// Debugf writes a log line to stderr with --verbose.
+func (a *App) Debugf(format string, args ...any) {
+	if a.Verbose {
+		fmt.Fprintf(a.Stderr, format+"\n", args...)
+	}
+}
+
+// Render prints v as indented JSON with --json, else calls text.
+func (a *App) Render(v any, text func(w io.Writer)) error {
+	if a.JSON {
+		enc := json.NewEncoder(a.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	if text != nil && !a.Quiet {
+		text(a.Stdout)
+	}
+	return nil
+}
+
+// Main runs pypyctl with args and returns the process exit status:
+// 0 success, 1 failure, 2 bad usage.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := &App{Stdout: stdout, Stderr: stderr, Stdin: stdin, Getenv: getenv}
+	root := NewRoot(a)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetIn(stdin)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "pypyctl: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// OSMain is Main wired to the process.
+func OSMain(ctx context.Context) int {
+	return Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+}
+
+// wrapUsage turns cobra's flag and argument errors into usage errors.
+func wrapUsage(cmd *cobra.Command) {
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	if cmd.Args != nil {
+		args := cmd.Args
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, c := range cmd.Commands() {
+		wrapUsage(c)
+	}
+}
