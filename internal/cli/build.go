@@ -1,7 +1,116 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/store"
+)
+
+type buildFlags struct {
+	target, release, out, formats, storeDir string
+	noSmoke                                 bool
+	workers                                 int
+}
 
 func newBuildCmd(a *App) *cobra.Command {
-	return stub("build", "Build a target: VM → assembled tree → archives", "  pypyctl build --target linux-amd64\n  pypyctl build --target linux-arm64 --formats tar.bz2,tar.zst")
+	var f buildFlags
+	c := &cobra.Command{
+		Use:   "build --target T",
+		Short: "Build a target: VM → assembled tree → smoke test → archives",
+		Long: `Build one target of a release: obtain the translated VM (imported from the
+release's pinned Debian packages, or translated), assemble it in upstream's
+relocatable layout with pinned ensurepip wheels, run its smoke test (arm64
+under qemu-user), and pack byte-reproducible archives plus SHA256SUMS into
+--out. Every stage is cached by the digest of its inputs: building again
+with nothing changed is a store hit.`,
+		Example: `  pypyctl build --target linux-amd64
+  pypyctl build --target linux-arm64 --formats tar.bz2,tar.zst --out dist/
+  pypyctl build --target linux-amd64 --json | jq '.artifacts[].sha256'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.target == "" {
+				return Usagef("--target is required (e.g. --target linux-amd64; see `pypyctl matrix list`)")
+			}
+			m, err := a.LoadMatrix()
+			if err != nil {
+				return err
+			}
+			r, err := m.Release(f.release)
+			if err != nil {
+				return err
+			}
+			t, err := m.Target(f.target)
+			if err != nil {
+				return err
+			}
+			d, err := a.Dirs()
+			if err != nil {
+				return err
+			}
+			st := store.NewLocal(d.Store())
+			if f.storeDir != "" {
+				if strings.Contains(f.storeDir, "://") {
+					return fmt.Errorf("--store %s: only local directories are supported so far", f.storeDir)
+				}
+				st = store.NewLocal(f.storeDir)
+			}
+			st.Warn = func(s string) { fmt.Fprintln(a.Stderr, "warning:", s) }
+			var formats []string
+			if f.formats != "" {
+				formats = strings.Split(f.formats, ",")
+			}
+			out, err := filepath.Abs(f.out)
+			if err != nil {
+				return err
+			}
+			p := a.progress()
+			rep, err := build.Run(cmd.Context(), build.Options{
+				Matrix: m, Release: r, Target: t, Formats: formats, OutDir: out,
+				Dirs: d, Store: st, NoSmoke: f.noSmoke, Workers: f.workers,
+				Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update,
+			})
+			p.clear()
+			if err != nil {
+				return err
+			}
+			return a.Render(rep, func(w io.Writer) {
+				fmt.Fprintf(w, "built %s for %s (%d of %d stages from the store)\n", rep.Release, rep.Target, rep.Hits(), len(rep.Stages))
+				for _, art := range rep.Artifacts {
+					fmt.Fprintf(w, "  %-44s %10s  sha256:%s\n", art.Path, humanSize(art.Size), art.SHA256)
+				}
+				for _, art := range rep.Artifacts {
+					if art.Kind == "archive" && strings.HasPrefix(art.Format, "tar") {
+						base := strings.TrimSuffix(art.Name, "."+art.Format)
+						fmt.Fprintf(w, "run it:\n  tar xf %s && ./%s/bin/pypy3 -c 'import sys; print(sys.version)'\n", art.Path, base)
+						break
+					}
+				}
+			})
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.target, "target", "", "target to build (linux-amd64, linux-arm64, …)")
+	fl.StringVar(&f.release, "release", "", "release to build (default: the matrix's default_release)")
+	fl.StringVar(&f.out, "out", "dist", "directory for archives and SHA256SUMS")
+	fl.StringVar(&f.formats, "formats", "", "comma-separated archive formats: tar.bz2,tar.gz,tar.xz,tar.zst,zip (default: the matrix's)")
+	fl.StringVar(&f.storeDir, "store", "", "content-addressed store (default: the cache dir's store/)")
+	fl.BoolVar(&f.noSmoke, "no-smoke", false, "skip running the built interpreter")
+	fl.IntVar(&f.workers, "workers", 0, "compression workers (0: all cores; output is identical for any value)")
+	return c
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

@@ -1,0 +1,115 @@
+package build
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/packaging/archive"
+	"github.com/pypyctl/pypyctl/store"
+)
+
+type builtArchive struct {
+	name, format, src string
+}
+
+func hostArch() string { return runtime.GOARCH }
+
+// archive packs the tree in one format as a store stage.
+func (rep *Report) archive(ctx context.Context, o *Options, t *TreeResult, format string) (builtArchive, error) {
+	f, err := archive.ParseFormat(format)
+	if err != nil {
+		return builtArchive{}, err
+	}
+	if o.Target.OS == "windows" && f != archive.Zip {
+		return builtArchive{}, fmt.Errorf("target %s ships zip archives only, not %s", o.Target.Name, format)
+	}
+	name := o.Release.ArchiveName(o.Target, string(f))
+	key, err := store.NewKey("archive", archiveStageVersion, map[string]any{
+		"tree": t.Key, "format": f, "name": name, "source_date_epoch": o.Release.SourceDateEpoch,
+	})
+	if err != nil {
+		return builtArchive{}, err
+	}
+	dir, err := rep.stage(ctx, o, "archive:"+string(f), key, func(ctx context.Context, dir string) error {
+		opt := archive.Options{SourceDateEpoch: o.Release.SourceDateEpoch, Workers: o.Workers}
+		if o.Progress != nil {
+			opt.Progress = func(done, total int64) { o.Progress("compress "+name, done, total) }
+		}
+		return archive.WriteFile(ctx, filepath.Join(dir, name), t.Dir, o.Release.ArchiveBase(o.Target), f, opt)
+	})
+	if err != nil {
+		return builtArchive{}, err
+	}
+	return builtArchive{name: name, format: string(f), src: filepath.Join(dir, name)}, nil
+}
+
+// archiveStageVersion changes when archive bytes would change.
+const archiveStageVersion = 1
+
+// publishFile copies a store file to dst atomically and describes it.
+func publishFile(src, dst string) (Artifact, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return Artifact{}, err
+	}
+	defer in.Close()
+	if err := fsutil.WriteAtomic(dst, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	}); err != nil {
+		return Artifact{}, err
+	}
+	sum, size, err := fsutil.SHA256File(dst)
+	if err != nil {
+		return Artifact{}, err
+	}
+	return Artifact{Name: filepath.Base(dst), Path: dst, Size: size, SHA256: sum}, nil
+}
+
+// UpdateSHA256SUMS merges the artifacts' digests into dir/SHA256SUMS (the
+// `sha256sum` format, sorted by name), keeping entries of other builds
+// that share the directory, and returns the SHA256SUMS artifact.
+func UpdateSHA256SUMS(dir string, arts []Artifact) (Artifact, error) {
+	path := filepath.Join(dir, "SHA256SUMS")
+	sums := map[string]string{}
+	if f, err := os.Open(path); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			sum, name, ok := strings.Cut(sc.Text(), "  ")
+			if ok && len(sum) == 64 {
+				if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+					sums[name] = sum
+				}
+			}
+		}
+		f.Close()
+	}
+	for _, a := range arts {
+		sums[a.Name] = a.SHA256
+	}
+	names := make([]string, 0, len(sums))
+	for n := range sums {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "%s  %s\n", sums[n], n)
+	}
+	if err := fsutil.WriteFileAtomic(path, []byte(b.String()), 0o644); err != nil {
+		return Artifact{}, err
+	}
+	sum, size, err := fsutil.SHA256File(path)
+	if err != nil {
+		return Artifact{}, err
+	}
+	return Artifact{Name: "SHA256SUMS", Path: path, Kind: "checksums", Size: size, SHA256: sum}, nil
+}

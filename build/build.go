@@ -1,0 +1,143 @@
+// Package build runs the stages that turn one (release, target) of the
+// matrix into a release tree and archives:
+//
+//	vm (import or translate) → ensurepip wheels → assemble → smoke → archives
+//
+// Every stage output lives in the content-addressed store under the digest
+// of its inputs, so a rebuild with nothing changed does no work, and the
+// report says which stages were store hits.
+package build
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/pypyctl/pypyctl/internal/dirs"
+	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/smoke"
+	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/vm"
+)
+
+// Options configure one build.
+type Options struct {
+	Matrix  *platforms.Matrix
+	Release *platforms.Release
+	Target  *platforms.Target
+	Formats []string // empty: what the matrix says for this release and target
+	OutDir  string   // where archives and SHA256SUMS go (dist/)
+	Dirs    dirs.Dirs
+	Store   *store.Local
+	NoSmoke bool
+	Workers int // compression workers; 0 = all cores
+	Log     func(string)
+	// Progress reports bytes done of a long step (download, compress).
+	Progress func(step string, done, total int64)
+}
+
+// Stage is one stage's outcome in the report.
+type Stage struct {
+	Name    string  `json:"name"`
+	Key     string  `json:"key"`
+	Hit     bool    `json:"store_hit"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Artifact is one file written to the output directory.
+type Artifact struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	Kind   string `json:"kind"` // archive | checksums
+	Format string `json:"format,omitempty"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Report is what a build did.
+type Report struct {
+	Release   string        `json:"release"`
+	Target    string        `json:"target"`
+	Tree      string        `json:"tree"`
+	VM        *vm.Metadata  `json:"vm"`
+	Smoke     *smoke.Report `json:"smoke,omitempty"`
+	Stages    []Stage       `json:"stages"`
+	Artifacts []Artifact    `json:"artifacts"`
+}
+
+// Hits counts the stages that were store hits.
+func (r *Report) Hits() int {
+	n := 0
+	for _, s := range r.Stages {
+		if s.Hit {
+			n++
+		}
+	}
+	return n
+}
+
+func (o *Options) log(format string, a ...any) {
+	if o.Log != nil {
+		o.Log(fmt.Sprintf(format, a...))
+	}
+}
+
+// stage runs one store-backed stage and records it in the report.
+func (rep *Report) stage(ctx context.Context, o *Options, name string, key store.Key, build func(ctx context.Context, dir string) error) (string, error) {
+	start := time.Now()
+	res, err := o.Store.Ensure(ctx, key, func(ctx context.Context, dir string) error {
+		o.log("%-10s building (key %s)", name, key.Short())
+		return build(ctx, dir)
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	if res.Hit {
+		o.log("%-10s store hit (key %s)", name, key.Short())
+	}
+	rep.Stages = append(rep.Stages, Stage{Name: name, Key: string(key), Hit: res.Hit, Seconds: time.Since(start).Seconds()})
+	return res.Dir, nil
+}
+
+// Run builds the tree and the archives and writes them with SHA256SUMS
+// into o.OutDir. Nothing is written to o.OutDir unless every stage passed.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	t, err := Tree(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	rep := t.Report
+	formats := o.Formats
+	if len(formats) == 0 {
+		formats = o.Matrix.Formats(o.Release, o.Target)
+	}
+	var built []builtArchive
+	for _, f := range formats {
+		a, err := rep.archive(ctx, &o, t, f)
+		if err != nil {
+			return nil, err
+		}
+		built = append(built, a)
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("output dir: %w", err)
+	}
+	for _, a := range built {
+		art, err := publishFile(a.src, filepath.Join(o.OutDir, a.name))
+		if err != nil {
+			return nil, err
+		}
+		art.Kind, art.Format = "archive", a.format
+		rep.Artifacts = append(rep.Artifacts, art)
+	}
+	sums, err := UpdateSHA256SUMS(o.OutDir, rep.Artifacts)
+	if err != nil {
+		return nil, err
+	}
+	rep.Artifacts = append(rep.Artifacts, sums)
+	sort.SliceStable(rep.Artifacts, func(i, j int) bool { return rep.Artifacts[i].Name < rep.Artifacts[j].Name })
+	return rep, nil
+}

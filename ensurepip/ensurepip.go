@@ -1,0 +1,79 @@
+// Package ensurepip owns the pinned wheel set (pip, setuptools, wheel) a
+// release bundles, its verification, and its placement in
+// lib/pypyX.Y/ensurepip/_bundled/ where the stdlib's ensurepip finds it.
+// It also carries a replacement ensurepip module for trees whose
+// distribution removed upstream's.
+package ensurepip
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/platforms"
+)
+
+//go:embed ensurepip_init.py
+var initModule []byte
+
+// InitModule returns the source of the replacement ensurepip/__init__.py.
+func InitModule() []byte { return append([]byte(nil), initModule...) }
+
+// BundledDir is where the wheels go, relative to the stdlib directory.
+const BundledDir = "ensurepip/_bundled"
+
+// Verify checks that dir holds every pinned wheel of the release with the
+// pinned bytes, and returns their paths in matrix order.
+func Verify(dir string, wheels []platforms.Wheel) ([]string, error) {
+	if len(wheels) == 0 {
+		return nil, errors.New("the release pins no ensurepip wheels")
+	}
+	paths := make([]string, len(wheels))
+	for i, w := range wheels {
+		p := filepath.Join(dir, w.FileName())
+		if err := fsutil.VerifySHA256(p, w.SHA256); err != nil {
+			return nil, fmt.Errorf("ensurepip wheel %s: %w", w.FileName(), err)
+		}
+		paths[i] = p
+	}
+	return paths, nil
+}
+
+// Place copies verified wheels into stdlib/ensurepip/_bundled/, replacing
+// whatever was bundled before so exactly the pinned set is offered.
+func Place(stdlib string, wheelPaths []string) error {
+	dst := filepath.Join(stdlib, filepath.FromSlash(BundledDir))
+	if err := os.RemoveAll(dst); err != nil {
+		return fmt.Errorf("ensurepip: %w", err)
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return fmt.Errorf("ensurepip: %w", err)
+	}
+	for _, p := range wheelPaths {
+		if err := copyFile(p, filepath.Join(dst, filepath.Base(p))); err != nil {
+			return fmt.Errorf("ensurepip: %w", err)
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// progress draws one status line on a terminal's stderr; it is silent when
+// stderr is not a terminal or with --quiet/--json.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	on    bool
+	last  time.Time
+	drawn bool
+}
+
+func (a *App) progress() *progress {
+	p := &progress{w: a.Stderr}
+	if f, ok := a.Stderr.(*os.File); ok && !a.Quiet && !a.JSON {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.on = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(step string, done, total int64) {
+	if p == nil || !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if time.Since(p.last) < 100*time.Millisecond && done < total {
+		return
+	}
+	p.last = time.Now()
+	pct := ""
+	if total > 0 {
+		pct = fmt.Sprintf(" %3d%%", done*100/total)
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s%s (%s)", step, pct, humanSize(done))
+	p.drawn = true
+}
+
+func (p *progress) clear() {
+	if p == nil || !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+}
