@@ -62,8 +62,8 @@ func Assemble(ctx context.Context, in Input, outDir string) (string, error) {
 			return "", fmt.Errorf("assemble: %w", err)
 		}
 	}
-	stdlib := filepath.Join(root, "lib", "pypy"+in.Release.PythonShort())
-	site := filepath.Join(stdlib, "site-packages")
+	stdlib := filepath.Join(root, filepath.FromSlash(in.Release.StdlibDir()))
+	site := filepath.Join(root, filepath.FromSlash(in.Release.SitePackagesDir()))
 	if err := os.MkdirAll(site, 0o755); err != nil {
 		return "", fmt.Errorf("assemble: %w", err)
 	}
@@ -71,8 +71,11 @@ func Assemble(ctx context.Context, in Input, outDir string) (string, error) {
 	if err := os.WriteFile(filepath.Join(site, "README"), []byte("This directory exists so that 3rd party packages can be installed here.\n"), 0o644); err != nil {
 		return "", fmt.Errorf("assemble: %w", err)
 	}
-	if err := ensurepip.Place(stdlib, in.Wheels); err != nil {
-		return "", err
+	// Without pinned wheels the VM's own bundled ones (upstream's) stay.
+	if len(in.Wheels) > 0 {
+		if err := ensurepip.Place(stdlib, in.Wheels); err != nil {
+			return "", err
+		}
 	}
 	if err := copyFile(filepath.Join(in.VMDir, "LICENSE"), filepath.Join(root, "LICENSE")); err != nil {
 		return "", fmt.Errorf("assemble: LICENSE: %w", err)

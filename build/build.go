@@ -33,8 +33,12 @@ type Options struct {
 	Dirs    dirs.Dirs
 	Store   *store.Local
 	NoSmoke bool
-	Workers int // compression workers; 0 = all cores
-	Log     func(string)
+	// VMArchive imports an upstream-layout archive (pypy.org's, or one
+	// pypyctl made) as the VM instead of what the matrix says.
+	VMArchive       string
+	VMArchiveSHA256 string
+	Workers         int // compression workers; 0 = all cores
+	Log             func(string)
 	// Progress reports bytes done of a long step (download, compress).
 	Progress func(step string, done, total int64)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/vm"
 	"github.com/pypyctl/pypyctl/vm/debian"
+	"github.com/pypyctl/pypyctl/vm/upstream"
 )
 
 // TreeResult is an assembled release tree in the store.
@@ -38,18 +39,28 @@ func Tree(ctx context.Context, o Options) (*TreeResult, error) {
 	var vmDir, wheelDir string
 	var vmKey, wheelKey store.Key
 	var err error
-	switch r.VM {
-	case "debian":
+	switch {
+	case o.VMArchive != "":
+		vmDir, vmKey, err = rep.upstreamStage(ctx, &o, o.VMArchive, o.VMArchiveSHA256)
+	case r.VM == "debian":
 		vmDir, vmKey, wheelDir, wheelKey, err = rep.debianStages(ctx, &o)
+	case r.VM == "upstream":
+		vmDir, vmKey, err = rep.upstreamFromMatrix(ctx, &o)
 	default:
-		err = fmt.Errorf("release %s: vm %q: building it needs `pypyctl translate` on a host with Python 2.7; no translated VM for %s is in the store", r.Name, r.VM, t.Name)
+		err = fmt.Errorf("release %s: vm %q: building it needs `pypyctl translate --target %s --release %s` on a host with Python 2.7, or an already-translated VM given with --vm-archive", r.Name, r.VM, t.Name, r.Name)
 	}
 	if err != nil {
 		return nil, err
 	}
-	wheels, err := ensurepip.Verify(wheelDir, r.Ensurepip)
-	if err != nil {
-		return nil, err
+	// Without pinned wheels the VM keeps the wheels it bundles itself.
+	var wheels []string
+	if len(r.Ensurepip) > 0 {
+		if wheelDir == "" {
+			return nil, fmt.Errorf("release %s pins ensurepip wheels, but only Debian-imported releases can fetch them so far", r.Name)
+		}
+		if wheels, err = ensurepip.Verify(wheelDir, r.Ensurepip); err != nil {
+			return nil, err
+		}
 	}
 	meta, err := vm.ReadMetadata(vmDir)
 	if err != nil {
@@ -180,4 +191,47 @@ func (rep *Report) smokeStage(ctx context.Context, o *Options, tree string, tree
 	}
 	var sr smoke.Report
 	return &sr, json.Unmarshal(b, &sr)
+}
+
+// upstreamFromMatrix imports the target's pinned upstream archive, found
+// by file name in <cache>/downloads/upstream/.
+func (rep *Report) upstreamFromMatrix(ctx context.Context, o *Options) (string, store.Key, error) {
+	rt, _ := o.Release.Target(o.Target.Name)
+	if rt.Upstream == nil {
+		return "", "", fmt.Errorf("release %s (vm: upstream) pins no upstream archive for %s", o.Release.Name, o.Target.Name)
+	}
+	name := rt.Upstream.File
+	if name == "" {
+		name = filepath.Base(rt.Upstream.URL)
+	}
+	path := filepath.Join(o.Dirs.Downloads(), "upstream", name)
+	if _, err := os.Stat(path); err != nil {
+		return "", "", fmt.Errorf("upstream archive %s is not in %s: download it there (or pass --vm-archive PATH)", name, filepath.Dir(path))
+	}
+	return rep.upstreamStage(ctx, o, path, rt.Upstream.SHA256)
+}
+
+// upstreamStage imports an upstream-layout archive as the VM. The pin is
+// the one given, else the matrix's pin for this target when the file
+// name matches it; an archive with no pin at all is refused.
+func (rep *Report) upstreamStage(ctx context.Context, o *Options, path, sha string) (string, store.Key, error) {
+	if sha == "" {
+		if rt, _ := o.Release.Target(o.Target.Name); rt.Upstream != nil && filepath.Base(path) == rt.Upstream.File {
+			sha = rt.Upstream.SHA256
+		}
+	}
+	if sha == "" {
+		return "", "", fmt.Errorf("--vm-archive %s: no sha256 pin (pass --vm-archive-sha256, or pin it in the matrix as the target's upstream input)", path)
+	}
+	key, err := store.NewKey("vm-upstream", upstream.StageVersion, map[string]any{
+		"archive": sha, "triplet": o.Target.Triplet, "arch": o.Target.Arch,
+		"pypy": o.Release.PyPyVersion, "python": o.Release.PythonVersion,
+	})
+	if err != nil {
+		return "", "", err
+	}
+	dir, err := rep.stage(ctx, o, "vm", key, func(ctx context.Context, dir string) error {
+		return upstream.Import(ctx, path, sha, o.Release, o.Target, dir)
+	})
+	return dir, key, err
 }

@@ -117,3 +117,21 @@ func (m *Matrix) releaseNames() []string {
 	}
 	return out
 }
+
+// StdlibDir is where a release tree keeps its standard library, relative
+// to the tree: lib/pypy3.11 for Python 3 (lib-python and lib_pypy merged),
+// lib-python/2.7 for PyPy2.7, whose trees keep lib_pypy beside it.
+func (r *Release) StdlibDir() string {
+	if r.Major() == "2" {
+		return "lib-python/" + r.PythonShort()
+	}
+	return "lib/pypy" + r.PythonShort()
+}
+
+// SitePackagesDir is the tree's site-packages, relative to the tree.
+func (r *Release) SitePackagesDir() string {
+	if r.Major() == "2" {
+		return "site-packages"
+	}
+	return r.StdlibDir() + "/site-packages"
+}

@@ -10,10 +10,13 @@
 package vm
 
 import (
+	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 )
@@ -69,4 +72,41 @@ func WriteMetadata(vmDir string, m *Metadata) error {
 		return err
 	}
 	return fsutil.WriteFileAtomic(filepath.Join(vmDir, MetadataFile), append(b, '\n'), 0o644)
+}
+
+// Tags reads SOABI and EXT_SUFFIX off the prebuilt cffi modules' names
+// (e.g. _sqlite3_cffi.pypy39-pp73-x86_64-linux-gnu.so); the smoke test
+// later checks that the interpreter reports the same.
+func Tags(stdlib, triplet string) (soabi, ext string, err error) {
+	matches, _ := filepath.Glob(filepath.Join(stdlib, "*_cffi.*-"+triplet+".so"))
+	sort.Strings(matches)
+	for _, m := range matches {
+		base := filepath.Base(m)
+		ext = base[strings.Index(base, "."):]                                      // .pypy39-pp73-x86_64-linux-gnu.so
+		abi := strings.TrimSuffix(strings.TrimPrefix(ext, "."), "-"+triplet+".so") // pypy39-pp73
+		if strings.HasPrefix(abi, "pypy") {
+			return abi, ext, nil
+		}
+	}
+	return "", "", fmt.Errorf("no compiled cffi module for %s in %s: cannot tell SOABI", triplet, stdlib)
+}
+
+// CheckRunpath makes sure a launcher finds libpypy next to itself
+// (RUNPATH or RPATH $ORIGIN), which is what keeps a tree relocatable.
+func CheckRunpath(launcher string) error {
+	f, err := elf.Open(launcher)
+	if err != nil {
+		return fmt.Errorf("read launcher %s: %w", launcher, err)
+	}
+	defer f.Close()
+	rp, _ := f.DynString(elf.DT_RUNPATH)
+	rpath, _ := f.DynString(elf.DT_RPATH)
+	for _, p := range append(rp, rpath...) {
+		for _, e := range strings.Split(p, ":") {
+			if strings.TrimSuffix(e, "/") == "$ORIGIN" {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("launcher %s has RUNPATH %v, not $ORIGIN: the tree would not be relocatable", launcher, append(rp, rpath...))
 }

@@ -14,6 +14,7 @@ import (
 
 type buildFlags struct {
 	target, release, out, formats, storeDir string
+	vmArchive, vmArchiveSHA256              string
 	noSmoke                                 bool
 	workers                                 int
 }
@@ -73,6 +74,7 @@ with nothing changed is a store hit.`,
 			rep, err := build.Run(cmd.Context(), build.Options{
 				Matrix: m, Release: r, Target: t, Formats: formats, OutDir: out,
 				Dirs: d, Store: st, NoSmoke: f.noSmoke, Workers: f.workers,
+				VMArchive: f.vmArchive, VMArchiveSHA256: f.vmArchiveSHA256,
 				Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update,
 			})
 			p.clear()
@@ -101,6 +103,8 @@ with nothing changed is a store hit.`,
 	fl.StringVar(&f.formats, "formats", "", "comma-separated archive formats: tar.bz2,tar.gz,tar.xz,tar.zst,zip (default: the matrix's)")
 	fl.StringVar(&f.storeDir, "store", "", "content-addressed store (default: the cache dir's store/)")
 	fl.BoolVar(&f.noSmoke, "no-smoke", false, "skip running the built interpreter")
+	fl.StringVar(&f.vmArchive, "vm-archive", "", "import this upstream-layout archive as the VM (pypy.org's or one pypyctl built)")
+	fl.StringVar(&f.vmArchiveSHA256, "vm-archive-sha256", "", "pin for --vm-archive (default: the matrix's pin for the target)")
 	fl.IntVar(&f.workers, "workers", 0, "compression workers (0: all cores; output is identical for any value)")
 	return c
 }

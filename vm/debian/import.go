@@ -7,13 +7,11 @@ package debian
 import (
 	"archive/tar"
 	"context"
-	"debug/elf"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/ensurepip"
@@ -78,7 +76,7 @@ func Import(ctx context.Context, pkgs []Package, r *platforms.Release, t *platfo
 			return fmt.Errorf("debian import: %s missing after unpacking %d packages (are pypy3, pypy3-lib and pypy3-dev all pinned?)", must, len(meta.Inputs))
 		}
 	}
-	if err := checkRunpath(filepath.Join(tree, meta.Interpreter)); err != nil {
+	if err := vm.CheckRunpath(filepath.Join(tree, meta.Interpreter)); err != nil {
 		return err
 	}
 	stdlib := filepath.Join(tree, "lib", "pypy"+py)
@@ -90,7 +88,7 @@ func Import(ctx context.Context, pkgs []Package, r *platforms.Release, t *platfo
 	if err := fsutil.WriteFileAtomic(filepath.Join(stdlib, "ensurepip", "__init__.py"), ensurepip.InitModule(), 0o644); err != nil {
 		return err
 	}
-	soabi, ext, err := tags(stdlib, t.Triplet)
+	soabi, ext, err := vm.Tags(stdlib, t.Triplet)
 	if err != nil {
 		return err
 	}
@@ -160,44 +158,6 @@ func (m mapper) extract(outDir string, h *tar.Header, body io.Reader) error {
 		return os.Symlink(h.Linkname, dst)
 	}
 	return fmt.Errorf("unpack %s: unsupported entry type %q", h.Name, h.Typeflag)
-}
-
-// checkRunpath makes sure the launcher finds libpypy next to itself, which
-// is what keeps the tree relocatable.
-func checkRunpath(launcher string) error {
-	f, err := elf.Open(launcher)
-	if err != nil {
-		return fmt.Errorf("read launcher %s: %w", launcher, err)
-	}
-	defer f.Close()
-	rp, _ := f.DynString(elf.DT_RUNPATH)
-	rpath, _ := f.DynString(elf.DT_RPATH)
-	for _, p := range append(rp, rpath...) {
-		for _, e := range strings.Split(p, ":") {
-			if strings.TrimSuffix(e, "/") == "$ORIGIN" {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("launcher %s has RUNPATH %v, not $ORIGIN: the tree would not be relocatable", launcher, append(rp, rpath...))
-}
-
-// tags reads SOABI and EXT_SUFFIX off the prebuilt cffi modules' names
-// (e.g. _sqlite3_cffi.pypy39-pp73-x86_64-linux-gnu.so); the smoke test
-// later checks the interpreter reports the same.
-func tags(stdlib, triplet string) (soabi, ext string, err error) {
-	matches, _ := filepath.Glob(filepath.Join(stdlib, "*_cffi.*-"+triplet+".so"))
-	sort.Strings(matches)
-	for _, m := range matches {
-		base := filepath.Base(m)
-		i := strings.Index(base, ".")
-		ext = base[i:]                                                             // .pypy39-pp73-x86_64-linux-gnu.so
-		abi := strings.TrimSuffix(strings.TrimPrefix(ext, "."), "-"+triplet+".so") // pypy39-pp73
-		if strings.HasPrefix(abi, "pypy") {
-			return abi, ext, nil
-		}
-	}
-	return "", "", fmt.Errorf("no compiled cffi module for %s in %s: cannot tell SOABI", triplet, stdlib)
 }
 
 // runtimeDepends keeps the library dependencies of the interpreter package
