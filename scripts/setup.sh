@@ -7,7 +7,7 @@ need=(
   # C libraries the archive compressors bind (bzip2, xz, zstd reference encoders)
   libbz2-dev liblzma-dev libzstd-dev pkg-config gcc
   # reference CLIs that read our archives back in tests and benchmarks
-  bzip2 xz-utils zstd unzip faketime
+  bzip2 xz-utils zstd unzip faketime bc
   # emulated arm64: qemu-user and the arm64 packages for its sysroot
   qemu-user-static
   # sandboxes, ELF tools, signing and packaging clients the tests drive

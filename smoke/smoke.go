@@ -72,8 +72,22 @@ assert _pypyctl_smoke.lib.pypyctl_add(2, 40) == 42
 print("cffi-ok")
 `
 
-// Run executes the checks; an error carries the interpreter's own output.
+// Run executes the checks on a copy of the tree in a scratch directory:
+// PyPy writes bytecode caches for its start-up modules whatever the flags,
+// and the tree under test is a store entry that must not change. The copy
+// also proves once more that the tree runs from wherever it is put.
+// An error carries the interpreter's own output.
 func Run(ctx context.Context, o Options) (*Report, error) {
+	scratch, err := os.MkdirTemp("", "pypyctl-smoke-tree-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(scratch)
+	copied := filepath.Join(scratch, filepath.Base(o.Tree))
+	if out, err := exec.CommandContext(ctx, "cp", "-a", o.Tree, copied).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("smoke test: copy tree: %v: %s", err, out)
+	}
+	o.Tree = copied
 	interp := filepath.Join(o.Tree, "bin", "pypy3")
 	if o.Meta.PythonVersion != "" && strings.HasPrefix(o.Meta.PythonVersion, "2.") {
 		interp = filepath.Join(o.Tree, "bin", "pypy")
