@@ -27,6 +27,7 @@ unit:
 	$(GO) test -count=1 ./...
 
 integration: build
+	./scripts/tools/cosign.sh >/dev/null
 	$(GO) test -count=1 -tags integration -timeout 40m ./...
 
 lint:

@@ -3,6 +3,8 @@ package platforms
 import (
 	"fmt"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Matrix is the declarative platform matrix: releases × targets × outputs.
@@ -16,6 +18,8 @@ type Matrix struct {
 	// Path names the file the matrix was read from ("<embedded>" for the
 	// built-in one); it is not part of the YAML.
 	Path string `yaml:"-" json:"path"`
+	// doc is the parsed YAML tree, kept so Validate can give positions.
+	doc *yaml.Node
 }
 
 // Project holds facts about the project that outputs repeat (licence,

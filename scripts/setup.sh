@@ -11,7 +11,7 @@ need=(
   # emulated arm64: qemu-user and the arm64 packages for its sysroot
   qemu-user-static
   # sandboxes, ELF tools, signing and packaging clients the tests drive
-  bubblewrap patchelf openssl gnupg sq dpkg-dev lintian debootstrap
+  bubblewrap patchelf openssl gnupg sq dpkg-dev lintian debootstrap python3-jsonschema
   # registry, image and formula clients
   docker-registry skopeo umoci ruby
   # -dev libraries for the cffi stdlib modules (rebuild) and translation preflight

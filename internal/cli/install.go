@@ -1,30 +1,457 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pypyctl/pypyctl/install"
+	"github.com/pypyctl/pypyctl/internal/dirs"
+)
+
+// installer builds the version manager for this App, logging through it
+// and drawing progress on a terminal.
+func (a *App) installer(d dirs.Dirs, p *progress) *install.Installer {
+	return &install.Installer{
+		Dirs:     d,
+		Log:      func(s string) { p.clear(); a.Logf("%s", s) },
+		Progress: p.update,
+	}
+}
+
+func (a *App) indexLocation(d dirs.Dirs, flag string) (string, error) {
+	cfg, err := install.LoadConfig(d.Config)
+	if err != nil {
+		return "", err
+	}
+	loc, from := install.IndexLocation(flag, a.Getenv, cfg)
+	a.Debugf("index %s (from %s)", loc, from)
+	return loc, nil
+}
+
+func parseRequest(s string) (install.Request, error) {
+	r, err := install.ParseRequest(s)
+	if err != nil {
+		return r, Usagef("%v", err)
+	}
+	return r, nil
+}
+
+// refreshShims keeps installed shims in step with installed versions.
+func (a *App) refreshShims(d dirs.Dirs) {
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	if err := install.RefreshShims(install.Layout{Data: d.Data}, exe); err != nil {
+		fmt.Fprintln(a.Stderr, "warning: refreshing shims:", err)
+	}
+}
 
 func newInstallCmd(a *App) *cobra.Command {
-	return stub("install REQUEST", "Install a PyPy from the index", "  pypyctl install 3.11\n  pypyctl install 3.9@7.3.11 --index ./public/versions.json")
+	var indexFlag string
+	var dryRun, force bool
+	c := &cobra.Command{
+		Use:   "install REQUEST",
+		Short: "Install a PyPy from the index",
+		Long: `Install the newest stable PyPy matching REQUEST for this machine from a
+versions.json index. REQUEST is a Python version (3.11, pypy3.11, 3.9.16),
+a Python and PyPy version (3.11@7.3.20, pypy3.9-7.3.11), latest, nightly
+(3.11@nightly), or an archive file name. Pre-releases and nightlies are
+only installed when named.
+
+The index is --index, else $PYPYCTL_INDEX, else "index:" in
+<config>/config.yaml, else the project's published index; it may be an
+http(s):// or file:// URL, a versions.json path or a directory holding one.
+
+The archive is downloaded into the cache (resumed if interrupted, retried
+with backoff), checked against the sha256 in the index (or the SHA256SUMS
+beside the archive) and, once a key is trusted with ` + "`pypyctl trust add`" + `,
+against <archive>.sig — all before extraction. It is extracted into a temp
+dir that is renamed into <data>/versions/<name> under a lock, so a killed
+install leaves nothing half-done. An installed version that satisfies the
+request is reused (no index is read); --force reinstalls.`,
+		Example: `  pypyctl install 3.11
+  pypyctl install 3.9@7.3.11 --index ./public/versions.json
+  pypyctl install latest --index http://127.0.0.1:8080/ --dry-run --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req, err := parseRequest(args[0])
+			if err != nil {
+				return err
+			}
+			d, err := a.Dirs()
+			if err != nil {
+				return err
+			}
+			loc, err := a.indexLocation(d, indexFlag)
+			if err != nil {
+				return err
+			}
+			p := a.progress()
+			res, err := a.installer(d, p).Install(cmd.Context(), req, install.Options{Index: loc, DryRun: dryRun, Force: force})
+			p.clear()
+			if err != nil {
+				return err
+			}
+			if res.Status == install.StatusInstalled {
+				a.refreshShims(d)
+			}
+			return a.Render(res, func(w io.Writer) {
+				switch res.Status {
+				case install.StatusWouldInstall:
+					fmt.Fprintf(w, "would install %s (PyPy %s, Python %s)\n  from %s\n  into %s\n", res.Name, res.PyPyVersion, res.PythonVersion, res.URL, res.Dir)
+				case install.StatusAlreadyInstalled:
+					fmt.Fprintf(w, "%s (PyPy %s, Python %s) is already installed in %s\n", res.Name, res.PyPyVersion, res.PythonVersion, res.Dir)
+				default:
+					fmt.Fprintf(w, "installed %s (PyPy %s, Python %s) in %s\n", res.Name, res.PyPyVersion, res.PythonVersion, res.Dir)
+					fmt.Fprintf(w, "  sha256 %s (from %s)\n  signature %s\n", res.SHA256, res.ChecksumFrom, res.Signature)
+					if res.Executable != "" {
+						fmt.Fprintf(w, "  interpreter %s\n", res.Executable)
+					}
+				}
+			})
+		},
+	}
+	c.Flags().StringVar(&indexFlag, "index", "", "versions.json URL, path or directory (default: $PYPYCTL_INDEX, config.yaml, the project index)")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "resolve the request and say what would be installed")
+	c.Flags().BoolVar(&force, "force", false, "reinstall even if a matching version is installed")
+	return c
 }
+
 func newListCmd(a *App) *cobra.Command {
-	return stub("list", "List installed (or available) PyPys", "  pypyctl list\n  pypyctl list --available --json")
+	var available bool
+	var indexFlag string
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List installed (or available) PyPys",
+		Example: `  pypyctl list
+  pypyctl list --available --index ./public --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := a.Dirs()
+			if err != nil {
+				return err
+			}
+			l := install.Layout{Data: d.Data}
+			if available {
+				loc, err := a.indexLocation(d, indexFlag)
+				if err != nil {
+					return err
+				}
+				p := a.progress()
+				av, err := a.installer(d, p).Available(cmd.Context(), loc)
+				if err != nil {
+					return err
+				}
+				if av == nil {
+					av = []install.Available{}
+				}
+				return a.Render(av, func(w io.Writer) {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "PYTHON\tPYPY\tKIND\tARCHIVE\tINSTALLED")
+					for _, v := range av {
+						kind := "stable"
+						if !v.Stable {
+							kind = "pre-release"
+							if v.PyPyVersion == "nightly" {
+								kind = "nightly"
+							}
+						} else if v.Latest {
+							kind = "stable, latest"
+						}
+						inst := ""
+						if v.Installed {
+							inst = "yes"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.PythonVersion, v.PyPyVersion, kind, v.Filename, inst)
+					}
+					tw.Flush()
+				})
+			}
+			all, err := install.ListInstalled(l)
+			if err != nil {
+				return err
+			}
+			if all == nil {
+				all = []install.Installed{}
+			}
+			return a.Render(all, func(w io.Writer) {
+				if len(all) == 0 {
+					fmt.Fprintln(w, "no PyPy installed (try `pypyctl install 3.11` or `pypyctl list --available`)")
+					return
+				}
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tPYTHON\tPYPY\tINTERPRETER")
+				for _, in := range all {
+					exe := in.Executable
+					if exe == "" {
+						exe = "(missing)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", in.Name, in.PythonVersion, in.PyPyVersion, exe)
+				}
+				tw.Flush()
+			})
+		},
+	}
+	c.Flags().BoolVar(&available, "available", false, "list what the index offers for this machine")
+	c.Flags().StringVar(&indexFlag, "index", "", "versions.json URL, path or directory (with --available)")
+	return c
 }
+
 func newUninstallCmd(a *App) *cobra.Command {
-	return stub("uninstall REQUEST", "Remove an installed PyPy", "  pypyctl uninstall 3.9")
+	return &cobra.Command{
+		Use:     "uninstall REQUEST",
+		Short:   "Remove an installed PyPy",
+		Long:    "Remove the installed PyPy REQUEST names. A request matching several installed versions is refused; name one (see `pypyctl list`).",
+		Example: "  pypyctl uninstall 3.9\n  pypyctl uninstall pypy3.9-v7.3.11-linux64",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req, err := parseRequest(args[0])
+			if err != nil {
+				return err
+			}
+			d, err := a.Dirs()
+			if err != nil {
+				return err
+			}
+			in, err := install.Uninstall(cmd.Context(), install.Layout{Data: d.Data}, req)
+			if err != nil {
+				return err
+			}
+			a.refreshShims(d)
+			return a.Render(in, func(w io.Writer) { fmt.Fprintf(w, "removed %s (%s)\n", in.Name, in.Dir) })
+		},
+	}
 }
+
 func newPinCmd(a *App) *cobra.Command {
-	return stub("pin REQUEST", "Write .python-version for this directory", "  pypyctl pin 3.11")
+	var global bool
+	c := &cobra.Command{
+		Use:   "pin REQUEST",
+		Short: "Write .python-version for this directory",
+		Long: `Write REQUEST to ./.python-version (or, with --global, to the global default
+in <config>/.python-version), spelled so uv and pyenv read it too: "pypy3.11"
+for a Python version, pyenv's "pypy3.9-7.3.11" when a PyPy version is named.
+` + "`pypyctl run`, `which`" + ` and the shims use the nearest .python-version up the tree,
+then the global default.`,
+		Example: "  pypyctl pin 3.11\n  pypyctl pin 3.9@7.3.11\n  pypyctl pin --global 3.11",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req, err := parseRequest(args[0])
+			if err != nil {
+				return err
+			}
+			d, err := a.Dirs()
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(".", install.VersionFileName)
+			if global {
+				path = install.GlobalVersionFile(d.Config)
+			}
+			if path, err = filepath.Abs(path); err != nil {
+				return err
+			}
+			line, err := install.WriteVersionFile(path, req)
+			if err != nil {
+				return err
+			}
+			if _, err := install.FindInstalled(install.Layout{Data: d.Data}, req); err != nil {
+				a.Logf("note: %v", err)
+			}
+			out := map[string]string{"file": path, "pin": line}
+			return a.Render(out, func(w io.Writer) { fmt.Fprintf(w, "pinned %s in %s\n", line, path) })
+		},
+	}
+	c.Flags().BoolVar(&global, "global", false, "set the global default instead of ./.python-version")
+	return c
 }
+
 func newWhichCmd(a *App) *cobra.Command {
-	return stub("which [REQUEST]", "Print the interpreter a request resolves to", "  pypyctl which 3.11")
+	var shim string
+	c := &cobra.Command{
+		Use:   "which [REQUEST]",
+		Short: "Print the interpreter a request resolves to",
+		Long: `Print the path of the installed interpreter REQUEST resolves to; without
+REQUEST, the one the nearest .python-version (then the global default, then
+the newest installed) selects.`,
+		Example: "  pypyctl which\n  pypyctl which 3.11\n  pypyctl which --json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := a.Dirs()
+			if err != nil {
+				return err
+			}
+			l := install.Layout{Data: d.Data}
+			cwd, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			if shim != "" {
+				exe, err := install.ShimTarget(l, d.Config, cwd, shim)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.Stdout, exe)
+				return nil
+			}
+			sel, err := a.selectInstalled(d, cwd, args)
+			if err != nil {
+				return err
+			}
+			return a.Render(sel, func(w io.Writer) { fmt.Fprintln(w, sel.Executable) })
+		},
+	}
+	c.Flags().StringVar(&shim, "shim", "", "resolve for the shim of this name (used by the shims)")
+	c.Flags().MarkHidden("shim")
+	return c
 }
+
+func (a *App) selectInstalled(d dirs.Dirs, cwd string, args []string) (install.Selection, error) {
+	var req *install.Request
+	if len(args) > 0 {
+		r, err := parseRequest(args[0])
+		if err != nil {
+			return install.Selection{}, err
+		}
+		req = &r
+	}
+	sel, err := install.Select(install.Layout{Data: d.Data}, d.Config, cwd, req)
+	if err != nil {
+		return sel, err
+	}
+	if sel.Executable == "" {
+		return sel, fmt.Errorf("%s has no interpreter; reinstall it with `pypyctl install --force %s`", sel.Dir, sel.Name)
+	}
+	return sel, nil
+}
+
+// exitError carries a child's exit status.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("interpreter exited with status %d", e.code) }
+
+// ExitCode is the status pypyctl should exit with.
+func (e exitError) ExitCode() int { return e.code }
+
 func newRunCmd(a *App) *cobra.Command {
-	return stub("run [REQUEST] -- ARGS...", "Run an installed PyPy", "  pypyctl run 3.9 -- -c 'import sys; print(sys.version)'")
+	return &cobra.Command{
+		Use:   "run [REQUEST] -- ARGS...",
+		Short: "Run an installed PyPy",
+		Long: `Run the installed PyPy REQUEST resolves to (default: the nearest
+.python-version, then the global default, then the newest installed) with
+ARGS. Arguments after -- go to the interpreter untouched.`,
+		Example: "  pypyctl run 3.9 -- -c 'import sys; print(sys.version)'\n  pypyctl run -- -m venv .venv",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reqArgs, pyArgs := args, []string(nil)
+			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+				reqArgs, pyArgs = args[:dash], args[dash:]
+			}
+			if len(reqArgs) > 1 {
+				return Usagef("run takes at most one REQUEST before --, got %q; put interpreter arguments after --", reqArgs)
+			}
+			d, err := a.Dirs()
+			if err != nil {
+				return err
+			}
+			cwd, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			sel, err := a.selectInstalled(d, cwd, reqArgs)
+			if err != nil {
+				return err
+			}
+			a.Debugf("running %s (%s, selected by %s)", sel.Executable, sel.Name, sel.Source)
+			return a.exec(cmd, sel.Executable, pyArgs)
+		},
+	}
 }
+
+// exec runs the interpreter. When pypyctl's own standard streams are the
+// process's, it replaces the process (exact exit status and signals, no
+// extra process); otherwise (tests, embedding) it runs a child.
+func (a *App) exec(cmd *cobra.Command, exe string, args []string) error {
+	if a.Stdin == os.Stdin && a.Stdout == os.Stdout && a.Stderr == os.Stderr {
+		argv := append([]string{exe}, args...)
+		err := syscall.Exec(exe, argv, os.Environ())
+		return fmt.Errorf("exec %s: %w", exe, err)
+	}
+	c := exec.CommandContext(cmd.Context(), exe, args...)
+	c.Stdin, c.Stdout, c.Stderr = a.Stdin, a.Stdout, a.Stderr
+	err := c.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return exitError{code: ee.ExitCode()}
+	}
+	return err
+}
+
 func newShimsCmd(a *App) *cobra.Command {
-	c := &cobra.Command{Use: "shims", Short: "Manage pypy/pypy3 shims on PATH"}
-	c.AddCommand(
-		stub("install", "Write shims into the data dir", "  pypyctl shims install"),
-		stub("remove", "Remove the shims", "  pypyctl shims remove"),
-	)
+	c := &cobra.Command{
+		Use:   "shims",
+		Short: "Manage pypy/pypy3 shims on PATH",
+		Long: `Shims are small sh scripts in <data>/shims named pypy, pypy3 and pypyX.Y
+(one per installed Python version). Each asks pypyctl which interpreter the
+current directory selects (.python-version, then the global default, then
+the newest installed) and execs it. Put the directory first on PATH.`,
+	}
+	installCmd := &cobra.Command{
+		Use:     "install",
+		Short:   "Write shims into the data dir",
+		Example: "  pypyctl shims install\n  eval \"$(pypyctl shims install -q --json | jq -r .path_line)\"",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := a.Dirs()
+			if err != nil {
+				return err
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			l := install.Layout{Data: d.Data}
+			names, err := install.WriteShims(l, exe)
+			if err != nil {
+				return err
+			}
+			out := map[string]any{"dir": l.Shims(), "shims": names, "path_line": install.PathLine(l)}
+			return a.Render(out, func(w io.Writer) {
+				fmt.Fprintf(w, "wrote %d shims into %s\nadd this line to your shell profile:\n  %s\n", len(names), l.Shims(), install.PathLine(l))
+			})
+		},
+	}
+	remove := &cobra.Command{
+		Use:     "remove",
+		Short:   "Remove the shims",
+		Example: "  pypyctl shims remove",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := a.Dirs()
+			if err != nil {
+				return err
+			}
+			l := install.Layout{Data: d.Data}
+			names, err := install.RemoveShims(l)
+			if err != nil {
+				return err
+			}
+			if names == nil {
+				names = []string{}
+			}
+			return a.Render(map[string]any{"dir": l.Shims(), "removed": names}, func(w io.Writer) {
+				fmt.Fprintf(w, "removed %d shims from %s (remove it from PATH too)\n", len(names), l.Shims())
+			})
+		},
+	}
+	c.AddCommand(installCmd, remove)
 	return c
 }

@@ -1,7 +1,306 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/spf13/cobra"
+
+	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/packaging/oci"
+	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/trust/keys"
+)
+
+type ociFlags struct {
+	release, targets, layout, push, tag string
+	lock, user, key, identity, storeDir string
+	packages                            []string
+	insecure, sign, updateLock, noSmoke bool
+}
+
+// ociReport is what `package oci --json` prints.
+type ociReport struct {
+	Release     string           `json:"release"`
+	Reference   string           `json:"reference"` // REGISTRY/REPO:TAG or DIR:TAG
+	Digest      string           `json:"digest"`    // of the index
+	Images      []ociImageReport `json:"images"`
+	Attachments []oci.Attachment `json:"attachments"`
+	Lock        struct {
+		Path    string `json:"path"`
+		Written bool   `json:"written"`
+	} `json:"lock"`
+}
+
+type ociImageReport struct {
+	Target   string          `json:"target"`
+	Platform string          `json:"platform"`
+	Digest   string          `json:"digest"`
+	Packages int             `json:"debian_packages"`
+	Layers   []oci.LayerInfo `json:"layers"`
+}
 
 func newPackageOCICmd(a *App) *cobra.Command {
-	return stub("oci", "Build a multi-arch OCI image without a Docker daemon", "  pypyctl package oci --release pypy3.9-v7.3.11 --layout oci/")
+	var f ociFlags
+	c := &cobra.Command{
+		Use:   "oci (--layout DIR | --push REGISTRY/REPO:TAG)",
+		Short: "Build a multi-arch OCI image without a Docker daemon",
+		Long: `Build one OCI image per Linux target of a release and an image index over
+them, without a Docker daemon: a base layer unpacked from Debian packages
+(the libraries the tree links against and their Depends, CA certificates,
+time zones; pinned by sha256 in an OCI lock) and the release tree at
+/opt/pypy. The same trees and lock give the same index digest on any host.
+
+The index goes into an OCI layout (--layout) or to a registry (--push),
+with a CycloneDX SBOM per image and SLSA provenance of the index attached
+as OCI referrers. --sign adds cosign signatures of the index and images
+and signed attestations, so 'cosign verify --key pub.pem' passes.
+
+The lock is the one built into pypyctl unless --lock names a file; a file
+that does not exist, or lacks an architecture, is resolved with apt and
+written. --update-lock resolves every package again.`,
+		Example: `  pypyctl package oci --layout oci/
+  pypyctl package oci --push 127.0.0.1:5000/pypy:3.9 --insecure
+  pypyctl package oci --targets linux-amd64 --push registry.example/pypy:3.9 --sign --key keys/cosign.key
+  pypyctl package oci --lock packaging/oci/oci-lock.yaml --update-lock --layout oci/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (f.layout == "") == (f.push == "") {
+				return Usagef("give exactly one of --layout DIR or --push REGISTRY/REPO:TAG")
+			}
+			if f.sign && f.key == "" {
+				return Usagef("--sign needs --key KEY (a PEM private key)")
+			}
+			if f.user != "root" && f.user != oci.PyPyUser {
+				return Usagef("--user %s: choose root or %s", f.user, oci.PyPyUser)
+			}
+			var tag name.Tag
+			if f.push != "" {
+				var opts []name.Option
+				if f.insecure {
+					opts = append(opts, name.Insecure)
+				}
+				var err error
+				if tag, err = name.NewTag(f.push, opts...); err != nil {
+					return Usagef("--push %s: %v", f.push, err)
+				}
+			}
+			m, err := a.LoadMatrix()
+			if err != nil {
+				return err
+			}
+			r, err := m.Release(f.release)
+			if err != nil {
+				return err
+			}
+			targets, err := ociTargets(m, r, f.targets)
+			if err != nil {
+				return err
+			}
+			d, err := a.Dirs()
+			if err != nil {
+				return err
+			}
+			st := store.NewLocal(d.Store())
+			if f.storeDir != "" {
+				if strings.Contains(f.storeDir, "://") {
+					return fmt.Errorf("--store %s: only local directories are supported so far", f.storeDir)
+				}
+				st = store.NewLocal(f.storeDir)
+			}
+			st.Warn = func(s string) { fmt.Fprintln(a.Stderr, "warning:", s) }
+			var signer signature.Signer
+			if f.sign {
+				if signer, err = keys.LoadSigner(f.key, []byte(a.Getenv(keys.PasswordEnv))); err != nil {
+					return err
+				}
+			}
+			lock, err := oci.LoadLock(f.lock)
+			if err != nil {
+				return err
+			}
+			if f.updateLock && f.lock == "" {
+				return Usagef("--update-lock needs --lock FILE: the lock built into pypyctl cannot be rewritten")
+			}
+			p := a.progress()
+			logf := func(s string) { p.clear(); a.Logf("%s", s) }
+			ctx := cmd.Context()
+			var inputs []oci.Input
+			for _, t := range targets {
+				tr, err := build.Tree(ctx, build.Options{
+					Matrix: m, Release: r, Target: t, Dirs: d, Store: st, NoSmoke: f.noSmoke,
+					Log: logf, Progress: p.update,
+				})
+				if err != nil {
+					return fmt.Errorf("%s: %w", t.Name, err)
+				}
+				inputs = append(inputs, oci.Input{Target: t, Tree: tr.Dir, VM: tr.Report.VM, Inputs: tr.Inputs})
+			}
+			p.clear()
+			if err := os.MkdirAll(d.Cache, 0o755); err != nil {
+				return fmt.Errorf("cache dir: %w", err)
+			}
+			work, err := os.MkdirTemp(d.Cache, "oci-work-")
+			if err != nil {
+				return fmt.Errorf("work dir: %w", err)
+			}
+			defer os.RemoveAll(work)
+			bi := ReadBuildInfo()
+			res, err := oci.Build(ctx, oci.Options{
+				Release: r, Project: m.Project, Inputs: inputs,
+				Lock: lock, UpdateLock: f.updateLock,
+				CacheDir: filepath.Join(d.Downloads(), "debian"), WorkDir: work,
+				User: f.user, Packages: f.packages, Builder: bi.Version + "+" + bi.Commit, Log: logf,
+				MatrixName: m.Path, MatrixSHA256: matrixSHA256(m),
+			})
+			if err != nil {
+				return err
+			}
+			identity := f.identity
+			if identity == "" {
+				identity = "pypy"
+				if f.push != "" {
+					identity = tag.Context().Name()
+				}
+			}
+			atts, err := res.Attachments(signer, identity)
+			if err != nil {
+				return err
+			}
+			rep := ociReport{Release: r.Name, Digest: res.Digest.String(), Attachments: atts}
+			rep.Lock.Path, rep.Lock.Written = lock.Name(), res.LockChanged
+			if f.push != "" {
+				opts := []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+				a.Logf("pushing %s", tag)
+				if err := oci.Push(ctx, res, tag, atts, opts...); err != nil {
+					return err
+				}
+				rep.Reference = tag.String()
+			} else {
+				layoutTag := f.tag
+				if layoutTag == "" {
+					layoutTag = defaultOCITag(r)
+				}
+				if err := oci.WriteLayout(f.layout, layoutTag, res, atts); err != nil {
+					return err
+				}
+				rep.Reference = f.layout + ":" + layoutTag
+			}
+			for _, img := range res.Images {
+				rep.Images = append(rep.Images, ociImageReport{
+					Target: img.Target, Platform: img.Platform.String(), Digest: img.Digest.String(),
+					Packages: len(img.Packages), Layers: img.Layers,
+				})
+			}
+			return a.Render(rep, func(w io.Writer) { renderOCI(w, &rep, f.push != "") })
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.release, "release", "", "release to package (default: the matrix's default_release)")
+	fl.StringVar(&f.targets, "targets", "", "comma-separated Linux targets (default: every Linux target of the release)")
+	fl.StringVar(&f.layout, "layout", "", "write an OCI image layout into DIR")
+	fl.StringVar(&f.push, "push", "", "push to REGISTRY/REPO:TAG")
+	fl.StringVar(&f.tag, "tag", "", "name of the index in the --layout (default: PYTHON-PYPY, e.g. 3.9-7.3.11)")
+	fl.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP to the registry")
+	fl.BoolVar(&f.sign, "sign", false, "sign the index and images (cosign-compatible) and attest SBOM and provenance")
+	fl.StringVar(&f.key, "key", "", "ECDSA P-256 PEM private key for --sign (an encrypted one reads $"+keys.PasswordEnv+")")
+	fl.StringVar(&f.identity, "identity", "", "repository the signatures name (default: the --push repository; \"pypy\" for --layout)")
+	fl.StringVar(&f.lock, "lock", "", "OCI lock file pinning the base packages (default: the one built into pypyctl)")
+	fl.BoolVar(&f.updateLock, "update-lock", false, "resolve the base packages again from apt and rewrite --lock")
+	fl.StringVar(&f.user, "user", "root", "user the image runs as: root or pypy (uid 1000)")
+	fl.StringArrayVar(&f.packages, "package", nil, "extra Debian package for the base layer (repeatable)")
+	fl.StringVar(&f.storeDir, "store", "", "content-addressed store (default: the cache dir's store/)")
+	fl.BoolVar(&f.noSmoke, "no-smoke", false, "skip running each tree's interpreter before packaging")
+	return c
+}
+
+// ociTargets are the targets asked for, or every Linux target the release
+// ships with a Debian architecture.
+func ociTargets(m *platforms.Matrix, r *platforms.Release, list string) ([]*platforms.Target, error) {
+	var names []string
+	if list != "" {
+		names = strings.Split(list, ",")
+	} else {
+		for _, rt := range r.Targets {
+			if t, err := m.Target(rt.Name); err == nil && t.OS == "linux" && t.DebianArch != "" {
+				names = append(names, rt.Name)
+			}
+		}
+	}
+	var out []*platforms.Target
+	for _, n := range names {
+		t, err := m.Target(strings.TrimSpace(n))
+		if err != nil {
+			return nil, err
+		}
+		if t.OS != "linux" || t.DebianArch == "" {
+			return nil, Usagef("target %s: OCI images are made for Linux targets with a Debian architecture", t.Name)
+		}
+		if _, ok := r.Target(t.Name); !ok {
+			return nil, fmt.Errorf("release %s does not ship target %s", r.Name, t.Name)
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("release %s ships no Linux target to make an image of", r.Name)
+	}
+	return out, nil
+}
+
+// matrixSHA256 is the digest of the matrix's bytes, for the provenance
+// ("" when the file cannot be read again).
+func matrixSHA256(m *platforms.Matrix) string {
+	b := platforms.EmbeddedYAML()
+	if m.Path != platforms.EmbeddedName {
+		var err error
+		if b, err = os.ReadFile(m.Path); err != nil {
+			return ""
+		}
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// defaultOCITag names an index the way docker-library tags pypy: 3.9-7.3.11.
+func defaultOCITag(r *platforms.Release) string {
+	return r.PythonShort() + "-" + r.PyPyVersion
+}
+
+func renderOCI(w io.Writer, rep *ociReport, pushed bool) {
+	verb := "wrote"
+	if pushed {
+		verb = "pushed"
+	}
+	fmt.Fprintf(w, "%s %s\nindex %s\n", verb, rep.Reference, rep.Digest)
+	for _, img := range rep.Images {
+		var sizes []string
+		for _, l := range img.Layers {
+			sizes = append(sizes, fmt.Sprintf("%s %s", l.Name, humanSize(l.Size)))
+		}
+		fmt.Fprintf(w, "  %-14s %s  (%s; %d Debian packages)\n", img.Platform, img.Digest, strings.Join(sizes, " + "), img.Packages)
+	}
+	kinds := map[string]int{}
+	for _, at := range rep.Attachments {
+		kinds[at.Kind]++
+	}
+	var parts []string
+	for _, k := range []string{"sbom", "provenance", "signature", "attestation"} {
+		if kinds[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
+		}
+	}
+	fmt.Fprintf(w, "attached: %s\n", strings.Join(parts, ", "))
+	if rep.Lock.Written {
+		fmt.Fprintf(w, "wrote OCI lock %s\n", rep.Lock.Path)
+	}
 }

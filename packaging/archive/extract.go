@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
-	"compress/bzip2"
 	"context"
 	"errors"
 	"fmt"
@@ -16,19 +15,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
+	"golang.org/x/sys/unix"
 )
 
-// ExtractOptions control extraction.
+// ExtractOptions tune Extract.
 type ExtractOptions struct {
+	// StripComponents drops that many leading path components from every
+	// entry (and hard-link target); entries left with none are skipped.
 	StripComponents int
-	Progress        func(done, total int64) // bytes of file data written
+	// Progress, when set, gets the archive bytes read so far and the
+	// archive's size.
+	Progress func(done, total int64)
 }
 
-// UnsafeEntryError is an entry that would escape the destination or is of
-// a kind an installer must never create.
+// UnsafeEntryError is an archive entry Extract refuses to create: it
+// would land or point outside the destination, or it is a device, fifo or
+// duplicate.
 type UnsafeEntryError struct {
 	Entry  string
 	Reason string
@@ -38,153 +40,262 @@ func (e *UnsafeEntryError) Error() string {
 	return fmt.Sprintf("unsafe archive entry %q: %s", e.Entry, e.Reason)
 }
 
-// Extract unpacks archivePath into dest, which must not exist or be an
-// empty directory. On any error everything written under dest is removed.
+// maxLinkHops bounds symlink chains, as the kernel's ELOOP does.
+const maxLinkHops = 40
+
+// Extract unpacks archivePath (format from its name) into dest, which
+// must not exist or be an empty directory. Modes come from the archive
+// (permission bits only), mtimes are set. On error, everything written
+// under dest is removed again (and dest too if Extract created it).
 func Extract(ctx context.Context, archivePath, dest string, opt ExtractOptions) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("extract %s: %w", archivePath, err)
+		}
+	}()
+	if opt.StripComponents < 0 {
+		return fmt.Errorf("negative StripComponents %d", opt.StripComponents)
+	}
 	f, err := FormatOf(archivePath)
 	if err != nil {
 		return err
 	}
-	if ents, err := os.ReadDir(dest); err == nil && len(ents) > 0 {
-		return fmt.Errorf("extract into %s: directory is not empty", dest)
-	}
-	if err := os.MkdirAll(dest, 0o755); err != nil {
-		return fmt.Errorf("extract: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			clearDir(dest)
-		}
-	}()
-	x := &extractor{dest: dest, opt: opt, seen: map[string]bool{}, ctx: ctx}
 	file, err := os.Open(archivePath)
 	if err != nil {
 		return err
 	}
 	defer file.Close()
-	if f == Zip {
-		err = x.zip(file)
-	} else {
-		err = x.tar(bufio.NewReaderSize(file, 1<<20), f)
-	}
+	st, err := file.Stat()
 	if err != nil {
-		var ue *UnsafeEntryError
-		if errors.As(err, &ue) {
-			return fmt.Errorf("%s: %w", filepath.Base(archivePath), err)
+		return err
+	}
+	if st.Size() == 0 {
+		// A zero-length zstd file decodes as zero frames: say what it is.
+		return errors.New("archive is empty (0 bytes)")
+	}
+	cr := &countReader{r: file, total: st.Size(), progress: opt.Progress}
+	err = extractInto(ctx, dest, opt, cr.report, func(x *extractor) error {
+		if f == Zip {
+			return x.readZip(&countReaderAt{r: file, c: cr}, st.Size())
 		}
-		return fmt.Errorf("extract %s: %w", filepath.Base(archivePath), err)
+		return x.readTar(bufio.NewReaderSize(cr, 1<<20), f)
+	})
+	if err == nil && opt.Progress != nil {
+		opt.Progress(st.Size(), st.Size())
+	}
+	return err
+}
+
+// extractInto prepares dest, runs read with an extractor on it, applies
+// the final checks and modes, and cleans dest up on any error.
+func extractInto(ctx context.Context, dest string, opt ExtractOptions, progress func(), read func(*extractor) error) (err error) {
+	created, err := prepareDest(dest)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			removeExtracted(dest, created)
+		}
+	}()
+	x := &extractor{
+		ctx:      ctx,
+		dest:     dest,
+		strip:    opt.StripComponents,
+		nodes:    map[string]*node{},
+		progress: progress,
+	}
+	if err := read(x); err != nil {
+		return err
 	}
 	return x.finish()
 }
 
-func clearDir(dir string) {
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		os.RemoveAll(filepath.Join(dir, e.Name()))
+// prepareDest creates dest, or accepts it when it is an empty directory.
+func prepareDest(dest string) (created bool, err error) {
+	fi, err := os.Lstat(dest)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+			return false, err
+		}
+		if err := os.Mkdir(dest, 0o755); err != nil {
+			return false, err
+		}
+		return true, nil
+	case err != nil:
+		return false, err
+	case !fi.IsDir():
+		return false, fmt.Errorf("destination %s exists and is not a directory", dest)
 	}
+	ents, err := os.ReadDir(dest)
+	if err != nil {
+		return false, err
+	}
+	if len(ents) > 0 {
+		return false, fmt.Errorf("destination %s is not empty", dest)
+	}
+	return false, nil
+}
+
+// removeExtracted undoes a failed extraction. Directories may have been
+// made read-only by the archive's modes, so they are opened up first.
+func removeExtracted(dest string, created bool) {
+	filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	if created {
+		os.RemoveAll(dest)
+		return
+	}
+	ents, _ := os.ReadDir(dest)
+	for _, e := range ents {
+		os.RemoveAll(filepath.Join(dest, e.Name()))
+	}
+}
+
+type nodeKind uint8
+
+const (
+	nodeDir      nodeKind = iota // a directory the archive lists
+	nodeImplicit                 // a directory made for an entry's parent
+	nodeFile
+	nodeSymlink
+)
+
+// node is what Extract created at a path, mirrored in memory so safety
+// checks never have to trust the file system.
+type node struct {
+	kind   nodeKind
+	mode   fs.FileMode // directories: applied at the end
+	mtime  time.Time
+	target string // symlinks
+	entry  string // the archive name, for error messages
 }
 
 type extractor struct {
-	ctx   context.Context
-	dest  string
-	opt   ExtractOptions
-	seen  map[string]bool
-	done  int64
-	dirs  []string // directories, to set their mtimes last
-	mtime map[string]time.Time
+	ctx      context.Context
+	dest     string
+	strip    int
+	nodes    map[string]*node // by cleaned relative slash path
+	dirs     []string         // in creation order
+	links    []string         // symlinks, in creation order
+	buf      []byte
+	progress func()
 }
 
-func decompress(r io.Reader, f Format) (io.Reader, error) {
-	switch f {
-	case TarBz2:
-		return bzip2.NewReader(r), nil
-	case TarGz:
-		return gzip.NewReader(r)
-	case TarXz:
-		return xz.NewReader(r)
-	case TarZst:
-		d, err := zstd.NewReader(r)
-		if err != nil {
-			return nil, err
-		}
-		return d.IOReadCloser(), nil
-	}
-	return nil, fmt.Errorf("no decompressor for %s", f)
+// item is one archive entry, whatever the container format.
+type item struct {
+	name  string
+	kind  nodeKind // nodeDir, nodeFile or nodeSymlink
+	hard  bool     // a hard link to link
+	link  string
+	mode  fs.FileMode
+	mtime time.Time
+	body  io.Reader
 }
 
-func (x *extractor) tar(r io.Reader, f Format) error {
-	zr, err := decompress(r, f)
-	if err != nil {
+func corrupt(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	return fmt.Errorf("corrupt or truncated archive: %w", err)
+}
+
+func (x *extractor) readTar(r io.Reader, f Format) error {
+	zr, closeFn, err := decompressor(r, f)
+	if err != nil {
+		return corrupt(err)
+	}
+	defer closeFn()
 	tr := tar.NewReader(zr)
 	for {
 		if err := x.ctx.Err(); err != nil {
 			return err
 		}
 		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
+		if errors.Is(err, io.EOF) {
+			break
 		}
 		if err != nil {
-			return fmt.Errorf("corrupt or truncated archive: %w", err)
+			return corrupt(err)
 		}
-		var mode fs.FileMode
+		it := item{name: h.Name, mode: fs.FileMode(h.Mode) & 0o777, mtime: h.ModTime, link: h.Linkname}
 		switch h.Typeflag {
 		case tar.TypeDir:
-			mode = fs.ModeDir
-		case tar.TypeReg, tar.TypeRegA:
+			it.kind = nodeDir
+		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+			it.kind, it.body = nodeFile, tr
 		case tar.TypeSymlink:
-			mode = fs.ModeSymlink
+			it.kind = nodeSymlink
 		case tar.TypeLink:
-			if err := x.hardlink(h.Name, h.Linkname); err != nil {
-				return err
-			}
-			continue
+			it.kind, it.hard = nodeFile, true
 		case tar.TypeXGlobalHeader:
 			continue
+		case tar.TypeChar, tar.TypeBlock:
+			return &UnsafeEntryError{h.Name, "device file"}
+		case tar.TypeFifo:
+			return &UnsafeEntryError{h.Name, "named pipe"}
 		default:
-			return &UnsafeEntryError{h.Name, fmt.Sprintf("entry type %q (devices, fifos and the like are refused)", h.Typeflag)}
+			return &UnsafeEntryError{h.Name, fmt.Sprintf("unsupported entry type %q", h.Typeflag)}
 		}
-		if err := x.entry(h.Name, mode|fs.FileMode(h.Mode)&0o777, h.Linkname, h.ModTime, tr); err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("corrupt or truncated archive: %w", err)
-			}
+		if err := x.add(it); err != nil {
 			return err
 		}
 	}
+	// Read to the end of the compressed stream so its checksum (and any
+	// damage after the tar trailer) is checked too.
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return corrupt(err)
+	}
+	return nil
 }
 
-func (x *extractor) zip(f *os.File) error {
-	st, err := f.Stat()
+func (x *extractor) readZip(r io.ReaderAt, size int64) error {
+	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return err
-	}
-	zr, err := zip.NewReader(f, st.Size())
-	if err != nil {
-		return fmt.Errorf("corrupt or truncated archive: %w", err)
+		return corrupt(err)
 	}
 	for _, zf := range zr.File {
-		mode := zf.Mode()
+		if err := x.ctx.Err(); err != nil {
+			return err
+		}
+		mode := zipMode(zf)
+		it := item{name: zf.Name, mode: mode.Perm(), mtime: zf.Modified}
 		switch {
-		case mode&fs.ModeSymlink != 0, mode.IsDir(), mode.IsRegular():
+		case mode.IsDir():
+			it.kind = nodeDir
+		case mode&fs.ModeSymlink != 0:
+			it.kind = nodeSymlink
+			target, err := readZipLink(zf)
+			if err != nil {
+				return err
+			}
+			it.link = target
+		case mode.IsRegular():
+			it.kind = nodeFile
+		case mode&(fs.ModeDevice|fs.ModeCharDevice) != 0:
+			return &UnsafeEntryError{zf.Name, "device file"}
+		case mode&fs.ModeNamedPipe != 0:
+			return &UnsafeEntryError{zf.Name, "named pipe"}
 		default:
 			return &UnsafeEntryError{zf.Name, "special file"}
 		}
-		rc, err := zf.Open()
-		if err != nil {
-			return fmt.Errorf("corrupt archive entry %s: %w", zf.Name, err)
-		}
-		link := ""
-		if mode&fs.ModeSymlink != 0 {
-			b, err := io.ReadAll(io.LimitReader(rc, 4096))
-			if err != nil {
-				rc.Close()
+		if it.kind != nodeFile {
+			if err := x.add(it); err != nil {
 				return err
 			}
-			link = string(b)
+			continue
 		}
-		err = x.entry(zf.Name, mode.Type()|mode.Perm(), link, zf.Modified, rc)
+		rc, err := zf.Open()
+		if err != nil {
+			return corrupt(fmt.Errorf("%s: %w", zf.Name, err))
+		}
+		it.body = rc
+		err = x.add(it)
 		rc.Close()
 		if err != nil {
 			return err
@@ -193,182 +304,350 @@ func (x *extractor) zip(f *os.File) error {
 	return nil
 }
 
-// clean validates an entry name and returns it relative to dest, or ""
-// when stripped away.
+// zipMode is the entry's mode: Unix bits when a Unix zip stored them,
+// else 0755 for directories and 0644 for files (DOS attributes would give
+// world-writable files).
+func zipMode(zf *zip.File) fs.FileMode {
+	creator := zf.CreatorVersion >> 8
+	if (creator == 3 || creator == 19) && zf.ExternalAttrs>>16 != 0 {
+		return zf.Mode()
+	}
+	if strings.HasSuffix(zf.Name, "/") || zf.Mode().IsDir() {
+		return fs.ModeDir | 0o755
+	}
+	return 0o644
+}
+
+func readZipLink(zf *zip.File) (string, error) {
+	rc, err := zf.Open()
+	if err != nil {
+		return "", corrupt(fmt.Errorf("%s: %w", zf.Name, err))
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, 4097))
+	if err != nil {
+		return "", corrupt(fmt.Errorf("%s: %w", zf.Name, err))
+	}
+	if len(b) > 4096 {
+		return "", &UnsafeEntryError{zf.Name, "symlink target longer than 4096 bytes"}
+	}
+	return string(b), nil
+}
+
+// clean checks an entry name and returns it relative to dest after
+// stripping, or "" when nothing is left of it.
 func (x *extractor) clean(name string) (string, error) {
-	if strings.HasPrefix(name, "/") || (len(name) > 1 && name[1] == ':') || strings.Contains(name, "\\") {
-		return "", &UnsafeEntryError{name, "absolute path"}
-	}
-	for _, part := range strings.Split(name, "/") {
-		if part == ".." {
-			return "", &UnsafeEntryError{name, "path contains .."}
-		}
-	}
-	p := path.Clean(name)
-	if p == "." {
-		return "", nil
-	}
-	parts := strings.Split(p, "/")
-	if len(parts) <= x.opt.StripComponents {
-		return "", nil
-	}
-	return strings.Join(parts[x.opt.StripComponents:], "/"), nil
-}
-
-// within reports whether a slash path stays inside dest after resolving
-// the symlinks already extracted along it.
-func (x *extractor) within(rel string) error {
-	full := filepath.Join(x.dest, filepath.FromSlash(rel))
-	dir := filepath.Dir(full)
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil // created later by MkdirAll: no link in the way
-		}
-		return err
-	}
-	root, err := filepath.EvalSymlinks(x.dest)
-	if err != nil {
-		return err
-	}
-	if real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
-		return &UnsafeEntryError{rel, "a symlink in its path leads outside the destination"}
-	}
-	return nil
-}
-
-func (x *extractor) entry(name string, mode fs.FileMode, link string, mtime time.Time, body io.Reader) error {
-	rel, err := x.clean(name)
-	if err != nil || rel == "" {
-		return err
-	}
-	if x.seen[rel] && !mode.IsDir() {
-		return &UnsafeEntryError{name, "duplicate entry"}
-	}
-	x.seen[rel] = true
-	if err := x.within(rel); err != nil {
-		return err
-	}
-	dst := filepath.Join(x.dest, filepath.FromSlash(rel))
 	switch {
-	case mode.IsDir():
-		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return err
+	case name == "":
+		return "", &UnsafeEntryError{name, "empty name"}
+	case strings.HasPrefix(name, "/"):
+		return "", &UnsafeEntryError{name, "absolute path"}
+	case strings.ContainsAny(name, "\\\x00"):
+		return "", &UnsafeEntryError{name, "backslash or NUL in name"}
+	case len(name) >= 2 && name[1] == ':':
+		return "", &UnsafeEntryError{name, "drive-letter path"}
+	}
+	var parts []string
+	for _, p := range strings.Split(name, "/") {
+		switch p {
+		case "", ".":
+		case "..":
+			return "", &UnsafeEntryError{name, "path contains \"..\""}
+		default:
+			parts = append(parts, p)
 		}
-		x.setTime(dst, mtime)
+	}
+	if len(parts) <= x.strip {
+		return "", nil
+	}
+	return path.Join(parts[x.strip:]...), nil
+}
+
+func (x *extractor) abs(rel string) string {
+	return filepath.Join(x.dest, filepath.FromSlash(rel))
+}
+
+// parents makes sure every parent of rel is a directory Extract created,
+// never a symlink or a file, creating missing ones.
+func (x *extractor) parents(rel, entry string) error {
+	dir := path.Dir(rel)
+	if dir == "." {
 		return nil
-	case mode&fs.ModeSymlink != 0:
-		target := link
-		if path.IsAbs(target) {
-			return &UnsafeEntryError{name, "symlink to absolute path " + target}
+	}
+	parts := strings.Split(dir, "/")
+	for i := range parts {
+		p := path.Join(parts[:i+1]...)
+		n := x.nodes[p]
+		switch {
+		case n == nil:
+			if err := os.Mkdir(x.abs(p), 0o700); err != nil {
+				return err
+			}
+			x.nodes[p] = &node{kind: nodeImplicit, mode: 0o755, entry: entry}
+			x.dirs = append(x.dirs, p)
+		case n.kind == nodeSymlink:
+			return &UnsafeEntryError{entry, fmt.Sprintf("its parent %q is a symlink", p)}
+		case n.kind == nodeFile:
+			return &UnsafeEntryError{entry, fmt.Sprintf("its parent %q is a file", p)}
 		}
-		resolved := path.Join(path.Dir(rel), target)
-		if resolved == ".." || strings.HasPrefix(resolved, "../") {
-			return &UnsafeEntryError{name, "symlink points outside the destination: " + target}
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		return os.Symlink(target, dst)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode.Perm()&0o777)
-	if err != nil {
-		return err
-	}
-	n, err := io.Copy(out, body)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	x.done += n
-	if x.opt.Progress != nil {
-		x.opt.Progress(x.done, -1)
-	}
-	// The umask must not change what the archive says.
-	if err := os.Chmod(dst, mode.Perm()&0o777); err != nil {
-		return err
-	}
-	x.setTime(dst, mtime)
 	return nil
 }
 
-func (x *extractor) hardlink(name, target string) error {
-	rel, err := x.clean(name)
+func (x *extractor) add(it item) error {
+	rel, err := x.clean(it.name)
 	if err != nil || rel == "" {
 		return err
 	}
-	trel, err := x.clean(target)
-	if err != nil {
-		return &UnsafeEntryError{name, "hard link target outside the destination: " + target}
-	}
-	if trel == "" || !x.seen[trel] {
-		return &UnsafeEntryError{name, "hard link to a missing entry " + target}
-	}
-	if x.seen[rel] {
-		return &UnsafeEntryError{name, "duplicate entry"}
-	}
-	x.seen[rel] = true
-	for _, r := range []string{rel, trel} {
-		if err := x.within(r); err != nil {
-			return err
-		}
-	}
-	src := filepath.Join(x.dest, filepath.FromSlash(trel))
-	if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() {
-		return &UnsafeEntryError{name, "hard link to something that is not a regular file"}
-	}
-	dst := filepath.Join(x.dest, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := x.parents(rel, it.name); err != nil {
 		return err
 	}
-	return os.Link(src, dst)
+	if old := x.nodes[rel]; old != nil {
+		if old.kind == nodeImplicit && it.kind == nodeDir && !it.hard {
+			old.kind, old.mode, old.mtime = nodeDir, it.mode, it.mtime
+			return nil
+		}
+		return &UnsafeEntryError{it.name, "duplicate entry"}
+	}
+	dst := x.abs(rel)
+	switch {
+	case it.hard:
+		err = x.hardlink(rel, it)
+	case it.kind == nodeDir:
+		if err = os.Mkdir(dst, 0o700); err == nil {
+			x.nodes[rel] = &node{kind: nodeDir, mode: it.mode, mtime: it.mtime, entry: it.name}
+			x.dirs = append(x.dirs, rel)
+		}
+	case it.kind == nodeSymlink:
+		err = x.symlink(rel, it)
+	default:
+		err = x.file(rel, it)
+	}
+	if err != nil {
+		return err
+	}
+	x.progress()
+	return nil
 }
 
-func (x *extractor) setTime(p string, t time.Time) {
-	if t.IsZero() {
-		return
+func (x *extractor) file(rel string, it item) error {
+	dst := x.abs(rel)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
 	}
-	if x.mtime == nil {
-		x.mtime = map[string]time.Time{}
+	x.nodes[rel] = &node{kind: nodeFile, entry: it.name}
+	if x.buf == nil {
+		x.buf = make([]byte, 1<<20)
 	}
-	if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
-		x.dirs = append(x.dirs, p)
-		x.mtime[p] = t
-		return
+	for {
+		if err := x.ctx.Err(); err != nil {
+			out.Close()
+			return err
+		}
+		n, rerr := it.body.Read(x.buf)
+		if n > 0 {
+			if _, err := out.Write(x.buf[:n]); err != nil {
+				out.Close()
+				return err
+			}
+			x.progress()
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			out.Close()
+			return corrupt(fmt.Errorf("%s: %w", it.name, rerr))
+		}
 	}
-	os.Chtimes(p, t, t)
+	if err := out.Close(); err != nil {
+		return err
+	}
+	// Chmod, not the create mode: the umask must not change the result.
+	if err := os.Chmod(dst, it.mode&0o777); err != nil {
+		return err
+	}
+	return os.Chtimes(dst, it.mtime, it.mtime)
 }
 
-// finish sets directory mtimes after their contents were written.
-func (x *extractor) finish() error {
-	for i := len(x.dirs) - 1; i >= 0; i-- {
-		d := x.dirs[i]
-		os.Chtimes(d, x.mtime[d], x.mtime[d])
+func (x *extractor) symlink(rel string, it item) error {
+	if it.link == "" {
+		return &UnsafeEntryError{it.name, "symlink with an empty target"}
+	}
+	if err := x.checkLink(rel, it.link, it.name); err != nil {
+		return err
+	}
+	dst := x.abs(rel)
+	if err := os.Symlink(it.link, dst); err != nil {
+		return err
+	}
+	x.nodes[rel] = &node{kind: nodeSymlink, target: it.link, mtime: it.mtime, entry: it.name}
+	x.links = append(x.links, rel)
+	return setLinkTime(dst, it.mtime)
+}
+
+func setLinkTime(p string, t time.Time) error {
+	ts := []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &fs.PathError{Op: "lutimes", Path: p, Err: err}
 	}
 	return nil
 }
 
-// TopDir returns the single top-level directory of an archive.
+// checkLink resolves target from the link's directory through the
+// symlinks known so far and refuses it if it leaves the root.
+func (x *extractor) checkLink(rel, target, entry string) error {
+	dir := path.Dir(rel)
+	var stack []string
+	if dir != "." {
+		stack = strings.Split(dir, "/")
+	}
+	hops := 0
+	if _, err := x.resolve(stack, target, &hops); err != nil {
+		return &UnsafeEntryError{entry, fmt.Sprintf("symlink to %q: %v", target, err)}
+	}
+	return nil
+}
+
+var (
+	errEscapes = errors.New("it leads outside the destination")
+	errLoop    = errors.New("too many levels of symlinks")
+)
+
+// resolve walks target from the directory stack the way the kernel
+// would, following symlinks already extracted.
+func (x *extractor) resolve(stack []string, target string, hops *int) ([]string, error) {
+	if strings.HasPrefix(target, "/") {
+		return nil, errEscapes
+	}
+	for _, c := range strings.Split(target, "/") {
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(stack) == 0 {
+				return nil, errEscapes
+			}
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		stack = append(stack, c)
+		n := x.nodes[path.Join(stack...)]
+		if n == nil || n.kind != nodeSymlink {
+			continue
+		}
+		if *hops++; *hops > maxLinkHops {
+			return nil, errLoop
+		}
+		var err error
+		if stack, err = x.resolve(slicesClone(stack[:len(stack)-1]), n.target, hops); err != nil {
+			return nil, err
+		}
+	}
+	return stack, nil
+}
+
+func slicesClone(s []string) []string { return append([]string(nil), s...) }
+
+func (x *extractor) hardlink(rel string, it item) error {
+	target, err := x.clean(it.link)
+	if err != nil {
+		return &UnsafeEntryError{it.name, fmt.Sprintf("hard link to %q outside the destination", it.link)}
+	}
+	n := x.nodes[target]
+	if target == "" || n == nil {
+		return &UnsafeEntryError{it.name, fmt.Sprintf("hard link to %q, which is not an earlier entry", it.link)}
+	}
+	if n.kind != nodeFile {
+		return &UnsafeEntryError{it.name, fmt.Sprintf("hard link to %q, which is not a regular file", it.link)}
+	}
+	if err := os.Link(x.abs(target), x.abs(rel)); err != nil {
+		return err
+	}
+	x.nodes[rel] = &node{kind: nodeFile, entry: it.name}
+	return nil
+}
+
+// finish checks every symlink again against the complete tree (a later
+// link can change where an earlier one leads), then applies directory
+// modes and mtimes, deepest first so setting one does not touch another.
+func (x *extractor) finish() error {
+	for _, rel := range x.links {
+		n := x.nodes[rel]
+		if err := x.checkLink(rel, n.target, n.entry); err != nil {
+			return err
+		}
+	}
+	for i := len(x.dirs) - 1; i >= 0; i-- {
+		rel := x.dirs[i]
+		n := x.nodes[rel]
+		p := x.abs(rel)
+		if err := os.Chmod(p, n.mode&0o777); err != nil {
+			return err
+		}
+		if !n.mtime.IsZero() {
+			if err := os.Chtimes(p, n.mtime, n.mtime); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// countReader counts the archive bytes read, for progress.
+type countReader struct {
+	r        io.Reader
+	n, total int64
+	progress func(done, total int64)
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countReader) report() {
+	if c.progress != nil {
+		c.progress(min(c.n, c.total), c.total)
+	}
+}
+
+type countReaderAt struct {
+	r io.ReaderAt
+	c *countReader
+}
+
+func (c *countReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.c.n += int64(n)
+	return n, err
+}
+
+// TopDir returns the single top-level directory all entries of an archive
+// share, reading only the entry list.
 func TopDir(ctx context.Context, archivePath string) (string, error) {
-	tmp, err := os.MkdirTemp("", "pypyctl-topdir-")
+	entries, err := List(ctx, archivePath)
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(tmp)
-	if err := Extract(ctx, archivePath, tmp, ExtractOptions{}); err != nil {
-		return "", err
+	top := ""
+	for _, e := range entries {
+		first, rest, _ := strings.Cut(strings.TrimPrefix(path.Clean(e.Name), "./"), "/")
+		if first == "." || first == "" {
+			continue
+		}
+		if rest == "" && e.Type != EntryDir {
+			return "", fmt.Errorf("%s: %q at the top level is not a directory", archivePath, e.Name)
+		}
+		if top != "" && first != top {
+			return "", fmt.Errorf("%s: more than one top-level entry (%q and %q)", archivePath, top, first)
+		}
+		top = first
 	}
-	ents, err := os.ReadDir(tmp)
-	if err != nil {
-		return "", err
+	if top == "" {
+		return "", fmt.Errorf("%s: archive is empty", archivePath)
 	}
-	if len(ents) != 1 || !ents[0].IsDir() {
-		return "", fmt.Errorf("%s: expected one top directory, found %d entries", filepath.Base(archivePath), len(ents))
-	}
-	return ents[0].Name(), nil
+	return top, nil
 }

@@ -1,6 +1,3 @@
-// Package archive writes deterministic release archives of a directory
-// tree (tar.bz2, tar.gz, tar.xz, tar.zst, zip) and extracts archives
-// safely, refusing entries that would land outside the destination.
 package archive
 
 import (
@@ -8,7 +5,7 @@ import (
 	"strings"
 )
 
-// Format is an archive format, named by its file extension.
+// Format is an archive format, named by its file-name extension.
 type Format string
 
 // The formats pypyctl writes and reads.
@@ -20,28 +17,34 @@ const (
 	Zip    Format = "zip"
 )
 
-// Formats lists every supported format.
-var Formats = []Format{TarBz2, TarGz, TarXz, TarZst, Zip}
+// AllFormats lists every supported format, in a stable order.
+func AllFormats() []Format { return []Format{TarBz2, TarGz, TarXz, TarZst, Zip} }
 
-// ParseFormat checks a format name.
+// ParseFormat accepts a format name with or without a leading dot
+// ("tar.bz2", ".zip").
 func ParseFormat(s string) (Format, error) {
-	for _, f := range Formats {
-		if string(f) == strings.TrimPrefix(strings.TrimSpace(s), ".") {
+	f := Format(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "."))
+	for _, known := range AllFormats() {
+		if f == known {
 			return f, nil
 		}
 	}
 	return "", fmt.Errorf("unknown archive format %q (want one of tar.bz2, tar.gz, tar.xz, tar.zst, zip)", s)
 }
 
-// FormatOf tells the format from a file name.
-func FormatOf(name string) (Format, error) {
-	for _, f := range Formats {
-		if strings.HasSuffix(name, "."+string(f)) {
+// FormatOf tells the format of an archive from its file name.
+func FormatOf(filename string) (Format, error) {
+	lower := strings.ToLower(filename)
+	for _, f := range AllFormats() {
+		if strings.HasSuffix(lower, "."+string(f)) {
 			return f, nil
 		}
 	}
-	return "", fmt.Errorf("%s: not a known archive type (.tar.bz2, .tar.gz, .tar.xz, .tar.zst, .zip)", name)
+	return "", fmt.Errorf("cannot tell the archive format of %q from its name (want .tar.bz2, .tar.gz, .tar.xz, .tar.zst or .zip)", filename)
 }
 
-// Ext is the file extension with its dot.
+// Ext is the file-name extension of the format, with its leading dot.
 func (f Format) Ext() string { return "." + string(f) }
+
+// IsTar reports whether the format is a compressed tar.
+func (f Format) IsTar() bool { return f != Zip }

@@ -10,8 +10,9 @@ RUNS=${RUNS:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-go build -o "$work/pypyctl" ./cmd/pypyctl
-pypyctl=$work/pypyctl
+# PYPYCTL=path benchmarks an existing binary instead of building one.
+pypyctl=${PYPYCTL:-$work/pypyctl}
+[ -n "${PYPYCTL:-}" ] || go build -o "$pypyctl" ./cmd/pypyctl
 
 archive=${ARCHIVE:-}
 if [ -z "$archive" ]; then
@@ -56,34 +57,32 @@ JSON
 "$pypyctl" publish "$dist" --to "$work/public" -q
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f\n", b-a}'; }
+# measure FILE CMD...: appends "wall cpu" (cpu = user+sys, children
+# included) to FILE. CPU time is what to compare on a loaded machine.
+measure() {
+  local out=$1; shift
+  sync
+  /usr/bin/time -f '%e %U %S' -o "$work/t" "$@" >/dev/null
+  awk '{printf "%.3f %.3f\n", $1, $2+$3}' "$work/t" >> "$out"
+}
 
 size=$(stat -c %s "$dist/$name")
 files=$(tar -tf "$dist/$name" | wc -l)
-echo "archive: $name, $size bytes, $files entries"
+echo "archive: $name, $size bytes, $files entries; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-base=() inst=() again=()
 for i in $(seq "$RUNS"); do
   d=$work/base$i; mkdir -p "$d"; cp "$dist/$name" "$dist/SHA256SUMS" "$d/"
-  sync; t0=$(now)
-  (cd "$d" && sha256sum -c --quiet SHA256SUMS && tar xf "$name")
-  t1=$(now); base+=("$(elapsed "$t0" "$t1")")
-
+  measure "$work/base" sh -c 'cd "$1" && sha256sum -c --quiet SHA256SUMS && tar xf "$2"' sh "$d" "$name"
   home=$work/home$i
-  sync; t0=$(now)
-  PYPYCTL_HOME=$home "$pypyctl" install 3.9 --index "$work/public" -q
-  t1=$(now); inst+=("$(elapsed "$t0" "$t1")")
-
-  t0=$(now)
-  PYPYCTL_HOME=$home "$pypyctl" install 3.9 --index "$work/public" -q
-  t1=$(now); again+=("$(elapsed "$t0" "$t1")")
+  measure "$work/inst" env PYPYCTL_HOME="$home" "$pypyctl" install 3.9 --index "$work/public" -q
+  measure "$work/again" env PYPYCTL_HOME="$home" "$pypyctl" install 3.9 --index "$work/public" -q
   rm -rf "$d" "$home"
 done
-b=$(printf '%s\n' "${base[@]}" | median)
-n=$(printf '%s\n' "${inst[@]}" | median)
-a=$(printf '%s\n' "${again[@]}" | median)
-echo "sha256sum -c && tar xf:        ${b}s (median of $RUNS: ${base[*]})"
-echo "pypyctl install (local index): ${n}s (median of $RUNS: ${inst[*]})"
-awk -v n="$n" -v b="$b" 'BEGIN {printf "ratio install / baseline:      %.2fx (target <= 1.2x)\n", n/b}'
-echo "pypyctl install, installed:    ${a}s (median of $RUNS: ${again[*]}; target < 0.100s)"
+col() { cut -d' ' -f"$2" "$work/$1" | median; }
+report() { printf '%-34s wall %6ss  cpu %6ss   (runs: %s)\n' "$1" "$(col "$2" 1)" "$(col "$2" 2)" "$(cut -d' ' -f1 "$work/$2" | tr '\n' ' ')"; }
+report "sha256sum -c && tar xf" base
+report "pypyctl install (local index)" inst
+report "pypyctl install, already installed" again
+awk -v nw="$(col inst 1)" -v bw="$(col base 1)" -v nc="$(col inst 2)" -v bc="$(col base 2)" \
+  'BEGIN {printf "ratio install / baseline: wall %.2fx, cpu %.2fx (target <= 1.2x)\n", nw/bw, nc/bc}'
+echo "already installed: target < 0.100s wall"

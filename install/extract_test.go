@@ -1,0 +1,14 @@
+package install
+
+import (
+	"errors"
+
+	"github.com/pypyctl/pypyctl/packaging/archive"
+)
+
+func testExtractor() Extractor { return ArchiveExtractor(nil) }
+
+func isUnsafeEntry(err error) bool {
+	var ue *archive.UnsafeEntryError
+	return errors.As(err, &ue)
+}

@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pypyctl/pypyctl/ci"
+	"github.com/pypyctl/pypyctl/internal/fsutil"
+)
+
+func newCICmd(a *App) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "ci",
+		Short: "Generate CI workflows from the matrix",
+		Long: `Generate CI configuration from the platform matrix: one build job per
+target of a release, sharing artifacts through an OCI store, and one
+merge job that publishes the release.`,
+		Example: "  pypyctl ci github --release pypy3.11-v7.3.20 --out .github/workflows/release.yml",
+	}
+	c.AddCommand(newCIGitHubCmd(a))
+	return c
+}
+
+// ciGitHubResult is the --json shape of `ci github`.
+type ciGitHubResult struct {
+	Release  string `json:"release"`
+	Store    string `json:"store"`
+	Jobs     int    `json:"jobs"`
+	File     string `json:"file,omitempty"`
+	Workflow string `json:"workflow,omitempty"` // only without --out
+}
+
+func newCIGitHubCmd(a *App) *cobra.Command {
+	var release, store, out string
+	c := &cobra.Command{
+		Use:   "github",
+		Short: "Write a GitHub Actions workflow",
+		Long: `Write a GitHub Actions workflow for one release: a build job whose
+strategy.matrix has one entry per target (runner label from the matrix,
+qemu-user set up for emulated targets) running
+  pypyctl build --target T --release R --store oci://REGISTRY/REPO
+and a merge job that needs every build and runs
+  pypyctl release --release R --from-store oci://REGISTRY/REPO --to public/
+The output depends only on the matrix and the flags.`,
+		Example: `  pypyctl ci github --release pypy3.11-v7.3.20 > .github/workflows/release.yml
+  pypyctl ci github --store oci://ghcr.io/me/pypy-store --out .github/workflows/pypy.yml`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := ci.CheckStore(store); err != nil {
+				return Usagef("--store %w", err)
+			}
+			m, err := a.LoadMatrix()
+			if err != nil {
+				return err
+			}
+			r, err := m.Release(release)
+			if err != nil {
+				return err
+			}
+			data, err := ci.GitHubWorkflow(m, r, ci.GitHubOptions{Store: store})
+			if err != nil {
+				return err
+			}
+			res := ciGitHubResult{Release: r.Name, Store: store, Jobs: len(r.Targets), File: out}
+			if out == "" {
+				if a.JSON {
+					res.Workflow = string(data)
+					return a.Render(res, nil)
+				}
+				_, err := a.Stdout.Write(data)
+				return err
+			}
+			if err := fsutil.WriteFileAtomic(out, data, 0o644); err != nil {
+				return fmt.Errorf("write workflow: %w", err)
+			}
+			a.Logf("wrote %s: %d build jobs for %s, then merge", out, res.Jobs, r.Name)
+			return a.Render(res, nil)
+		},
+	}
+	c.Flags().StringVar(&release, "release", "", "release to build (default: the matrix's default_release)")
+	c.Flags().StringVar(&store, "store", ci.DefaultStore, "OCI repository the jobs share artifacts through (oci://REGISTRY/REPO)")
+	c.Flags().StringVar(&out, "out", "", "write the workflow to this file instead of stdout")
+	return c
+}

@@ -1,0 +1,476 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/smoke"
+	"github.com/pypyctl/pypyctl/vm/debian"
+)
+
+// basePackages are in every image, whatever the tree links against:
+// the C library and loader, libc-bin for the compiled C.UTF-8 locale
+// (LANG=C.UTF-8 and setlocale(LC_ALL, "") work) and ldconfig/getent,
+// CA certificates (ssl), time zones (zoneinfo), /etc/services and
+// /etc/protocols (socket), and terminfo entries for the REPL's
+// curses-based line editor.
+func basePackages() []string {
+	return []string{"ca-certificates", "libc-bin", "libc6", "ncurses-base", "netbase", "tzdata"}
+}
+
+// scriptOnly names dependencies that only serve maintainer scripts, which
+// never run in an image built without dpkg. Leaving them out keeps perl
+// and the openssl CLI out of the image.
+func scriptOnly(name string) (why string, ok bool) {
+	switch name {
+	case "debconf", "debconf-2.0", "cdebconf":
+		return "debconf only asks install-time questions", true
+	case "openssl":
+		return "ca-certificates needs it only for update-ca-certificates; pypyctl builds the bundle itself", true
+	case "perl-base", "dpkg", "install-info":
+		return "only maintainer scripts run it", true
+	}
+	return "", false
+}
+
+// sonamePackage maps a shared library a tree needs to the Debian (bookworm)
+// package that ships it. It matters for trees without Debian metadata
+// (upstream archives, translations); Debian-imported trees also carry
+// their interpreter's Depends.
+func sonamePackage(soname string) (string, bool) {
+	switch {
+	case strings.HasPrefix(soname, "ld-linux"), strings.HasPrefix(soname, "ld64.so"):
+		return "libc6", true
+	}
+	switch soname {
+	case "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
+		"libresolv.so.2", "libanl.so.1", "libnsl.so.1":
+		return "libc6", true
+	case "libcrypt.so.1":
+		return "libcrypt1", true
+	case "libgcc_s.so.1":
+		return "libgcc-s1", true
+	case "libstdc++.so.6":
+		return "libstdc++6", true
+	case "libffi.so.8":
+		return "libffi8", true
+	case "libssl.so.3", "libcrypto.so.3":
+		return "libssl3", true
+	case "libsqlite3.so.0":
+		return "libsqlite3-0", true
+	case "liblzma.so.5":
+		return "liblzma5", true
+	case "libbz2.so.1.0", "libbz2.so.1":
+		return "libbz2-1.0", true
+	case "libz.so.1":
+		return "zlib1g", true
+	case "libexpat.so.1":
+		return "libexpat1", true
+	case "libncursesw.so.6", "libpanelw.so.6", "libformw.so.6", "libmenuw.so.6":
+		return "libncursesw6", true
+	case "libncurses.so.6", "libpanel.so.6", "libform.so.6", "libmenu.so.6":
+		return "libncurses6", true
+	case "libtinfo.so.6":
+		return "libtinfo6", true
+	case "libgdbm.so.6":
+		return "libgdbm6", true
+	case "libgdbm_compat.so.4":
+		return "libgdbm-compat4", true
+	case "libuuid.so.1":
+		return "libuuid1", true
+	case "libtcl8.6.so":
+		return "libtcl8.6", true
+	case "libtk8.6.so":
+		return "libtk8.6", true
+	}
+	return "", false
+}
+
+// elfMachine is the ELF machine of each Go architecture pypyctl images.
+func elfMachine(goarch string) (elf.Machine, bool) {
+	switch goarch {
+	case "amd64":
+		return elf.EM_X86_64, true
+	case "arm64":
+		return elf.EM_AARCH64, true
+	case "386":
+		return elf.EM_386, true
+	case "s390x":
+		return elf.EM_S390, true
+	}
+	return 0, false
+}
+
+// elfNeeds is what the ELF files of a directory tree ask of the system.
+type elfNeeds struct {
+	// Needed maps each shared library a file needs to the files needing
+	// it (relative paths), leaving out libraries the tree itself ships.
+	Needed map[string][]string
+	// Interp are the dynamic loaders (PT_INTERP) the executables name.
+	Interp map[string][]string
+}
+
+// scanTree reads every ELF file of a tree and checks it is built for
+// goarch: a tree of the wrong architecture would only fail at run time.
+func scanTree(root, goarch string) (*elfNeeds, error) {
+	want, ok := elfMachine(goarch)
+	if !ok {
+		return nil, fmt.Errorf("no ELF machine known for %s", goarch)
+	}
+	n := &elfNeeds{Needed: map[string][]string{}, Interp: map[string][]string{}}
+	provided := map[string]bool{}
+	needs := map[string][]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		provided[d.Name()] = true
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		magic := make([]byte, 4)
+		if _, err := io.ReadFull(f, magic); err != nil || !bytes.Equal(magic, []byte(elf.ELFMAG)) {
+			return nil
+		}
+		ef, err := elf.NewFile(f)
+		if err != nil {
+			return fmt.Errorf("read ELF %s: %w", rel, err)
+		}
+		if ef.Machine != want {
+			return fmt.Errorf("%s is built for %s, not for %s: wrong tree for this target", rel, ef.Machine, goarch)
+		}
+		libs, err := elfInfo(ef)
+		if err != nil {
+			return fmt.Errorf("read ELF %s: %w", rel, err)
+		}
+		for _, l := range libs.needed {
+			needs[l] = append(needs[l], rel)
+		}
+		if libs.interp != "" {
+			n.Interp[libs.interp] = append(n.Interp[libs.interp], rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan tree %s: %w", root, err)
+	}
+	for lib, files := range needs {
+		if !provided[lib] {
+			sort.Strings(files)
+			n.Needed[lib] = files
+		}
+	}
+	return n, nil
+}
+
+type elfLinks struct {
+	needed []string
+	interp string
+}
+
+func elfInfo(ef *elf.File) (elfLinks, error) {
+	var out elfLinks
+	libs, err := ef.ImportedLibraries()
+	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
+		return out, err
+	}
+	out.needed = libs
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_INTERP {
+			b, err := io.ReadAll(p.Open())
+			if err != nil {
+				return out, err
+			}
+			out.interp = strings.TrimRight(string(b), "\x00")
+		}
+	}
+	return out, nil
+}
+
+// roots are the packages resolution starts from, each with why it is there.
+func roots(needs *elfNeeds, runtimeDepends, extra []string) map[string]string {
+	out := map[string]string{}
+	for _, p := range basePackages() {
+		out[p] = "base"
+	}
+	for _, p := range smoke.PackageNames(runtimeDepends) {
+		out[p] = "runtime dependency of the interpreter"
+	}
+	for _, p := range extra {
+		out[p] = "asked for"
+	}
+	for _, lib := range sortedKeys(needs.Needed) {
+		// A library missing from the table may come with a package above;
+		// the link check after unpacking says so if not.
+		if pkg, ok := sonamePackage(lib); ok {
+			if _, dup := out[pkg]; !dup {
+				out[pkg] = fmt.Sprintf("ships %s, needed by %s", lib, needs.Needed[lib][0])
+			}
+		}
+	}
+	return out
+}
+
+// resolve walks Depends and Pre-Depends from the roots over the archive's
+// candidates. A clause is met by a package already chosen, skipped when
+// it names a maintainer-script-only package, or else met by its first
+// alternative the archive has.
+func resolve(ctx context.Context, a Archive, arch string, rootSet map[string]string) ([]platforms.DebPackage, error) {
+	chosen := map[string]Candidate{}
+	known := map[string]*Candidate{} // nil: the archive lacks it
+	lookup := func(names []string) error {
+		var ask []string
+		for _, n := range names {
+			if _, ok := known[n]; !ok {
+				ask = append(ask, n)
+			}
+		}
+		if len(ask) == 0 {
+			return nil
+		}
+		sort.Strings(ask)
+		got, err := a.Show(ctx, arch, ask)
+		if err != nil {
+			return err
+		}
+		for _, n := range ask {
+			if c, ok := got[n]; ok {
+				known[n] = &c
+			} else {
+				known[n] = nil
+			}
+		}
+		return nil
+	}
+	names := sortedKeys(rootSet)
+	if err := lookup(names); err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if known[n] == nil {
+			return nil, fmt.Errorf("package %s (%s) has no %s candidate in the host's apt sources (dpkg --add-architecture %s && apt-get update?)", n, rootSet[n], arch, arch)
+		}
+		chosen[n] = *known[n]
+	}
+	type pending struct {
+		from string
+		alts []string
+	}
+	var queue []pending
+	enqueue := func(c Candidate) {
+		for _, field := range []string{c.PreDepends, c.Depends} {
+			for _, alts := range relations(field) {
+				queue = append(queue, pending{from: c.Name, alts: alts})
+			}
+		}
+	}
+	for _, n := range names {
+		enqueue(chosen[n])
+	}
+	for len(queue) > 0 {
+		var want []string
+		for _, q := range queue {
+			want = append(want, q.alts...)
+		}
+		if err := lookup(want); err != nil {
+			return nil, err
+		}
+		cur := queue
+		queue = nil
+	clauses:
+		for _, q := range cur {
+			for _, alt := range q.alts {
+				if _, ok := chosen[alt]; ok {
+					continue clauses
+				}
+			}
+			for _, alt := range q.alts {
+				if _, skip := scriptOnly(alt); skip {
+					continue clauses
+				}
+			}
+			for _, alt := range q.alts {
+				if c := known[alt]; c != nil {
+					chosen[alt] = *c
+					enqueue(*c)
+					continue clauses
+				}
+			}
+			return nil, fmt.Errorf("%s depends on %s, which has no %s candidate in the host's apt sources", q.from, strings.Join(q.alts, " | "), arch)
+		}
+	}
+	out := make([]platforms.DebPackage, 0, len(chosen))
+	for _, n := range sortedKeys(chosen) {
+		out = append(out, chosen[n].DebPackage)
+	}
+	return out, nil
+}
+
+// pins returns the locked base packages of arch. An architecture the lock
+// has no entry for is resolved and recorded (the first run); update
+// re-resolves it. Otherwise the lock must name every root.
+func pins(ctx context.Context, a Archive, l *Lock, arch string, rootSet map[string]string, update bool, log func(string)) (pkgs []platforms.DebPackage, changed bool, err error) {
+	locked := l.Arch(arch)
+	if len(locked) > 0 && !update {
+		var missing []string
+		for _, n := range sortedKeys(rootSet) {
+			if _, ok := locked[n]; !ok {
+				missing = append(missing, fmt.Sprintf("%s (%s)", n, rootSet[n]))
+			}
+		}
+		if len(missing) > 0 {
+			return nil, false, fmt.Errorf("OCI lock %s has no %s pin for %s: rerun with --update-lock (and --lock FILE)", l.Name(), arch, strings.Join(missing, ", "))
+		}
+		return l.Packages[arch], false, nil
+	}
+	if l.Path == "" {
+		return nil, false, fmt.Errorf("the embedded OCI lock has no %s packages and cannot be rewritten: pass --lock FILE to resolve and record them", arch)
+	}
+	if log != nil {
+		log(fmt.Sprintf("resolving %s base packages from apt (%d roots)", arch, len(rootSet)))
+	}
+	pkgs, err = resolve(ctx, a, arch, rootSet)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, p := range pkgs {
+		if p.SHA256 == "" {
+			return nil, false, fmt.Errorf("apt gives no SHA256 for %s %s", p.Name, p.Version)
+		}
+	}
+	l.set(arch, pkgs)
+	return l.Packages[arch], true, nil
+}
+
+// fetched is one verified .deb.
+type fetched struct {
+	Pin  platforms.DebPackage
+	Path string
+	Deb  *debian.Deb
+}
+
+// fetch returns the pinned packages as verified files in cacheDir,
+// downloading the ones not there. Every file is checked against its pin
+// before anything reads its contents; a mismatch names both digests.
+func fetch(ctx context.Context, a Archive, cacheDir string, pkgs []platforms.DebPackage, lockName string, log func(string)) ([]fetched, error) {
+	out := make([]fetched, len(pkgs))
+	var missing []platforms.DebPackage
+	for i, p := range pkgs {
+		out[i].Pin = p
+		path := filepath.Join(cacheDir, p.FileName())
+		if err := fsutil.VerifySHA256(path, p.SHA256); err == nil {
+			out[i].Path = path
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) && log != nil {
+			log(fmt.Sprintf("cached %s does not match the lock; downloading it again", p.FileName()))
+		}
+		missing = append(missing, p)
+	}
+	if len(missing) > 0 {
+		if log != nil {
+			log(fmt.Sprintf("downloading %d base packages", len(missing)))
+		}
+		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+			return nil, fmt.Errorf("package cache: %w", err)
+		}
+		tmp, err := os.MkdirTemp(cacheDir, ".oci-download-")
+		if err != nil {
+			return nil, fmt.Errorf("package cache: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		if err := a.Download(ctx, tmp, missing); err != nil {
+			return nil, err
+		}
+		files, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
+		byName := map[string]platforms.DebPackage{}
+		for _, p := range missing {
+			byName[p.Name] = p
+		}
+		for _, f := range files {
+			d, err := debian.Open(f)
+			if err != nil {
+				return nil, fmt.Errorf("downloaded %s: %w", filepath.Base(f), err)
+			}
+			p, ok := byName[d.Control["Package"]]
+			if !ok || d.Control["Version"] != p.Version || d.Control["Architecture"] != p.Arch {
+				return nil, fmt.Errorf("apt delivered %s %s (%s), which is not what the lock pins", d.Control["Package"], d.Control["Version"], d.Control["Architecture"])
+			}
+			got, _, err := fsutil.SHA256File(f)
+			if err != nil {
+				return nil, err
+			}
+			if got != p.SHA256 {
+				return nil, fmt.Errorf("base package %s does not match the OCI lock %s: expected sha256 %s, got %s (file not used)", p.FileName(), lockName, p.SHA256, got)
+			}
+			if err := os.Rename(f, filepath.Join(cacheDir, p.FileName())); err != nil {
+				return nil, fmt.Errorf("package cache: %w", err)
+			}
+			delete(byName, p.Name)
+		}
+		if len(byName) > 0 {
+			return nil, fmt.Errorf("apt did not deliver %s", strings.Join(sortedKeys(byName), ", "))
+		}
+		for i := range out {
+			if out[i].Path == "" {
+				out[i].Path = filepath.Join(cacheDir, out[i].Pin.FileName())
+			}
+		}
+	}
+	for i := range out {
+		d, err := debian.Open(out[i].Path)
+		if err != nil {
+			return nil, err
+		}
+		c := d.Control
+		if c["Package"] != out[i].Pin.Name || c["Version"] != out[i].Pin.Version || c["Architecture"] != out[i].Pin.Arch {
+			return nil, fmt.Errorf("%s holds %s %s (%s), not the pinned package", out[i].Path, c["Package"], c["Version"], c["Architecture"])
+		}
+		out[i].Deb = d
+	}
+	return out, nil
+}
+
+// checkClosure makes sure the pinned set is whole: every Depends of every
+// package is met inside it (or only serves maintainer scripts), and every
+// root is there. A lock edited by hand, or resolved for a tree that
+// needed less, fails here rather than in the running image.
+func checkClosure(debs []fetched, lockName, arch string) error {
+	have := map[string]bool{}
+	for _, f := range debs {
+		have[f.Pin.Name] = true
+	}
+	for _, f := range debs {
+		for _, field := range []string{f.Deb.Control["Pre-Depends"], f.Deb.Control["Depends"]} {
+		clauses:
+			for _, alts := range relations(field) {
+				for _, alt := range alts {
+					if _, skip := scriptOnly(alt); skip || have[alt] {
+						continue clauses
+					}
+				}
+				return fmt.Errorf("OCI lock %s (%s): %s depends on %s, which is not pinned: rerun with --update-lock", lockName, arch, f.Pin.Name, strings.Join(alts, " | "))
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package index
+
+import (
+	"strconv"
+	"strings"
+)
+
+// CompareVersions orders dotted versions such as "7.3.20", "7.3.12rc1" or
+// "3.11.13": numeric parts compare as numbers, a missing part counts as 0,
+// and a pre-release (a, b, rc, dev) sorts before its final release. It
+// returns -1, 0 or +1. Strings that are not versions ("nightly") sort
+// before every version, and among themselves by bytes.
+func CompareVersions(a, b string) int {
+	va, oka := parseVersion(a)
+	vb, okb := parseVersion(b)
+	switch {
+	case !oka && !okb:
+		return strings.Compare(a, b)
+	case !oka:
+		return -1
+	case !okb:
+		return 1
+	}
+	n := max(len(va.parts), len(vb.parts))
+	for i := range n {
+		x, y := part(va.parts, i), part(vb.parts, i)
+		if x != y {
+			return cmpInt(x, y)
+		}
+	}
+	// A final release (no pre-release) is newer than any pre-release of it.
+	switch {
+	case va.pre == "" && vb.pre == "":
+		return 0
+	case va.pre == "":
+		return 1
+	case vb.pre == "":
+		return -1
+	}
+	if r := cmpInt(preRank(va.pre), preRank(vb.pre)); r != 0 {
+		return r
+	}
+	return cmpInt(va.preNum, vb.preNum)
+}
+
+type version struct {
+	parts  []int
+	pre    string // "", "a", "b", "rc", "dev"
+	preNum int
+}
+
+// IsPrerelease reports whether v carries a pre-release suffix (7.3.12rc1).
+func IsPrerelease(v string) bool {
+	p, ok := parseVersion(v)
+	return ok && p.pre != ""
+}
+
+// IsVersion reports whether v parses as a dotted version.
+func IsVersion(v string) bool {
+	_, ok := parseVersion(v)
+	return ok
+}
+
+func parseVersion(s string) (version, bool) {
+	var v version
+	if s == "" {
+		return v, false
+	}
+	// Split the numeric release from a trailing pre-release: the first
+	// letter after the last digit run of a part starts it.
+	rel := s
+	for i, c := range s {
+		if c >= 'a' && c <= 'z' {
+			rel, v.pre = s[:i], s[i:]
+			break
+		}
+	}
+	if rel == "" || strings.HasSuffix(rel, ".") {
+		return v, false
+	}
+	for _, p := range strings.Split(rel, ".") {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return v, false
+		}
+		v.parts = append(v.parts, n)
+	}
+	if v.pre != "" {
+		i := strings.IndexAny(v.pre, "0123456789")
+		tag, num := v.pre, "0"
+		if i >= 0 {
+			tag, num = v.pre[:i], v.pre[i:]
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil || preRank(tag) < 0 {
+			return v, false
+		}
+		v.pre, v.preNum = tag, n
+	}
+	return v, true
+}
+
+func preRank(tag string) int {
+	switch tag {
+	case "dev":
+		return 0
+	case "a", "alpha":
+		return 1
+	case "b", "beta":
+		return 2
+	case "rc", "c":
+		return 3
+	}
+	return -1
+}
+
+func part(p []int, i int) int {
+	if i < len(p) {
+		return p[i]
+	}
+	return 0
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// VersionParts returns the numeric parts of a version ("3.11.13" → 3, 11,
+// 13); ok is false when v is not a version.
+func VersionParts(v string) (parts []int, ok bool) {
+	p, ok := parseVersion(v)
+	return p.parts, ok
+}
+
+// HasPrefix reports whether version v starts with the dotted components of
+// prefix: "3.11.13" has the prefixes "3", "3.11" and "3.11.13", but not
+// "3.1".
+func HasPrefix(v, prefix string) bool {
+	if v == prefix {
+		return true
+	}
+	return strings.HasPrefix(v, prefix+".")
+}

@@ -1,0 +1,522 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/publish/index"
+)
+
+// File names publish writes at the top of DEST.
+const (
+	VersionsJSON     = "versions.json"
+	DownloadMetadata = "download-metadata.json"
+	SumsName         = "SHA256SUMS"
+	lockName         = ".pypyctl-publish.lock"
+)
+
+// Options configure one publish.
+type Options struct {
+	Dist    string // build output: archives, SHA256SUMS, *.release.json, signatures, SBOMs
+	Dest    string // published tree: <release>/…, versions.json, download-metadata.json
+	BaseURL string // where Dest is served; empty: a file:// URL of Dest
+	// Nightly publishes the releases as nightlies: pypy_version "nightly",
+	// python_version X.Y, not stable, no date.
+	Nightly bool
+	// Release limits publishing to one release. When DIST has no metadata
+	// for it, it is read from Matrix.
+	Release string
+	Matrix  *platforms.Matrix
+	Log     func(string)
+}
+
+// Report says what a publish did.
+type Report struct {
+	Dest             string          `json:"dest"`
+	BaseURL          string          `json:"base_url"`
+	Releases         []ReleaseReport `json:"releases"`
+	VersionsJSON     string          `json:"versions_json"`
+	DownloadMetadata string          `json:"download_metadata"`
+	SHA256SUMS       string          `json:"sha256sums"`
+	Warnings         []string        `json:"warnings,omitempty"`
+}
+
+// ReleaseReport is one published release.
+type ReleaseReport struct {
+	Name          string       `json:"name"`
+	Dir           string       `json:"dir"`
+	PyPyVersion   string       `json:"pypy_version"`
+	PythonVersion string       `json:"python_version"`
+	Files         []FileReport `json:"files"`
+}
+
+// FileReport is one file in a release directory.
+type FileReport struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"` // archive | signature | sbom | provenance | checksums | other
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	URL    string `json:"url,omitempty"`
+	// Copied is false when DEST already held the same bytes.
+	Copied bool `json:"copied"`
+}
+
+// OverwriteError refuses to replace a published file with other bytes.
+type OverwriteError struct {
+	Path, Existing, New string
+}
+
+func (e *OverwriteError) Error() string {
+	return fmt.Sprintf("refusing to overwrite %s: it is already published with sha256 %s, the new file has %s", e.Path, e.Existing, e.New)
+}
+
+// Publish copies the releases in o.Dist into o.Dest/<release>/ and merges
+// them into o.Dest's versions.json, download-metadata.json and SHA256SUMS.
+// Files are written atomically, archives before the indexes that name them,
+// so a reader never sees an index entry whose file is missing. A lock in
+// Dest serialises concurrent publishers.
+func Publish(ctx context.Context, o Options) (*Report, error) {
+	logf := func(format string, a ...any) {
+		if o.Log != nil {
+			o.Log(fmt.Sprintf(format, a...))
+		}
+	}
+	dist, err := filepath.Abs(o.Dist)
+	if err != nil {
+		return nil, err
+	}
+	dest, err := filepath.Abs(o.Dest)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(dist); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("build output %s is not a directory", o.Dist)
+	}
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dest, err)
+	}
+	lock, err := fsutil.Acquire(ctx, filepath.Join(dest, lockName), func() { logf("waiting for another publish into %s", dest) })
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+
+	rels, fromMatrix, err := selectReleases(dist, o)
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(o.BaseURL, "/")
+	if base == "" {
+		base = (&url.URL{Scheme: "file", Path: filepath.ToSlash(dest)}).String()
+	}
+	distSums, err := index.ReadSums(filepath.Join(dist, SumsName))
+	if err != nil {
+		return nil, err
+	}
+	distFiles, err := listFiles(dist)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := index.ReadFile(filepath.Join(dest, VersionsJSON))
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Dest: dest, BaseURL: base}
+	for i := range rels {
+		r := &rels[i]
+		if o.Nightly {
+			asNightly(r)
+		}
+		rr, v, warns, err := publishRelease(ctx, r, fromMatrix[i], dist, dest, base, distSums, distFiles, logf)
+		if err != nil {
+			return nil, err
+		}
+		rep.Warnings = append(rep.Warnings, warns...)
+		if ix, err = ix.Merge(v); err != nil {
+			return nil, fmt.Errorf("merge %s into %s: %w", r.Name, filepath.Join(dest, VersionsJSON), err)
+		}
+		rep.Releases = append(rep.Releases, rr)
+	}
+	if probs := ix.Check(); len(probs) > 0 {
+		return nil, fmt.Errorf("merged versions.json would be invalid: %s", strings.Join(probs, "; "))
+	}
+	rep.VersionsJSON = filepath.Join(dest, VersionsJSON)
+	if err := fsutil.WriteAtomic(rep.VersionsJSON, 0o644, ix.Encode); err != nil {
+		return nil, err
+	}
+	rep.DownloadMetadata = filepath.Join(dest, DownloadMetadata)
+	cat := index.UVCatalogue(ix)
+	if err := fsutil.WriteAtomic(rep.DownloadMetadata, 0o644, func(w io.Writer) error { return index.EncodeUVCatalogue(w, cat) }); err != nil {
+		return nil, err
+	}
+	rep.SHA256SUMS = filepath.Join(dest, SumsName)
+	warn, err := writeTopSums(dest)
+	if err != nil {
+		return nil, err
+	}
+	if warn != "" {
+		rep.Warnings = append(rep.Warnings, warn)
+	}
+	for _, w := range rep.Warnings {
+		logf("warning: %s", w)
+	}
+	return rep, nil
+}
+
+// selectReleases reads the release metadata in dist, or the matrix's for
+// o.Release when dist has none for it. fromMatrix[i] says which.
+func selectReleases(dist string, o Options) ([]Release, []bool, error) {
+	all, err := ReadReleases(dist)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Release == "" {
+		if len(all) == 0 {
+			return nil, nil, fmt.Errorf("%s has no *%s (written by `pypyctl build`); pass --release R to take the release from the matrix", dist, ReleaseSuffix)
+		}
+		return all, make([]bool, len(all)), nil
+	}
+	for _, r := range all {
+		if r.Name == o.Release {
+			return []Release{r}, []bool{false}, nil
+		}
+	}
+	if o.Matrix == nil {
+		return nil, nil, fmt.Errorf("%s has no metadata for release %s and no matrix was given", dist, o.Release)
+	}
+	mr, err := o.Matrix.Release(o.Release)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := ReleaseFromMatrix(o.Matrix, mr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []Release{r}, []bool{true}, nil
+}
+
+func asNightly(r *Release) {
+	r.PyPyVersion = index.Nightly
+	r.Stable = false
+	r.Date = ""
+	if p, ok := index.VersionParts(r.PythonVersion); ok && len(p) >= 2 {
+		r.PythonVersion = fmt.Sprintf("%d.%d", p[0], p[1])
+	}
+}
+
+type planned struct {
+	name, src, kind string
+	archive         *ReleaseFile
+	sum             string
+	size            int64
+}
+
+func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest, base string, distSums index.Sums, distFiles []string, logf func(string, ...any)) (ReleaseReport, index.Version, []string, error) {
+	rr := ReleaseReport{Name: r.Name, Dir: filepath.Join(dest, r.Name), PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion}
+	var v index.Version
+	var warns []string
+	present := map[string]bool{}
+	for _, n := range distFiles {
+		present[n] = true
+	}
+	// Matrix releases list every possible archive; keep the built ones.
+	if fromMatrix {
+		var have []ReleaseFile
+		for _, f := range r.Files {
+			if present[f.Filename] {
+				have = append(have, f)
+			}
+		}
+		if len(have) == 0 {
+			return rr, v, nil, fmt.Errorf("%s holds no archive of release %s (looked for %s)", dist, r.Name, strings.Join(fileNames(r.Files), ", "))
+		}
+		r.Files = have
+	}
+	if err := r.Validate(); err != nil {
+		return rr, v, nil, err
+	}
+	var plan []planned
+	isArchive := map[string]bool{}
+	for i := range r.Files {
+		f := &r.Files[i]
+		if !present[f.Filename] {
+			return rr, v, nil, fmt.Errorf("release %s lists %s, which is not in %s", r.Name, f.Filename, dist)
+		}
+		if an, ok := index.ParseArchiveName(f.Filename); ok {
+			if p, known := index.PlatformOfSuffix(an.Suffix); known && (p.Arch != f.Arch || p.Platform != f.Platform) {
+				return rr, v, nil, fmt.Errorf("release %s: %s is named for %s but listed as %s/%s", r.Name, f.Filename, p, f.Arch, f.Platform)
+			}
+		}
+		isArchive[f.Filename] = true
+		plan = append(plan, planned{name: f.Filename, src: filepath.Join(dist, f.Filename), kind: "archive", archive: f})
+	}
+	// Sidecars: a listed archive's own (<archive>.sig, .sigstore.json, …)
+	// and release-wide files named after the release (SBOMs, provenance).
+	// Unlisted archives are left alone: they may belong to another build.
+	for _, n := range distFiles {
+		if isArchive[n] || n == SumsName || strings.HasPrefix(n, SumsName+".") || n == "release.json" || strings.HasSuffix(n, ReleaseSuffix) {
+			continue
+		}
+		own := false
+		for _, f := range r.Files {
+			own = own || strings.HasPrefix(n, f.Filename+".")
+		}
+		if !own && (strings.HasPrefix(n, r.Name+"-") || strings.HasPrefix(n, r.Name+".")) {
+			if _, _, isArch := index.SplitFormat(n); isArch {
+				logf("skipping %s: an archive that %s does not list", n, r.Name)
+				continue
+			}
+			own = true
+		}
+		if own {
+			plan = append(plan, planned{name: n, src: filepath.Join(dist, n), kind: kindOf(n)})
+		}
+	}
+	// Hash everything before copying anything, so a corrupt DIST changes
+	// nothing in DEST.
+	for i := range plan {
+		p := &plan[i]
+		if err := ctx.Err(); err != nil {
+			return rr, v, nil, err
+		}
+		sum, size, err := fsutil.SHA256File(p.src)
+		if err != nil {
+			return rr, v, nil, err
+		}
+		p.sum, p.size = sum, size
+		if want, ok := distSums[p.name]; ok && want != sum {
+			return rr, v, nil, &fsutil.DigestMismatchError{Path: p.src, Expected: want + " (from " + filepath.Join(dist, SumsName) + ")", Actual: sum}
+		}
+		if p.archive != nil && p.archive.SHA256 != "" && p.archive.SHA256 != sum {
+			return rr, v, nil, &fsutil.DigestMismatchError{Path: p.src, Expected: p.archive.SHA256 + " (from " + r.Name + ReleaseSuffix + ")", Actual: sum}
+		}
+	}
+	relDir := filepath.Join(dest, r.Name)
+	for _, p := range plan {
+		copied, err := copyOnce(ctx, p.src, filepath.Join(relDir, p.name), p.sum)
+		if err != nil {
+			return rr, v, nil, err
+		}
+		fr := FileReport{Name: p.name, Kind: p.kind, Size: p.size, SHA256: p.sum, Copied: copied}
+		if p.archive != nil {
+			fr.URL = base + "/" + url.PathEscape(r.Name) + "/" + url.PathEscape(p.name)
+		}
+		rr.Files = append(rr.Files, fr)
+	}
+	warn, err := writeReleaseSums(dist, relDir, plan, distSums)
+	if err != nil {
+		return rr, v, nil, err
+	}
+	if warn != "" {
+		warns = append(warns, warn)
+	}
+	v = index.Version{PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion, Stable: r.Stable, Date: r.Date}
+	for _, fr := range rr.Files {
+		if fr.Kind != "archive" {
+			continue
+		}
+		for _, f := range r.Files {
+			if f.Filename == fr.Name {
+				v.Files = append(v.Files, index.File{Filename: f.Filename, Arch: f.Arch, Platform: f.Platform, DownloadURL: fr.URL, SHA256: fr.SHA256})
+			}
+		}
+	}
+	return rr, v, warns, nil
+}
+
+func fileNames(fs []ReleaseFile) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Filename
+	}
+	return out
+}
+
+func kindOf(name string) string {
+	switch {
+	case strings.HasSuffix(name, ".sig"), strings.HasSuffix(name, ".sigstore.json"), strings.HasSuffix(name, ".asc"), strings.HasSuffix(name, ".pem"):
+		return "signature"
+	case strings.HasSuffix(name, ".cdx.json"), strings.HasSuffix(name, ".spdx.json"):
+		return "sbom"
+	case strings.HasSuffix(name, ".intoto.jsonl"):
+		return "provenance"
+	}
+	return "other"
+}
+
+// listFiles lists the regular, non-hidden files of dir.
+func listFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// copyOnce copies src to dst unless dst already holds the same bytes. It
+// refuses to replace different bytes, and hashes while copying so a
+// source that changed since it was checked is never renamed into place.
+func copyOnce(ctx context.Context, src, dst, sum string) (bool, error) {
+	if old, _, err := fsutil.SHA256File(dst); err == nil {
+		if old != sum {
+			return false, &OverwriteError{Path: dst, Existing: old, New: sum}
+		}
+		return false, nil
+	} else if !os.IsNotExist(err) {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return false, err
+	}
+	defer in.Close()
+	err = fsutil.WriteAtomic(dst, 0o644, func(w io.Writer) error {
+		h := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(w, h), in); err != nil {
+			return err
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+			return &fsutil.DigestMismatchError{Path: src, Expected: sum, Actual: got + " (changed while publishing)"}
+		}
+		return nil
+	})
+	return err == nil, err
+}
+
+// writeReleaseSums merges the release's files into <release>/SHA256SUMS:
+// archives always, other files when DIST's SHA256SUMS lists them. When the
+// result equals DIST's SHA256SUMS byte for byte, DIST's signatures of it
+// (SHA256SUMS.sig, …) still hold and are copied; when a merge changed it,
+// signatures left in DEST no longer match and are removed, with a warning
+// to re-sign.
+func writeReleaseSums(dist, relDir string, plan []planned, distSums index.Sums) (string, error) {
+	path := filepath.Join(relDir, SumsName)
+	sums, err := index.ReadSums(path)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range plan {
+		if _, listed := distSums[p.name]; p.kind != "archive" && !listed {
+			continue
+		}
+		if old, ok := sums[p.name]; ok && old != p.sum {
+			return "", &OverwriteError{Path: path + " entry " + p.name, Existing: old, New: p.sum}
+		}
+		sums[p.name] = p.sum
+	}
+	data := sums.Bytes()
+	old, err := os.ReadFile(path)
+	if err == nil && bytes.Equal(old, data) {
+		return "", nil
+	}
+	if err := fsutil.WriteFileAtomic(path, data, 0o644); err != nil {
+		return "", err
+	}
+	distData, _ := os.ReadFile(filepath.Join(dist, SumsName))
+	if bytes.Equal(distData, data) {
+		return "", copySumsSignatures(dist, relDir)
+	}
+	return dropStaleSignatures(relDir)
+}
+
+func sumsSidecars(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), SumsName+".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+func copySumsSignatures(dist, relDir string) error {
+	names, err := sumsSidecars(dist)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(dist, n))
+		if err != nil {
+			return err
+		}
+		if err := fsutil.WriteFileAtomic(filepath.Join(relDir, n), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dropStaleSignatures(dir string) (string, error) {
+	names, err := sumsSidecars(dir)
+	if err != nil || len(names) == 0 {
+		return "", err
+	}
+	for _, n := range names {
+		if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("%s changed, so its old signature (%s) was removed; re-sign it with `pypyctl sign %s`",
+		filepath.Join(dir, SumsName), strings.Join(names, ", "), filepath.Join(dir, SumsName)), nil
+}
+
+// writeTopSums writes DEST/SHA256SUMS with every release directory's
+// entries as <release>/<file>, so `sha256sum -c SHA256SUMS` in DEST checks
+// everything published.
+func writeTopSums(dest string) (string, error) {
+	ents, err := os.ReadDir(dest)
+	if err != nil {
+		return "", err
+	}
+	all := index.Sums{}
+	var dirs []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	sort.Strings(dirs)
+	for _, d := range dirs {
+		s, err := index.ReadSums(filepath.Join(dest, d, SumsName))
+		if err != nil {
+			return "", err
+		}
+		for n, sum := range s {
+			all[d+"/"+n] = sum
+		}
+	}
+	path := filepath.Join(dest, SumsName)
+	data := all.Bytes()
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return "", nil
+	}
+	if err := fsutil.WriteFileAtomic(path, data, 0o644); err != nil {
+		return "", err
+	}
+	return dropStaleSignatures(dest)
+}

@@ -1,0 +1,175 @@
+package sbom
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"sort"
+	"strings"
+
+	"github.com/pypyctl/pypyctl/internal/fsutil"
+)
+
+// ResolveSonames asks this Debian host's dpkg which installed packages
+// provide each soname (`dpkg -S */SONAME`) and their versions
+// (`dpkg-query -W`). arch selects among multiarch packages ("" = the
+// host's architecture). Sonames no installed package provides come back
+// with an empty Package, so callers see what stayed unresolved.
+func ResolveSonames(ctx context.Context, sonames []string, arch string) ([]Library, error) {
+	if len(sonames) == 0 {
+		return nil, nil
+	}
+	if arch == "" {
+		out, err := exec.CommandContext(ctx, "dpkg", "--print-architecture").Output()
+		if err != nil {
+			return nil, fmt.Errorf("dpkg --print-architecture: %w", err)
+		}
+		arch = strings.TrimSpace(string(out))
+	}
+	args := []string{"-S"}
+	for _, s := range sonames {
+		args = append(args, "*/"+s)
+	}
+	// dpkg -S exits 1 when some pattern matches nothing; what it found is
+	// still on stdout.
+	out, err := exec.CommandContext(ctx, "dpkg", args...).Output()
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
+		return nil, fmt.Errorf("dpkg -S: %w", err)
+	}
+	owner := parseDpkgS(out, arch)
+
+	var pkgs []string
+	seen := map[string]bool{}
+	for _, s := range sonames {
+		if p := owner[s]; p != "" && !seen[p] {
+			seen[p] = true
+			pkgs = append(pkgs, p)
+		}
+	}
+	versions := map[string][2]string{} // qualified name → version, arch
+	if len(pkgs) > 0 {
+		q := append([]string{"-W", "-f", "${Package}:${Architecture}\t${Version}\t${Architecture}\n"}, pkgs...)
+		out, err := exec.CommandContext(ctx, "dpkg-query", q...).Output()
+		if err != nil {
+			return nil, fmt.Errorf("dpkg-query -W %s: %w", strings.Join(pkgs, " "), err)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) == 3 {
+				versions[f[0]] = [2]string{f[1], f[2]}
+			}
+		}
+	}
+	libs := make([]Library, 0, len(sonames))
+	for _, s := range sonames {
+		l := Library{Soname: s}
+		if p := owner[s]; p != "" {
+			name, pa, _ := strings.Cut(p, ":")
+			v, ok := versions[name+":"+pa]
+			if !ok {
+				v, ok = versions[name+":all"]
+			}
+			if ok {
+				l.Package, l.Version, l.Arch = name, v[0], v[1]
+			}
+		}
+		libs = append(libs, l)
+	}
+	sort.Slice(libs, func(i, j int) bool { return libs[i].Soname < libs[j].Soname })
+	return libs, nil
+}
+
+// parseDpkgS maps each soname to the "package:arch" owning it, preferring
+// arch and then architecture-independent packages. Lines look like
+// "libssl3:amd64: /usr/lib/x86_64-linux-gnu/libssl.so.3"; diversion
+// notes are skipped.
+func parseDpkgS(out []byte, arch string) map[string]string {
+	type cand struct{ pkg, pkgArch string }
+	found := map[string][]cand{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "diversion ") {
+			continue
+		}
+		i := strings.Index(line, ": /")
+		if i < 0 {
+			continue
+		}
+		p := line[i+2:]
+		soname := p[strings.LastIndexByte(p, '/')+1:]
+		for _, q := range strings.Split(line[:i], ",") {
+			q = strings.TrimSpace(q)
+			name, a, _ := strings.Cut(q, ":")
+			found[soname] = append(found[soname], cand{name, a})
+		}
+	}
+	owner := map[string]string{}
+	for soname, cs := range found {
+		best := ""
+		for _, c := range cs {
+			switch {
+			case c.pkgArch == arch:
+				best = c.pkg + ":" + arch
+			case c.pkgArch == "" && best == "":
+				best = c.pkg + ":" + arch // not multiarch-qualified: the native arch
+			}
+		}
+		if best != "" {
+			owner[soname] = best
+		}
+	}
+	return owner
+}
+
+// ReadDeb returns a .deb's name, version, architecture, Pre-Depends and
+// Depends (joined: both are dependencies of the unpacked tree; via
+// `dpkg-deb -f`) and its sha256.
+func ReadDeb(ctx context.Context, path string) (Deb, error) {
+	out, err := exec.CommandContext(ctx, "dpkg-deb", "-f", path, "Package", "Version", "Architecture", "Pre-Depends", "Depends").Output()
+	if err != nil {
+		return Deb{}, fmt.Errorf("dpkg-deb -f %s: %w", path, err)
+	}
+	var d Deb
+	var pre string
+	var last *string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, " ") && last != nil { // folded field
+			*last += " " + strings.TrimSpace(line)
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "Package":
+			d.Name, last = v, &d.Name
+		case "Version":
+			d.Version, last = v, &d.Version
+		case "Architecture":
+			d.Arch, last = v, &d.Arch
+		case "Pre-Depends":
+			pre, last = v, &pre
+		case "Depends":
+			d.Depends, last = v, &d.Depends
+		}
+	}
+	if pre != "" && d.Depends != "" {
+		d.Depends = pre + ", " + d.Depends
+	} else if pre != "" {
+		d.Depends = pre
+	}
+	if d.Name == "" || d.Version == "" {
+		return Deb{}, fmt.Errorf("%s: no Package/Version in its control file", path)
+	}
+	if d.SHA256, _, err = fsutil.SHA256File(path); err != nil {
+		return Deb{}, err
+	}
+	return d, nil
+}
