@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -9,13 +10,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/trust"
+	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
 type buildFlags struct {
 	target, release, out, formats, storeDir string
 	vmArchive, vmArchiveSHA256              string
-	noSmoke                                 bool
+	noSmoke, sign                           bool
+	key                                     string
 	workers                                 int
 }
 
@@ -35,6 +40,9 @@ with nothing changed is a store hit.`,
   pypyctl build --target linux-amd64 --json | jq '.artifacts[].sha256'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.sign && f.key == "" {
+				return Usagef("--sign needs --key KEY (make one with `pypyctl keys generate`)")
+			}
 			if f.target == "" {
 				return Usagef("--target is required (e.g. --target linux-amd64; see `pypyctl matrix list`)")
 			}
@@ -81,6 +89,11 @@ with nothing changed is a store hit.`,
 			if err != nil {
 				return err
 			}
+			if f.sign {
+				if err := signArtifacts(cmd.Context(), a, rep, f.key); err != nil {
+					return err
+				}
+			}
 			return a.Render(rep, func(w io.Writer) {
 				fmt.Fprintf(w, "built %s for %s (%d of %d stages from the store)\n", rep.Release, rep.Target, rep.Hits(), len(rep.Stages))
 				for _, art := range rep.Artifacts {
@@ -105,6 +118,8 @@ with nothing changed is a store hit.`,
 	fl.BoolVar(&f.noSmoke, "no-smoke", false, "skip running the built interpreter")
 	fl.StringVar(&f.vmArchive, "vm-archive", "", "import this upstream-layout archive as the VM (pypy.org's or one pypyctl built)")
 	fl.StringVar(&f.vmArchiveSHA256, "vm-archive-sha256", "", "pin for --vm-archive (default: the matrix's pin for the target)")
+	fl.BoolVar(&f.sign, "sign", false, "sign every archive and SHA256SUMS (.sig and .sigstore.json beside each; the archives' bytes do not change)")
+	fl.StringVar(&f.key, "key", "", "private key for --sign (PEM; encrypted keys read PYPYCTL_KEY_PASSWORD)")
 	fl.IntVar(&f.workers, "workers", 0, "compression workers (0: all cores; output is identical for any value)")
 	return c
 }
@@ -117,4 +132,31 @@ func humanSize(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// signArtifacts signs what the build wrote, SHA256SUMS included, so one
+// signature covers the whole output; signing never rewrites an artifact.
+func signArtifacts(ctx context.Context, a *App, rep *build.Report, key string) error {
+	signer, err := keys.LoadSigner(key, []byte(a.Getenv("PYPYCTL_KEY_PASSWORD")))
+	if err != nil {
+		return fmt.Errorf("--sign: %w", err)
+	}
+	var paths []string
+	for _, art := range rep.Artifacts {
+		paths = append(paths, art.Path)
+	}
+	signed, err := trust.SignFiles(ctx, signer, paths)
+	if err != nil {
+		return err
+	}
+	for _, s := range signed {
+		for _, p := range []string{s.Signature, s.Bundle} {
+			sum, size, err := fsutil.SHA256File(p)
+			if err != nil {
+				return err
+			}
+			rep.Artifacts = append(rep.Artifacts, build.Artifact{Name: filepath.Base(p), Path: p, Kind: "signature", Size: size, SHA256: sum})
+		}
+	}
+	return nil
 }

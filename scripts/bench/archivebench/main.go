@@ -35,6 +35,9 @@ func main() {
 
 type countingWriter int64
 
-func (c *countingWriter) Write(b []byte) (int, error) { *c += countingWriter(len(b)); return len(b), nil }
+func (c *countingWriter) Write(b []byte) (int, error) {
+	*c += countingWriter(len(b))
+	return len(b), nil
+}
 
 var _ io.Writer = (*countingWriter)(nil)
