@@ -103,6 +103,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if err == nil {
 		return 0
 	}
+	// `pypyctl run` passes the interpreter's own exit status through.
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
 	fmt.Fprintf(stderr, "pypyctl: %v\n", err)
 	var ue usageError
 	if errors.As(err, &ue) {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/publish"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/trust"
 	"github.com/pypyctl/pypyctl/trust/keys"
@@ -89,6 +91,9 @@ with nothing changed is a store hit.`,
 			if err != nil {
 				return err
 			}
+			if err := writeReleaseMeta(out, r, t, rep); err != nil {
+				return err
+			}
 			if f.sign {
 				if err := signArtifacts(cmd.Context(), a, rep, f.key); err != nil {
 					return err
@@ -159,4 +164,17 @@ func signArtifacts(ctx context.Context, a *App, rep *build.Report, key string) e
 		}
 	}
 	return nil
+}
+
+// writeReleaseMeta records the release and this target's archives in
+// DIST/<release>.release.json, which `pypyctl publish` reads.
+func writeReleaseMeta(dir string, r *platforms.Release, t *platforms.Target, rep *build.Report) error {
+	rel := publish.Release{Schema: 1, Name: r.Name, PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion, Date: r.Date, Stable: r.Stable}
+	for _, art := range rep.Artifacts {
+		if art.Kind == "archive" {
+			rel.Files = append(rel.Files, publish.ReleaseFile{Target: t.Name, Filename: art.Name, Format: art.Format,
+				Arch: t.VersionsJSON.Arch, Platform: t.VersionsJSON.Platform, SHA256: art.SHA256})
+		}
+	}
+	return publish.WriteRelease(dir, rel)
 }
