@@ -114,8 +114,20 @@ func orUnknown(s string) string {
 	return s
 }
 
+// elfFile is an open ELF file whose Close also closes the file under it
+// (elf.NewFile does not own its reader).
+type elfFile struct {
+	*elf.File
+	fh *os.File
+}
+
+func (f *elfFile) Close() error {
+	f.File.Close()
+	return f.fh.Close()
+}
+
 // openELF opens p as an ELF file, or returns nil when it is not one.
-func openELF(p string) (*elf.File, error) {
+func openELF(p string) (*elfFile, error) {
 	fh, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -130,22 +142,7 @@ func openELF(p string) (*elf.File, error) {
 		fh.Close()
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	return &elfFile{File: f, fh: fh}.File, closeWith(f, fh)
-}
-
-// elfFile ties an elf.File to the os.File under it so one Close frees both.
-type elfFile struct {
-	*elf.File
-	fh *os.File
-}
-
-// closeWith arranges for fh to stay open as long as f is used: elf.NewFile
-// does not own its reader, so the caller's f.Close must not leak fh. The
-// tree scan is short-lived and sequential, so files are closed by a
-// finalizer-free pairing kept in openFiles.
-func closeWith(f *elf.File, fh *os.File) error {
-	openFiles.Store(f, fh)
-	return nil
+	return &elfFile{File: f, fh: fh}, nil
 }
 
 // Resolver maps sonames to the Debian packages that ship them, and reads
@@ -407,11 +404,11 @@ func depName(d string) string {
 var geDep = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+) \(>= ([^)]+)\)$`)
 
 // strongest merges the dependencies on one package that several sonames
-// produced: of "p (>= v)" entries the highest v wins; anything else is
-// kept once.
+// produced: of "p (>= v)" entries the highest v wins, other constraints
+// are kept once, and a bare name is dropped when anything stronger exists.
 func strongest(deps []string) []string {
 	seen := map[string]bool{}
-	best := ""
+	best, bare := "", ""
 	var other []string
 	for _, d := range deps {
 		if seen[d] {
@@ -420,20 +417,22 @@ func strongest(deps []string) []string {
 		seen[d] = true
 		m := geDep.FindStringSubmatch(d)
 		switch {
-		case m == nil && depName(d) == d && len(deps) > 1:
-			// A bare name adds nothing to a versioned entry.
-		case m == nil:
+		case m != nil:
+			if best == "" || CompareVersions(m[2], geDep.FindStringSubmatch(best)[2]) > 0 {
+				best = d
+			}
+		case depName(d) == d:
+			bare = d
+		default:
 			other = append(other, d)
-		case best == "" || CompareVersions(m[2], geDep.FindStringSubmatch(best)[2]) > 0:
-			best = d
 		}
 	}
+	sort.Strings(other)
 	if best != "" {
 		other = append([]string{best}, other...)
 	}
 	if len(other) == 0 {
-		other = append(other, deps[0])
+		other = []string{bare}
 	}
-	sort.Strings(other[min(1, len(other)):])
 	return other
 }
