@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pypyctl/pypyctl/store"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -136,4 +138,23 @@ func wrapUsage(cmd *cobra.Command) {
 	for _, c := range cmd.Commands() {
 		wrapUsage(c)
 	}
+}
+
+// OpenStore returns the content-addressed store: flag is --store (a
+// directory; empty means the cache dir's store/), with damaged-entry
+// warnings going to stderr.
+func (a *App) OpenStore(flag string) (*store.Local, dirs.Dirs, error) {
+	d, err := a.Dirs()
+	if err != nil {
+		return nil, d, err
+	}
+	st := store.NewLocal(d.Store())
+	if flag != "" {
+		if strings.Contains(flag, "://") {
+			return nil, d, fmt.Errorf("--store %s: only local directories are supported so far", flag)
+		}
+		st = store.NewLocal(flag)
+	}
+	st.Warn = func(s string) { fmt.Fprintln(a.Stderr, "warning:", s) }
+	return st, d, nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish"
-	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/trust"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
@@ -60,18 +59,10 @@ with nothing changed is a store hit.`,
 			if err != nil {
 				return err
 			}
-			d, err := a.Dirs()
+			st, d, err := a.OpenStore(f.storeDir)
 			if err != nil {
 				return err
 			}
-			st := store.NewLocal(d.Store())
-			if f.storeDir != "" {
-				if strings.Contains(f.storeDir, "://") {
-					return fmt.Errorf("--store %s: only local directories are supported so far", f.storeDir)
-				}
-				st = store.NewLocal(f.storeDir)
-			}
-			st.Warn = func(s string) { fmt.Fprintln(a.Stderr, "warning:", s) }
 			var formats []string
 			if f.formats != "" {
 				formats = strings.Split(f.formats, ",")

@@ -18,7 +18,6 @@ import (
 	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/packaging/oci"
 	"github.com/pypyctl/pypyctl/platforms"
-	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
@@ -107,18 +106,10 @@ written. --update-lock resolves every package again.`,
 			if err != nil {
 				return err
 			}
-			d, err := a.Dirs()
+			st, d, err := a.OpenStore(f.storeDir)
 			if err != nil {
 				return err
 			}
-			st := store.NewLocal(d.Store())
-			if f.storeDir != "" {
-				if strings.Contains(f.storeDir, "://") {
-					return fmt.Errorf("--store %s: only local directories are supported so far", f.storeDir)
-				}
-				st = store.NewLocal(f.storeDir)
-			}
-			st.Warn = func(s string) { fmt.Fprintln(a.Stderr, "warning:", s) }
 			var signer signature.Signer
 			if f.sign {
 				if signer, err = keys.LoadSigner(f.key, []byte(a.Getenv(keys.PasswordEnv))); err != nil {
