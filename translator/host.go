@@ -148,7 +148,7 @@ func FindHost(ctx context.Context, m *Machine, explicit string, prefix []string)
 		}
 		h, err := ProbeHost(ctx, m, prefix, p)
 		if err != nil {
-			return HostPython{Path: p, Problem: err.Error(), Tried: []string{err.Error()}}
+			return HostPython{Path: p, Problem: err.Error()}
 		}
 		return h
 	}

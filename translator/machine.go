@@ -58,6 +58,14 @@ func LocalMachine(getenv func(string) string) *Machine {
 	}
 	m.LookPath = func(name string) (string, error) { return lookPath(name, getenv("PATH")) }
 	m.Run = func(ctx context.Context, env []string, argv ...string) ([]byte, error) {
+		// Resolve through the caller's PATH, not this process's.
+		if len(argv) > 0 && !strings.Contains(argv[0], "/") {
+			p, err := m.LookPath(argv[0])
+			if err != nil {
+				return nil, err
+			}
+			argv = append([]string{p}, argv[1:]...)
+		}
 		return runHelper(ctx, env, argv...)
 	}
 	m.PkgConfig = func(ctx context.Context, module, libdir string) bool {
@@ -119,9 +127,8 @@ func runHelper(ctx context.Context, env []string, argv ...string) ([]byte, error
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg != "" {
-			return out, fmt.Errorf("%s: %w: %s", filepath.Base(argv[0]), err, lastLines(msg, 3))
+		if msg := oneLine(stderr.String(), 2); msg != "" {
+			return out, fmt.Errorf("%s: %w: %s", filepath.Base(argv[0]), err, msg)
 		}
 		return out, fmt.Errorf("%s: %w", filepath.Base(argv[0]), err)
 	}
@@ -202,4 +209,19 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// oneLine squeezes the first n non-empty lines of a program's stderr into
+// one line, so a problem report stays one finding per line.
+func oneLine(s string, n int) string {
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			parts = append(parts, l)
+			if len(parts) == n {
+				break
+			}
+		}
+	}
+	return strings.Join(parts, " / ")
 }

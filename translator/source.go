@@ -140,12 +140,12 @@ func SourceFromDir(ctx context.Context, dir string) (SourceInfo, error) {
 		return SourceInfo{}, err
 	}
 	if isGit {
-		status, err := gitOut(ctx, abs, "status", "--porcelain", "--untracked-files=no")
+		status, err := git(ctx, abs, "status", "--porcelain", "--untracked-files=no")
 		if err != nil {
 			return SourceInfo{}, err
 		}
 		if len(bytes.TrimSpace(status)) == 0 {
-			out, err := gitOut(ctx, abs, "rev-parse", "HEAD", "HEAD^{tree}")
+			out, err := git(ctx, abs, "rev-parse", "HEAD", "HEAD^{tree}")
 			if err != nil {
 				return SourceInfo{}, err
 			}
@@ -171,7 +171,7 @@ func SourceFromDir(ctx context.Context, dir string) (SourceInfo, error) {
 // translation), else every file.
 func sourceFiles(ctx context.Context, dir string) ([]string, bool, error) {
 	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
-		out, err := gitOut(ctx, dir, "ls-files", "-z")
+		out, err := git(ctx, dir, "ls-files", "-z")
 		if err != nil {
 			return nil, true, err
 		}
@@ -294,6 +294,9 @@ func (s *Sources) Fetch(ctx context.Context, src *SourceInfo) (string, []string,
 		files, _, err := sourceFiles(ctx, src.Dir)
 		return src.Dir, files, err
 	}
+	if s == nil || s.Store == nil {
+		return "", nil, fmt.Errorf("fetch PyPy source (%s): no store to fetch into", src.Describe())
+	}
 	k, err := s.key(*src)
 	if err != nil {
 		return "", nil, err
@@ -356,7 +359,7 @@ func (s *Sources) fetchGit(ctx context.Context, src *SourceInfo, dest string) er
 			return err
 		}
 	}
-	head, err := gitOut(ctx, dest, "rev-parse", "HEAD")
+	head, err := git(ctx, dest, "rev-parse", "HEAD")
 	if err != nil {
 		return err
 	}
@@ -364,7 +367,7 @@ func (s *Sources) fetchGit(ctx context.Context, src *SourceInfo, dest string) er
 	if src.Commit != "" && !strings.HasPrefix(commit, strings.ToLower(src.Commit)) {
 		return fmt.Errorf("%s tag %s is commit %s, but the matrix pins commit %s (was the tag moved?)", src.URL, src.Tag, commit, src.Commit)
 	}
-	tree, err := gitOut(ctx, dest, "rev-parse", "HEAD^{tree}")
+	tree, err := git(ctx, dest, "rev-parse", "HEAD^{tree}")
 	if err != nil {
 		return err
 	}
@@ -443,13 +446,9 @@ func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, lastLines(strings.TrimSpace(stderr.String()), 3))
+		return out, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, oneLine(stderr.String(), 3))
 	}
 	return out, nil
-}
-
-func gitOut(ctx context.Context, dir string, args ...string) ([]byte, error) {
-	return git(ctx, dir, args...)
 }
 
 var cpythonVersionRE = regexp.MustCompile(`(?m)^CPYTHON_VERSION\s*=\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)`)
@@ -487,7 +486,7 @@ func isHexDigest(s string) bool {
 }
 
 func pathBase(u string) string {
-	if i := strings.LastIndexAny(u, "/"); i >= 0 {
+	if i := strings.LastIndex(u, "/"); i >= 0 {
 		u = u[i+1:]
 	}
 	if i := strings.IndexAny(u, "?#"); i >= 0 {

@@ -1,0 +1,165 @@
+package translator
+
+import (
+	"bytes"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Phase is one step of RPython's translation as seen in its output.
+type Phase struct {
+	Name  string `json:"name"`  // RPython's task: annotate, rtype_lltype, …
+	Title string `json:"title"` // what RPython prints for it
+	// Seconds is wall-clock time from this phase's line to the next one's
+	// (or the end of the run).
+	Seconds float64 `json:"seconds"`
+	// RPythonSeconds is the time RPython's own "Timings:" table gives the
+	// task, when it printed one.
+	RPythonSeconds *float64 `json:"rpython_seconds,omitempty"`
+}
+
+// taskForTitle maps the titles rpython/translator/driver.py gives its
+// tasks (logged as "[translation:info] <title>...") to the task names.
+func taskForTitle(title string) (string, bool) {
+	task, ok := map[string]string{
+		"Annotating&simplifying":                    "annotate",
+		"RTyping":                                   "rtype_lltype",
+		"JIT compiler generation":                   "pyjitpl_lltype",
+		"test of the JIT on the llgraph backend":    "jittest_lltype",
+		"lltype back-end optimisations":             "backendopt_lltype",
+		"inserting stack checks":                    "stackcheckinsertion_lltype",
+		"Creating database for generating c source": "database_c",
+		"Generating c source":                       "source_c",
+		"Compiling c source":                        "compile_c",
+		"LLInterpreting":                            "llinterpret_lltype",
+	}[title]
+	return task, ok
+}
+
+// gcTransformPhase is not a driver task: the GC transformer runs inside
+// database_c, and its "[gctransform...]" log lines mark when it starts.
+const gcTransformPhase = "gctransform"
+
+var (
+	ansiRE     = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+	taskLineRE = regexp.MustCompile(`^\[translation:info\] (.+)\.\.\.$`)
+	timerRE    = regexp.MustCompile(`^\[Timer\] (.+?)\s+--- ([0-9.]+) s$`)
+)
+
+// phaseLog receives RPython's merged output: it copies every byte to out
+// (the log file and any tee), follows the phases and keeps the last lines
+// for error messages.
+type phaseLog struct {
+	mu      sync.Mutex
+	out     io.Writer
+	now     func() time.Time
+	onPhase func(p Phase, n int)
+
+	partial []byte
+	phases  []Phase
+	started time.Time // of the current phase
+	tail    []string
+}
+
+const tailLines = 15
+
+func newPhaseLog(out io.Writer, now func() time.Time, onPhase func(Phase, int)) *phaseLog {
+	return &phaseLog{out: out, now: now, onPhase: onPhase}
+}
+
+func (l *phaseLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.out.Write(b); err != nil {
+		return 0, err
+	}
+	l.partial = append(l.partial, b...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		l.line(string(bytes.TrimRight(l.partial[:i], "\r")))
+		l.partial = l.partial[i+1:]
+	}
+	return len(b), nil
+}
+
+func (l *phaseLog) line(s string) {
+	s = ansiRE.ReplaceAllString(s, "")
+	l.tail = append(l.tail, s)
+	if len(l.tail) > tailLines {
+		l.tail = l.tail[len(l.tail)-tailLines:]
+	}
+	if m := taskLineRE.FindStringSubmatch(s); m != nil {
+		if task, ok := taskForTitle(m[1]); ok {
+			l.start(task, m[1])
+		}
+		return
+	}
+	if strings.HasPrefix(s, "[gctransform") && l.current() == "database_c" {
+		l.start(gcTransformPhase, "GC transformation")
+		return
+	}
+	if m := timerRE.FindStringSubmatch(s); m != nil {
+		secs, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			return
+		}
+		for i := range l.phases {
+			if l.phases[i].Name == m[1] {
+				l.phases[i].RPythonSeconds = &secs
+			}
+		}
+	}
+}
+
+func (l *phaseLog) current() string {
+	if len(l.phases) == 0 {
+		return ""
+	}
+	return l.phases[len(l.phases)-1].Name
+}
+
+func (l *phaseLog) start(task, title string) {
+	now := l.now()
+	l.closeCurrent(now)
+	l.phases = append(l.phases, Phase{Name: task, Title: title})
+	l.started = now
+	if l.onPhase != nil {
+		l.onPhase(l.phases[len(l.phases)-1], len(l.phases))
+	}
+}
+
+func (l *phaseLog) closeCurrent(now time.Time) {
+	if len(l.phases) > 0 {
+		l.phases[len(l.phases)-1].Seconds = roundSeconds(now.Sub(l.started))
+	}
+}
+
+// finish ends the last phase and returns all of them.
+func (l *phaseLog) finish() []Phase {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.partial) > 0 {
+		l.line(string(l.partial))
+		l.partial = nil
+	}
+	l.closeCurrent(l.now())
+	return append([]Phase(nil), l.phases...)
+}
+
+// lastLines returns the output's last lines, for error messages.
+func (l *phaseLog) lastLines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.tail...)
+}
+
+func roundSeconds(d time.Duration) float64 {
+	return float64(d.Round(time.Millisecond)) / float64(time.Second)
+}

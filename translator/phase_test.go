@@ -1,0 +1,108 @@
+package translator
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// realLog is the shape of RPython's output (rpython/tool/ansi_print.py
+// adds colours on a terminal; driver.py logs task titles; timing.py the
+// table), including noise that must not start phases.
+const realLog = "[platform:msg] Set platform with 'host' cc=None, using cc='gcc', version='Unknown'\n" +
+	"[translation:info] Translating target as defined by targetpypystandalone\n" +
+	"\x1b[35m[translation:info] Annotating&simplifying...\x1b[0m\n" +
+	"[translation:info] with policy: pypy.tool.ann_override.PyPyAnnotatorPolicy\n" +
+	"[translation:info] RTyping...\n" +
+	"[translation:info] already done: Annotating&simplifying\n" +
+	"[translation:info] JIT compiler generation...\n" +
+	"[translation:info] lltype back-end optimisations...\n" +
+	"[translation:info] inserting stack checks...\n" +
+	"[translation:info] Creating database for generating c source...\n" +
+	"[gctransform:info] assigning type ids\n" +
+	"[gctransform:info] more\n" +
+	"[translation:info] Generating c source...\n" +
+	"[translation:info] Compiling c source...\n" +
+	"[translation:info] Something unknown...\n" +
+	"[Timer] Timings:\n" +
+	"[Timer] annotate                       --- 812.5 s\n" +
+	"[Timer] rtype_lltype                   --- 301.0 s\n" +
+	"[Timer] loading target                 --- 0.1 s\n" +
+	"[Timer] Total:                         --- 1113.6 s\n"
+
+func TestPhaseLog(t *testing.T) {
+	wantNames := []string{"annotate", "rtype_lltype", "pyjitpl_lltype", "backendopt_lltype", "stackcheckinsertion_lltype",
+		"database_c", "gctransform", "source_c", "compile_c"}
+	cases := []struct {
+		name  string
+		chunk int // bytes per Write; 0 = all at once
+	}{{"whole", 0}, {"one byte at a time", 1}, {"odd chunks", 7}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clock := time.Unix(0, 0)
+			now := func() time.Time { clock = clock.Add(time.Second); return clock }
+			var out bytes.Buffer
+			var seen []string
+			pl := newPhaseLog(&out, now, func(p Phase, n int) {
+				if n != len(seen)+1 {
+					t.Errorf("phase %s numbered %d after %d", p.Name, n, len(seen))
+				}
+				seen = append(seen, p.Name)
+			})
+			data := []byte(realLog)
+			step := c.chunk
+			if step == 0 {
+				step = len(data)
+			}
+			for i := 0; i < len(data); i += step {
+				end := min(i+step, len(data))
+				if n, err := pl.Write(data[i:end]); err != nil || n != end-i {
+					t.Fatalf("write: %d, %v", n, err)
+				}
+			}
+			phases := pl.finish()
+			if out.String() != realLog {
+				t.Fatal("output not copied verbatim")
+			}
+			var names []string
+			for _, p := range phases {
+				names = append(names, p.Name)
+				if p.Seconds <= 0 {
+					t.Errorf("phase %s has %v s", p.Name, p.Seconds)
+				}
+			}
+			if !slices.Equal(names, wantNames) || !slices.Equal(seen, wantNames) {
+				t.Fatalf("phases %v, callbacks %v, want %v", names, seen, wantNames)
+			}
+			if phases[0].Title != "Annotating&simplifying" {
+				t.Errorf("title %q (colour codes left?)", phases[0].Title)
+			}
+			// The clock ticks a second per reading, and it is read once per
+			// phase start: annotate ends one tick after it began.
+			if phases[0].Seconds != 1 {
+				t.Errorf("annotate took %v s on the fake clock, want 1", phases[0].Seconds)
+			}
+			if phases[0].RPythonSeconds == nil || *phases[0].RPythonSeconds != 812.5 || *phases[1].RPythonSeconds != 301 {
+				t.Errorf("RPython's timings not read: %+v %+v", phases[0], phases[1])
+			}
+			if phases[2].RPythonSeconds != nil {
+				t.Errorf("pyjitpl got a timing the table did not give")
+			}
+			tail := pl.lastLines()
+			if len(tail) != tailLines || !strings.HasPrefix(tail[len(tail)-1], "[Timer] Total:") {
+				t.Errorf("tail %q", tail)
+			}
+		})
+	}
+}
+
+func TestPhaseLogGCTransformOnlyInDatabase(t *testing.T) {
+	var out bytes.Buffer
+	pl := newPhaseLog(&out, time.Now, nil)
+	pl.Write([]byte("[translation:info] RTyping...\n[gctransform:info] early line\n"))
+	if got := pl.finish(); len(got) != 1 || got[0].Name != "rtype_lltype" {
+		t.Fatalf("phases %+v", got)
+	}
+}

@@ -1,0 +1,431 @@
+package translator
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/store"
+)
+
+// Builders run the same command in different surroundings.
+const (
+	BuilderHost     = "host"     // in place, on this machine
+	BuilderBwrap    = "bwrap"    // under bubblewrap: read-only /, only the work dir writable, no network
+	BuilderEmulated = "emulated" // a foreign-arch host interpreter under qemu-user
+)
+
+const (
+	// planStageVersion changes when the same plan would give other bytes.
+	planStageVersion = 1
+	// DefaultTimeout is what PyPy's own buildbots allow a translation.
+	DefaultTimeout = 2 * time.Hour
+	// DefaultMinDiskGB covers the C sources, objects and binaries of a
+	// 64-bit JIT translation with room to spare.
+	DefaultMinDiskGB = 10
+	// WorkVar stands for the per-run scratch directory in plans: the plan
+	// (and so its key) must not depend on temp paths.
+	WorkVar = "$WORK"
+	// goalDir is where RPython is run from, relative to the source root.
+	goalDir = "pypy/goal"
+)
+
+// Request is what a translation is asked to do.
+type Request struct {
+	Release *platforms.Release
+	Target  *platforms.Target
+	// Builder overrides the target's builder (host, bwrap, emulated).
+	Builder string
+	// HostPython is --host-python; empty means look on PATH.
+	HostPython string
+	// SourceDir is --source: a local checkout instead of the release's.
+	SourceDir string
+	// PassEnv names extra variables to let through from the caller's
+	// environment; their values become part of the key.
+	PassEnv []string
+	// MinMemoryGB overrides the target's min_memory_gb; MinDiskGB the
+	// free-space floor at WorkRoot.
+	MinMemoryGB, MinDiskGB int
+	Timeout                time.Duration
+	// Sysroot is qemu-user's -L for the emulated builder.
+	Sysroot string
+	// WorkRoot is where per-run scratch directories go (disk check).
+	WorkRoot string
+	Machine  *Machine
+	Sources  *Sources
+}
+
+// EnvVar is one variable of the translation's environment. Values of
+// inherited and passed variables are read at run time and never printed.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
+	From  string `json:"from"` // plan | release | target | inherited | pass-env
+}
+
+// Output is one file RPython leaves behind that the VM consists of.
+type Output struct {
+	Name string `json:"name"` // path in the store entry, e.g. vm/pypy3.11-c
+	From string `json:"from"` // path in the source tree, e.g. pypy/goal/pypy3.11-c
+	Kind string `json:"kind"` // executable | library | import-library
+}
+
+// Problem is one preflight finding.
+type Problem struct {
+	Check   string `json:"check"`
+	Message string `json:"message"`
+	Fix     string `json:"fix,omitempty"`
+}
+
+// Plan is everything one translation will do. Its Key names the
+// translated VM in the store.
+type Plan struct {
+	Release       string     `json:"release"`
+	PyPyVersion   string     `json:"pypy_version"`
+	PythonVersion string     `json:"python_version"`
+	Target        string     `json:"target"`
+	OS            string     `json:"os"`
+	Arch          string     `json:"arch"`
+	Builder       string     `json:"builder"`
+	Source        SourceInfo `json:"source"`
+	Host          HostPython `json:"host"`
+	// Dir is where Command runs, relative to the source root.
+	Dir     string   `json:"dir"`
+	Command []string `json:"command"`
+	// Wrapper prefixes Command for the builder (bwrap, qemu-user).
+	Wrapper        []string  `json:"wrapper,omitempty"`
+	Env            []EnvVar  `json:"env"`
+	Outputs        []Output  `json:"outputs"`
+	MinMemoryGB    int       `json:"min_memory_gb"`
+	MinDiskGB      int       `json:"min_disk_gb"`
+	Timeout        string    `json:"timeout"`
+	Key            string    `json:"key"`
+	KeyProvisional bool      `json:"key_provisional"`
+	Notes          []string  `json:"notes,omitempty"`
+	Preflight      []Problem `json:"preflight"`
+
+	timeout time.Duration
+	passEnv map[string]string
+	rel     *platforms.Release
+}
+
+// HostMissingCommand stands for the interpreter in a plan without one.
+const HostMissingCommand = "<python2.7>"
+
+// NewPlan derives the plan for one release and target: it describes the
+// source (digest from the store when fetched before), finds and probes
+// the host interpreter, lays out command, environment and outputs, and
+// runs the preflight checks into Plan.Preflight. It fails only on bad
+// requests; machine problems are preflight findings.
+func NewPlan(ctx context.Context, req Request) (*Plan, error) {
+	r, t, m := req.Release, req.Target, req.Machine
+	if r == nil || t == nil || m == nil {
+		return nil, fmt.Errorf("translation plan: release, target and machine are required")
+	}
+	if _, ok := r.Target(t.Name); !ok {
+		names := make([]string, len(r.Targets))
+		for i, rt := range r.Targets {
+			names[i] = rt.Name
+		}
+		return nil, fmt.Errorf("release %s does not ship target %s (it ships: %s)", r.Name, t.Name, strings.Join(names, ", "))
+	}
+	p := &Plan{
+		Release: r.Name, PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion,
+		Target: t.Name, OS: t.OS, Arch: t.Arch,
+		Builder:   firstNonEmpty(req.Builder, t.Builder, BuilderHost),
+		Dir:       goalDir,
+		MinDiskGB: req.MinDiskGB,
+		timeout:   req.Timeout,
+		rel:       r,
+	}
+	p.MinMemoryGB = t.Translation.MinMemoryGB
+	if req.MinMemoryGB > 0 {
+		p.MinMemoryGB = req.MinMemoryGB
+	}
+	if p.MinDiskGB <= 0 {
+		p.MinDiskGB = DefaultMinDiskGB
+	}
+	if p.timeout <= 0 {
+		p.timeout = DefaultTimeout
+	}
+	p.Timeout = p.timeout.String()
+
+	wrapper, err := builderWrapper(p.Builder, t.Arch, req.Sysroot)
+	if err != nil {
+		return nil, err
+	}
+	p.Wrapper = wrapper
+
+	if req.SourceDir != "" {
+		if p.Source, err = SourceFromDir(ctx, req.SourceDir); err != nil {
+			return nil, err
+		}
+	} else {
+		if p.Source, err = SourceFromRelease(r); err != nil {
+			return nil, err
+		}
+		if err := req.Sources.Lookup(&p.Source); err != nil {
+			return nil, err
+		}
+	}
+
+	var probePrefix []string
+	if p.Builder == BuilderEmulated {
+		probePrefix = wrapper
+	}
+	p.Host = FindHost(ctx, m, req.HostPython, probePrefix)
+
+	jobs := t.Translation.MakeJobs
+	if jobs <= 0 {
+		jobs = m.CPUs
+	}
+	host := HostMissingCommand
+	if p.Host.Found {
+		host = p.Host.Path
+	}
+	p.Command = append([]string{host}, rpythonArgs(t.Translation, jobs)...)
+	p.Outputs = expectedOutputs(r, t)
+	if p.Env, p.passEnv, err = planEnv(r, t, req.PassEnv, m.Getenv); err != nil {
+		return nil, err
+	}
+	p.notes(r, t, req.PassEnv, m.Getenv)
+	if err := p.computeKey(); err != nil {
+		return nil, err
+	}
+	if p.Source.Digest == "" {
+		p.Notes = append(p.Notes, "key is provisional: the source is not fetched yet; its content digest replaces the pin at run time")
+	}
+	if !p.Host.Found {
+		p.Notes = append(p.Notes, "key is provisional: no host interpreter, whose version is part of the key")
+	}
+	p.Preflight = Preflight(ctx, p, t, req)
+	return p, nil
+}
+
+// rpythonArgs is the command after the interpreter. Option spellings are
+// RPython's own: translate.py takes --batch and --opt (-O);
+// rpython/config/translationoption.py defines --gc, --shared (negated as
+// --no-shared), --lto and --make-jobs. Options after the target name go
+// to targetpypystandalone (translate.py stops parsing there).
+func rpythonArgs(tr platforms.Translation, jobs int) []string {
+	args := []string{"../../rpython/bin/rpython", "--batch"}
+	if tr.Opt != "" {
+		args = append(args, "--opt="+tr.Opt)
+	}
+	if tr.GC != "" {
+		args = append(args, "--gc="+tr.GC)
+	}
+	if tr.Shared {
+		args = append(args, "--shared")
+	} else {
+		args = append(args, "--no-shared")
+	}
+	if tr.LTO {
+		args = append(args, "--lto")
+	}
+	if jobs > 0 {
+		args = append(args, "--make-jobs="+strconv.Itoa(jobs))
+	}
+	args = append(args, tr.RPythonOptions...)
+	args = append(args, "targetpypystandalone")
+	return append(args, tr.TargetOptions...)
+}
+
+// qemuArch maps GOARCH to qemu-user's binary suffix.
+func qemuArch(goarch string) (string, bool) {
+	a, ok := map[string]string{
+		"amd64": "x86_64", "386": "i386", "arm64": "aarch64", "arm": "arm",
+		"s390x": "s390x", "ppc64le": "ppc64le", "riscv64": "riscv64",
+	}[goarch]
+	return a, ok
+}
+
+// builderWrapper is the argv prefix a builder puts before the command.
+func builderWrapper(builder, arch, sysroot string) ([]string, error) {
+	switch builder {
+	case BuilderHost:
+		return nil, nil
+	case BuilderBwrap:
+		// Read-only root, a fresh /dev and /proc, only the scratch dir
+		// writable, every namespace (network included) unshared, and the
+		// sandbox gone when its parent dies.
+		return []string{"bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+			"--bind", WorkVar, WorkVar, "--unshare-all", "--die-with-parent",
+			"--chdir", WorkVar + "/src/" + goalDir, "--"}, nil
+	case BuilderEmulated:
+		q, ok := qemuArch(arch)
+		if !ok {
+			return nil, fmt.Errorf("builder emulated: no qemu-user binary known for arch %s", arch)
+		}
+		w := []string{"qemu-" + q + "-static"}
+		if sysroot != "" {
+			w = append(w, "-L", sysroot)
+		}
+		return w, nil
+	}
+	if strings.HasPrefix(builder, "image:") {
+		return nil, fmt.Errorf("builder %s: container-image builders are not supported by translate; use --builder host, bwrap or emulated", builder)
+	}
+	return nil, fmt.Errorf("unknown builder %q (want host, bwrap or emulated)", builder)
+}
+
+// expectedOutputs are the files RPython copies into pypy/goal: the
+// executable named by targetpypystandalone ("pypy%d.%d-%(backend)s", or
+// "pypy-%(backend)s" for 2.7) and, when shared, "lib" + that + the
+// platform's shared-library suffix (rpython/translator/platform). On
+// Windows a shared build also leaves the GUI launcher (name + "w.exe") and
+// the import library ../../libs/pythonXY.lib.
+func expectedOutputs(r *platforms.Release, t *platforms.Target) []Output {
+	base := "pypy" + r.PythonShort() + "-c"
+	if r.Major() == "2" {
+		base = "pypy-c"
+	}
+	out := func(name, kind string) Output {
+		return Output{Name: "vm/" + name, From: goalDir + "/" + name, Kind: kind}
+	}
+	shared := t.Translation.Shared
+	switch t.OS {
+	case "windows":
+		outs := []Output{out(base+".exe", "executable")}
+		if shared {
+			lib := "libs/python" + r.PythonNoDot() + ".lib"
+			outs = append(outs, out(base+"w.exe", "executable"), out("lib"+base+".dll", "library"),
+				Output{Name: "vm/" + lib, From: lib, Kind: "import-library"})
+		}
+		return outs
+	case "darwin":
+		if shared {
+			return []Output{out(base, "executable"), out("lib"+base+".dylib", "library")}
+		}
+	default:
+		if shared {
+			return []Output{out(base, "executable"), out("lib"+base+".so", "library")}
+		}
+	}
+	return []Output{out(base, "executable")}
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// planEnv is the translation's whole environment: nothing of the caller's
+// gets in except PATH and the --pass-env names.
+func planEnv(r *platforms.Release, t *platforms.Target, pass []string, getenv func(string) string) ([]EnvVar, map[string]string, error) {
+	env := []EnvVar{
+		{Name: "PATH", From: "inherited"},
+		{Name: "HOME", Value: WorkVar + "/home", From: "plan"},
+		{Name: "TMPDIR", Value: WorkVar + "/tmp", From: "plan"},
+		{Name: "PYPY_USESSION_DIR", Value: WorkVar + "/usession", From: "plan"},
+		// Without it rpython/tool/udir.py asks git/hg for a branch name.
+		{Name: "PYPY_USESSION_BASENAME", Value: "pypyctl", From: "plan"},
+		{Name: "SOURCE_DATE_EPOCH", Value: strconv.FormatInt(r.SourceDateEpoch, 10), From: "release"},
+		{Name: "PYTHONHASHSEED", Value: "0", From: "plan"},
+		{Name: "LC_ALL", Value: "C.UTF-8", From: "plan"},
+		{Name: "TZ", Value: "UTC", From: "plan"},
+	}
+	if t.Translation.CC != "" {
+		env = append(env, EnvVar{Name: "CC", Value: t.Translation.CC, From: "target"})
+	}
+	if t.Translation.CFlags != "" {
+		env = append(env, EnvVar{Name: "CFLAGS", Value: t.Translation.CFlags, From: "target"})
+	}
+	values := map[string]string{}
+	for _, name := range pass {
+		if !envNameRE.MatchString(name) {
+			return nil, nil, fmt.Errorf("--pass-env %q is not a variable name", name)
+		}
+		if slices.ContainsFunc(env, func(e EnvVar) bool { return e.Name == name }) {
+			return nil, nil, fmt.Errorf("--pass-env %s: the plan sets %s itself", name, name)
+		}
+		if _, dup := values[name]; dup {
+			continue
+		}
+		v := getenv(name)
+		if v == "" {
+			continue // reported in the notes
+		}
+		values[name] = v
+		env = append(env, EnvVar{Name: name, From: "pass-env"})
+	}
+	return env, values, nil
+}
+
+func (p *Plan) notes(r *platforms.Release, t *platforms.Target, pass []string, getenv func(string) string) {
+	if r.VM != "" && r.VM != "translate" {
+		p.Notes = append(p.Notes, fmt.Sprintf("release %s normally gets its VM by %s import; translating it from source anyway", r.Name, r.VM))
+	}
+	if p.Builder == BuilderEmulated {
+		p.Notes = append(p.Notes, "emulated builder: RPython runs under qemu-user, many times slower than native; expect hours and raise --timeout",
+			"emulated builder: programs RPython starts (gcc, make) run natively unless binfmt_misc is registered for qemu; give the target a cross compiler (translation.cc) or register binfmt")
+	}
+	if t.OS == "windows" && !t.Translation.Shared {
+		p.Notes = append(p.Notes, "shared is off for this target: RPython makes a single executable without the VM DLL (upstream's Windows builds are shared and ship libpypyX.Y-c.dll)")
+	}
+	for _, name := range pass {
+		if getenv(name) == "" {
+			p.Notes = append(p.Notes, fmt.Sprintf("--pass-env %s: not set in this environment, not passed", name))
+		}
+	}
+}
+
+// keyInputs is everything that decides the translated VM's bytes. Left
+// out on purpose: temp paths, the host interpreter's path, PATH, the
+// builder and --make-jobs (same result, different place or speed).
+type keyInputs struct {
+	Release       string            `json:"release"`
+	PyPyVersion   string            `json:"pypy_version"`
+	PythonVersion string            `json:"python_version"`
+	Target        string            `json:"target"`
+	OS            string            `json:"os"`
+	Arch          string            `json:"arch"`
+	Source        any               `json:"source"`
+	Host          map[string]any    `json:"host"`
+	Args          []string          `json:"args"`
+	Env           map[string]string `json:"env"`
+	Outputs       []Output          `json:"outputs"`
+}
+
+func (p *Plan) computeKey() error {
+	in := keyInputs{
+		Release: p.Release, PyPyVersion: p.PyPyVersion, PythonVersion: p.PythonVersion,
+		Target: p.Target, OS: p.OS, Arch: p.Arch, Outputs: p.Outputs,
+		Env: map[string]string{},
+	}
+	if p.Source.Digest != "" {
+		in.Source = p.Source.Digest
+	} else {
+		in.Source = p.Source.pin()
+	}
+	if p.Host.Found {
+		in.Host = map[string]any{"implementation": p.Host.Implementation, "version": p.Host.Version,
+			"pypy_version": p.Host.PyPyVersion, "cffi": p.Host.CFFI, "bits": p.Host.Bits}
+	}
+	for _, a := range p.Command[1:] {
+		if !strings.HasPrefix(a, "--make-jobs=") {
+			in.Args = append(in.Args, a)
+		}
+	}
+	for _, e := range p.Env {
+		switch e.From {
+		case "inherited":
+		case "pass-env":
+			in.Env[e.Name] = p.passEnv[e.Name]
+		default:
+			in.Env[e.Name] = e.Value
+		}
+	}
+	k, err := store.NewKey("translate", planStageVersion, in)
+	if err != nil {
+		return err
+	}
+	p.Key = string(k)
+	p.KeyProvisional = p.Source.Digest == "" || !p.Host.Found
+	return nil
+}
+
+// Ready says whether the plan can run: host found, no preflight problem.
+func (p *Plan) Ready() bool { return p.Host.Found && len(p.Preflight) == 0 }
