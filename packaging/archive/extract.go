@@ -223,11 +223,15 @@ func (x *extractor) readTar(r io.Reader, f Format) error {
 		if err != nil {
 			return corrupt(err)
 		}
+		if isSparse(h) {
+			// A few bytes of sparse map can stand for terabytes of holes.
+			return &UnsafeEntryError{h.Name, "sparse file (not supported)"}
+		}
 		it := item{name: h.Name, mode: fs.FileMode(h.Mode) & 0o777, mtime: h.ModTime, link: h.Linkname}
 		switch h.Typeflag {
 		case tar.TypeDir:
 			it.kind = nodeDir
-		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+		case tar.TypeReg, tar.TypeRegA:
 			it.kind, it.body = nodeFile, tr
 		case tar.TypeSymlink:
 			it.kind = nodeSymlink
@@ -252,6 +256,19 @@ func (x *extractor) readTar(r io.Reader, f Format) error {
 		return corrupt(err)
 	}
 	return nil
+}
+
+// isSparse tells GNU sparse entries, old-style or PAX-encoded.
+func isSparse(h *tar.Header) bool {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 func (x *extractor) readZip(r io.ReaderAt, size int64) error {

@@ -275,6 +275,29 @@ func TestExtractRefusesUnsafeEntries(t *testing.T) {
 	}
 }
 
+// TestExtractRefusesSparse: GNU tar's sparse files (both encodings) are
+// refused, since a tiny archive could otherwise fill the disk.
+func TestExtractRefusesSparse(t *testing.T) {
+	needTool(t, "tar")
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "big.img"))
+	must(t, err)
+	_, err = f.WriteAt([]byte("x"), 64<<20)
+	must(t, err)
+	must(t, f.Close())
+	for _, format := range []string{"gnu", "pax"} {
+		t.Run(format, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), format+".tar.gz")
+			run(t, nil, "tar", "--sparse", "--format="+format, "-czf", p, "-C", dir, "big.img")
+			err := Extract(context.Background(), p, filepath.Join(t.TempDir(), "d"), ExtractOptions{})
+			var ue *UnsafeEntryError
+			if !errors.As(err, &ue) || !strings.Contains(ue.Reason, "sparse") {
+				t.Fatalf("err = %v, want a refused sparse entry", err)
+			}
+		})
+	}
+}
+
 func TestExtractModes(t *testing.T) {
 	p := tarGz(t,
 		&tar.Header{Name: "top/", Typeflag: tar.TypeDir, Mode: 0o755},

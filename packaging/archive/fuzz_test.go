@@ -41,19 +41,20 @@ func FuzzExtractTar(f *testing.F) {
 		must(f, tw.Close())
 		f.Add(b.Bytes())
 	}
+	// One fixed scratch path, emptied before each run: t.TempDir's
+	// growing counter and MkdirTemp's random names would make coverage
+	// differ between identical inputs and stall the fuzzer.
+	base := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		root := t.TempDir()
+		root := filepath.Join(base, "run")
+		openUp(root)
+		must(t, os.RemoveAll(root))
+		must(t, os.Mkdir(root, 0o755))
+		defer openUp(root)
 		dest := filepath.Join(root, "d")
 		opt := ExtractOptions{StripComponents: len(data) % 2}
 		err := extractInto(context.Background(), dest, opt, func() {}, func(x *extractor) error {
 			return x.readTar(bytes.NewReader(data), formatTar)
-		})
-		// Let TempDir's cleanup remove read-only directories.
-		defer filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				os.Chmod(p, 0o700)
-			}
-			return nil
 		})
 		ents, _ := os.ReadDir(root)
 		if err != nil {
@@ -78,5 +79,16 @@ func FuzzExtractTar(f *testing.F) {
 			}
 			return nil
 		})
+	})
+}
+
+// openUp makes every directory under root writable, so read-only
+// directories from an archive can be removed.
+func openUp(root string) {
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
 	})
 }
