@@ -31,7 +31,7 @@ type Options struct {
 	Formats []string // empty: what the matrix says for this release and target
 	OutDir  string   // where archives and SHA256SUMS go (dist/)
 	Dirs    dirs.Dirs
-	Store   *store.Local
+	Store   store.Store
 	NoSmoke bool
 	// VMArchive imports an upstream-layout archive (pypy.org's, or one
 	// pypyctl made) as the VM instead of what the matrix says.

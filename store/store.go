@@ -1,0 +1,16 @@
+package store
+
+import "context"
+
+// Store is what stages need from a store: find an entry, or build it once.
+// Local is the directory store; a registry-backed store (oci://) layers a
+// remote over a Local cache, so callers always get a local directory.
+type Store interface {
+	// Lookup returns the content directory of k if present and intact.
+	Lookup(k Key) (string, bool, error)
+	// Ensure returns k's entry, running build into an empty directory
+	// when it is missing; concurrent callers for one key build it once.
+	Ensure(ctx context.Context, k Key, build func(ctx context.Context, dir string) error) (Result, error)
+}
+
+var _ Store = (*Local)(nil)
