@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/pypyctl/pypyctl/internal/dirs"
+	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/smoke"
 	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/trust/keys"
 	"github.com/pypyctl/pypyctl/vm"
 )
 
@@ -41,6 +43,13 @@ type Options struct {
 	Log             func(string)
 	// Progress reports bytes done of a long step (download, compress).
 	Progress func(step string, done, total int64)
+	// Signer, when set, signs the provenance written beside the archives
+	// (an in-toto statement must be signed to be worth anything, so an
+	// unsigned build writes the SBOM only).
+	Signer *keys.Signer
+	// MatrixName and MatrixSHA256 name the matrix in the provenance;
+	// Builder is pypyctl's version, named in the SBOM and provenance.
+	MatrixName, MatrixSHA256, Builder string
 }
 
 // Stage is one stage's outcome in the report.
@@ -55,7 +64,7 @@ type Stage struct {
 type Artifact struct {
 	Name   string `json:"name"`
 	Path   string `json:"path"`
-	Kind   string `json:"kind"` // archive | checksums
+	Kind   string `json:"kind"` // archive | sbom | provenance | checksums | signature
 	Format string `json:"format,omitempty"`
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
@@ -126,6 +135,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		built = append(built, a)
 	}
+	bom, err := treeSBOM(ctx, &o, t)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("output dir: %w", err)
 	}
@@ -135,6 +148,24 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 		art.Kind, art.Format = "archive", a.format
+		rep.Artifacts = append(rep.Artifacts, art)
+	}
+	// Attestations come before SHA256SUMS, so the sums (and the one
+	// signature over them) cover them too.
+	sbomPath := filepath.Join(o.OutDir, SBOMName(o.Release.ArchiveBase(o.Target)))
+	if err := fsutil.WriteFileAtomic(sbomPath, bom, 0o644); err != nil {
+		return nil, fmt.Errorf("SBOM: %w", err)
+	}
+	art, err := describe(sbomPath, "sbom")
+	if err != nil {
+		return nil, err
+	}
+	rep.Artifacts = append(rep.Artifacts, art)
+	if o.Signer != nil {
+		art, err := writeProvenance(ctx, &o, t, rep.Artifacts)
+		if err != nil {
+			return nil, err
+		}
 		rep.Artifacts = append(rep.Artifacts, art)
 	}
 	sums, err := UpdateSHA256SUMS(o.OutDir, rep.Artifacts)

@@ -25,6 +25,7 @@ func TestBuildLinuxAMD64(t *testing.T) {
 		want["pypy3.9-v7.3.11-linux64."+f] = true
 	}
 	want["SHA256SUMS"] = true
+	want["pypy3.9-v7.3.11-linux64.cdx.json"] = true
 	for _, a := range rep.Artifacts {
 		if !want[a.Name] {
 			t.Errorf("unexpected artifact %s", a.Name)
@@ -39,6 +40,7 @@ func TestBuildLinuxAMD64(t *testing.T) {
 	}
 	dist := filepath.Join(work, "dist")
 	sh(t, dist, e, "sha256sum -c SHA256SUMS")
+	checkBuildSBOM(t, filepath.Join(dist, "pypy3.9-v7.3.11-linux64.cdx.json"))
 	sh(t, dist, e, "bzip2 -t *.tar.bz2 && xz -t *.tar.xz && zstd -q -t *.tar.zst && gzip -t *.tar.gz && unzip -tq *.zip")
 
 	// Unpack somewhere unrelated to where it was built.
@@ -211,12 +213,53 @@ func TestBuildSignVerify(t *testing.T) {
 	mustRun(t, work, e, "keys", "generate", "--out", "k")
 	mustRun(t, work, e, "build", "--target", "linux-amd64", "--sign", "--key", "k/pypyctl.key")
 	archive := "dist/pypy3.9-v7.3.11-linux64.tar.bz2"
-	mustRun(t, work, e, "verify", archive, "dist/SHA256SUMS", "--key", "k/pypyctl.pub")
-	sh(t, filepath.Join(work, "dist"), e, "sha256sum -c SHA256SUMS")
+	prov := "dist/pypy3.9-v7.3.11-linux64.intoto.jsonl"
+	sbom := "dist/pypy3.9-v7.3.11-linux64.cdx.json"
+	out := mustRun(t, work, e, "verify", archive, sbom, "dist/SHA256SUMS", "--key", "k/pypyctl.pub", "--json")
+	if !strings.Contains(out.stdout, `"provenance"`) {
+		t.Errorf("verify did not check the provenance:\n%s", out.stdout)
+	}
+	sh(t, filepath.Join(work, "dist"), e, "sha256sum -c SHA256SUMS && grep -q intoto.jsonl SHA256SUMS && grep -q cdx.json SHA256SUMS")
 	sh(t, work, e, "base64 -d "+archive+".sig > sig.der && openssl dgst -sha256 -verify k/pypyctl.pub -signature sig.der "+archive)
+	// The provenance names the archive and the SBOM by digest; cosign,
+	// when built, checks the DSSE envelope as a second implementation.
+	stmt := sh(t, work, e, "head -1 "+prov+" | python3 -c 'import sys,json,base64; print(base64.b64decode(json.load(sys.stdin)[\"payload\"]).decode())'")
+	for _, f := range []string{archive, sbom} {
+		sum := strings.Fields(sh(t, work, e, "sha256sum "+f))[0]
+		if !strings.Contains(stmt, sum) {
+			t.Errorf("provenance does not name %s (sha256 %s):\n%s", f, sum, stmt)
+		}
+	}
+	if cosign := cosignBinary(); cosign != "" {
+		sh(t, work, e, cosign+" verify-blob-attestation --key k/pypyctl.pub --signature "+prov+" --type slsaprovenance1 --insecure-ignore-tlog "+archive)
+	}
 	sh(t, work, e, "cp "+archive+" bad.tar.bz2 && printf 'x' | dd of=bad.tar.bz2 bs=1 seek=1000 conv=notrunc 2>/dev/null && cp bad.tar.bz2 "+archive)
 	r := run(t, work, e, "verify", archive, "--key", "k/pypyctl.pub")
 	if r.code != 1 || !strings.Contains(r.stderr+r.stdout, "pypy3.9-v7.3.11-linux64.tar.bz2") {
 		t.Fatalf("flipped archive: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// checkBuildSBOM validates the build's SBOM with the CycloneDX schema
+// (python3-jsonschema) and checks it names the VM's Debian packages and
+// the ensurepip wheels by purl.
+func checkBuildSBOM(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`"specVersion": "1.6"`, "pkg:deb/debian/pypy3@7.3.11", "pkg:pypi/pip@23.0.1", "pkg:deb/debian/libssl3@"} {
+		if !bytes.Contains(b, []byte(w)) {
+			t.Errorf("SBOM lacks %s", w)
+		}
+	}
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/CycloneDX/cyclonedx-go").Output()
+	if err != nil {
+		t.Fatalf("locate cyclonedx-go's schemas: %v", err)
+	}
+	out, err := exec.Command("python3", "-W", "ignore", "../trust/sbom/testdata/validate_cyclonedx.py", filepath.Join(strings.TrimSpace(string(dir)), "schema"), path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("SBOM schema validation: %v\n%s", err, out)
 	}
 }

@@ -33,8 +33,10 @@ func newBuildCmd(a *App) *cobra.Command {
 		Long: `Build one target of a release: obtain the translated VM (imported from the
 release's pinned Debian packages, or translated), assemble it in upstream's
 relocatable layout with pinned ensurepip wheels, run its smoke test (arm64
-under qemu-user), and pack byte-reproducible archives plus SHA256SUMS into
---out. Every stage is cached by the digest of its inputs: building again
+under qemu-user), and pack byte-reproducible archives, the tree's CycloneDX
+SBOM (<base>.cdx.json) and SHA256SUMS into --out. With --sign --key, a signed
+SLSA provenance (<base>.intoto.jsonl) names every archive and the SBOM, and
+every file plus SHA256SUMS gets a .sig and a .sigstore.json. Every stage is cached by the digest of its inputs: building again
 with nothing changed is a store hit.`,
 		Example: `  pypyctl build --target linux-amd64
   pypyctl build --target linux-arm64 --formats tar.bz2,tar.zst --out dist/
@@ -71,12 +73,23 @@ with nothing changed is a store hit.`,
 			if err != nil {
 				return err
 			}
+			// The key is loaded before any work, so a wrong password
+			// fails in a second, not after the build.
+			var signer *keys.Signer
+			if f.sign {
+				if signer, err = keys.LoadSigner(f.key, []byte(a.Getenv(keys.PasswordEnv))); err != nil {
+					return fmt.Errorf("--sign: %w", err)
+				}
+			}
+			bi := ReadBuildInfo()
 			p := a.progress()
 			rep, err := build.Run(cmd.Context(), build.Options{
 				Matrix: m, Release: r, Target: t, Formats: formats, OutDir: out,
 				Dirs: d, Store: st, NoSmoke: f.noSmoke, Workers: f.workers,
 				VMArchive: f.vmArchive, VMArchiveSHA256: f.vmArchiveSHA256,
 				Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update,
+				Signer: signer, MatrixName: m.Path, MatrixSHA256: matrixSHA256(m),
+				Builder: bi.Version + "+" + bi.Commit,
 			})
 			p.clear()
 			if err != nil {
@@ -85,8 +98,8 @@ with nothing changed is a store hit.`,
 			if err := writeReleaseMeta(out, r, t, rep); err != nil {
 				return err
 			}
-			if f.sign {
-				if err := signArtifacts(cmd.Context(), a, rep, f.key); err != nil {
+			if signer != nil {
+				if err := signArtifacts(cmd.Context(), signer, rep); err != nil {
 					return err
 				}
 			}
@@ -114,7 +127,7 @@ with nothing changed is a store hit.`,
 	fl.BoolVar(&f.noSmoke, "no-smoke", false, "skip running the built interpreter")
 	fl.StringVar(&f.vmArchive, "vm-archive", "", "import this upstream-layout archive as the VM (pypy.org's or one pypyctl built)")
 	fl.StringVar(&f.vmArchiveSHA256, "vm-archive-sha256", "", "pin for --vm-archive (default: the matrix's pin for the target)")
-	fl.BoolVar(&f.sign, "sign", false, "sign every archive and SHA256SUMS (.sig and .sigstore.json beside each; the archives' bytes do not change)")
+	fl.BoolVar(&f.sign, "sign", false, "sign archives, SBOM and SHA256SUMS (.sig and .sigstore.json beside each) and write signed provenance (.intoto.jsonl)")
 	fl.StringVar(&f.key, "key", "", "private key for --sign (PEM; encrypted keys read PYPYCTL_KEY_PASSWORD)")
 	fl.IntVar(&f.workers, "workers", 0, "compression workers (0: all cores; output is identical for any value)")
 	return c
@@ -132,14 +145,13 @@ func humanSize(n int64) string {
 
 // signArtifacts signs what the build wrote, SHA256SUMS included, so one
 // signature covers the whole output; signing never rewrites an artifact.
-func signArtifacts(ctx context.Context, a *App, rep *build.Report, key string) error {
-	signer, err := keys.LoadSigner(key, []byte(a.Getenv("PYPYCTL_KEY_PASSWORD")))
-	if err != nil {
-		return fmt.Errorf("--sign: %w", err)
-	}
+func signArtifacts(ctx context.Context, signer *keys.Signer, rep *build.Report) error {
 	var paths []string
 	for _, art := range rep.Artifacts {
-		paths = append(paths, art.Path)
+		// The provenance is a signed envelope already.
+		if art.Kind != "provenance" {
+			paths = append(paths, art.Path)
+		}
 	}
 	signed, err := trust.SignFiles(ctx, signer, paths)
 	if err != nil {

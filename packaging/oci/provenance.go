@@ -52,7 +52,7 @@ func provenanceStatement(o *Options, res *Result, inputs []Input) ([]byte, error
 	}
 	for _, in := range inputs {
 		for _, x := range in.Inputs {
-			add(x.Name, inputPURL(x), x.SHA256)
+			add(x.Name, sbom.InputPURL(x), x.SHA256)
 		}
 	}
 	sde := r.SourceDateEpoch

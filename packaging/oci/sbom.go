@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/trust/provenance"
 	"github.com/pypyctl/pypyctl/trust/sbom"
-	"github.com/pypyctl/pypyctl/vm"
 )
 
 // Media and predicate types of what is attached to images.
@@ -32,24 +30,6 @@ const (
 	propPlatform = "pypyctl:platform" // os/arch[/variant]
 	propPrefix   = "pypyctl:prefix"   // where the tree is in the image
 )
-
-// wheelProject is a wheel file name's project part (pip-23.0.1-….whl → pip).
-func wheelProject(file string) string {
-	name, _, _ := strings.Cut(file, "-")
-	return name
-}
-
-// inputPURL names one of the tree's pinned inputs: a wheel, a Debian
-// package, or (an upstream archive) a generic file.
-func inputPURL(in vm.Input) string {
-	switch {
-	case strings.HasSuffix(in.Name, ".whl"):
-		return sbom.PyPIPURL(wheelProject(in.Name), in.Version)
-	case in.Arch != "":
-		return sbom.DebPURL(in.Name, in.Version, in.Arch)
-	}
-	return "pkg:generic/" + in.Name + "?checksum=sha256:" + in.SHA256
-}
 
 // serialNumber derives an SBOM's URN from the image it describes, so the
 // same image always gets the same document.
@@ -79,14 +59,7 @@ func imageSBOM(ctx context.Context, r *platforms.Release, in Input, img *Image, 
 		PypyctlVersion:  builder,
 		Libraries:       img.libraries,
 	}
-	for _, x := range in.Inputs {
-		switch {
-		case strings.HasSuffix(x.Name, ".whl"):
-			d.Wheels = append(d.Wheels, sbom.Wheel{Name: wheelProject(x.Name), Version: x.Version, SHA256: x.SHA256})
-		case x.Arch != "":
-			d.Debs = append(d.Debs, sbom.Deb{Name: x.Name, Version: x.Version, Arch: x.Arch, SHA256: x.SHA256})
-		}
-	}
+	d.AddInputs(in.Inputs)
 	bom, err := sbom.Generate(t, d)
 	if err != nil {
 		return nil, err
