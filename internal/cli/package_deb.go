@@ -16,6 +16,7 @@ import (
 	"github.com/pypyctl/pypyctl/packaging/brew"
 	"github.com/pypyctl/pypyctl/packaging/deb"
 	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
 type debFlags struct {
@@ -261,9 +262,8 @@ type aptKeyFlags struct {
 	out, name, email, algorithm, base string
 }
 
-// newPackageAptKeyCmd generates the OpenPGP key that signs repositories.
-// It is a subcommand of `package apt` here; `keys generate --openpgp` can
-// call apt.GenerateKey and apt.WriteKeyFiles the same way.
+// newPackageAptKeyCmd generates the OpenPGP key that signs repositories
+// (`keys generate --openpgp` does the same).
 func newPackageAptKeyCmd(a *App) *cobra.Command {
 	var f aptKeyFlags
 	c := &cobra.Command{
@@ -276,33 +276,43 @@ DIR/<base>.gpg (public, binary: what apt's signed-by= reads).`,
 		Example: `  pypyctl package apt key --out keys/
   PYPYCTL_KEY_PASSWORD=… pypyctl package apt key --out keys/ --algorithm rsa4096`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.out == "" {
-				return Usagef("--out is required")
-			}
-			if f.base == "" || strings.ContainsAny(f.base, "/\\") {
-				return Usagef("--base %q must be a plain file name stem", f.base)
-			}
-			k, err := apt.GenerateKey(f.name, f.email, apt.Algorithm(f.algorithm), time.Now())
-			if err != nil {
-				return err
-			}
-			kf, err := apt.WriteKeyFiles(f.out, f.base, k, []byte(a.Getenv("PYPYCTL_KEY_PASSWORD")))
-			if err != nil {
-				return err
-			}
-			return a.Render(kf, func(w io.Writer) {
-				fmt.Fprintf(w, "OpenPGP key %s (%s)\n  private: %s\n  public:  %s\n           %s\n", kf.Fingerprint, k.UserID(), kf.Private, kf.Public, kf.PublicGPG)
-			})
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return writeOpenPGPKey(a, &f) },
 	}
-	fl := c.Flags()
-	fl.StringVar(&f.out, "out", "", "directory for the key files")
-	fl.StringVar(&f.base, "base", "apt", "file name stem of the key files")
-	fl.StringVar(&f.name, "name", "pypyctl apt repository", "name in the key's user ID")
-	fl.StringVar(&f.email, "email", "", "email in the key's user ID")
-	fl.StringVar(&f.algorithm, "algorithm", "ed25519", "ed25519 or rsa4096")
+	c.Flags().StringVar(&f.out, "out", "", "directory for the key files")
+	f.register(c)
 	return c
+}
+
+// register adds the OpenPGP key flags (all but --out, which `keys
+// generate` shares with its ECDSA keys).
+func (f *aptKeyFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.StringVar(&f.base, "base", "apt", "file name stem of the OpenPGP key files")
+	fl.StringVar(&f.name, "name", "pypyctl apt repository", "name in the OpenPGP key's user ID")
+	fl.StringVar(&f.email, "email", "", "email in the OpenPGP key's user ID")
+	fl.StringVar(&f.algorithm, "algorithm", "ed25519", "OpenPGP key algorithm: ed25519 or rsa4096")
+}
+
+// writeOpenPGPKey generates the key that signs apt repositories and
+// writes its private, armored and binary public files.
+func writeOpenPGPKey(a *App, f *aptKeyFlags) error {
+	if f.out == "" {
+		return Usagef("--out is required")
+	}
+	if f.base == "" || strings.ContainsAny(f.base, "/\\") {
+		return Usagef("--base %q must be a plain file name stem", f.base)
+	}
+	k, err := apt.GenerateKey(f.name, f.email, apt.Algorithm(f.algorithm), time.Now())
+	if err != nil {
+		return err
+	}
+	kf, err := apt.WriteKeyFiles(f.out, f.base, k, []byte(a.Getenv(keys.PasswordEnv)))
+	if err != nil {
+		return err
+	}
+	return a.Render(kf, func(w io.Writer) {
+		fmt.Fprintf(w, "OpenPGP key %s (%s)\n  private: %s\n  public:  %s\n           %s\n", kf.Fingerprint, k.UserID(), kf.Private, kf.Public, kf.PublicGPG)
+	})
 }
 
 type brewFlags struct {

@@ -107,17 +107,29 @@ func renderVerify(w io.Writer, rep *trust.Report) {
 func newKeysCmd(a *App) *cobra.Command {
 	c := &cobra.Command{Use: "keys", Short: "Manage signing keys"}
 	var out string
-	var force bool
+	var force, openpgp bool
+	var pgp aptKeyFlags
 	gen := &cobra.Command{
-		Use:   "generate",
+		Use:   "generate --out DIR [--openpgp]",
 		Short: "Generate a signing key pair",
 		Long: `Generate an ECDSA P-256 key pair: DIR/` + keys.PrivateKeyFile + ` (mode 0600) and DIR/` + keys.PublicKeyFile + `
 (PKIX PEM). With $` + keys.PasswordEnv + ` set, the private key is encrypted in cosign's
 format (ENCRYPTED SIGSTORE PRIVATE KEY), so cosign can use it too; else it
-is an unencrypted PKCS#8 PEM.`,
-		Example: "  PYPYCTL_KEY_PASSWORD=… pypyctl keys generate --out keys/",
-		Args:    cobra.NoArgs,
+is an unencrypted PKCS#8 PEM. These sign archives, SBOMs, provenance and
+OCI images.
+
+With --openpgp, generate instead the OpenPGP key that signs apt
+repositories (Ed25519 by default): DIR/<base>.key (private, mode 0600;
+encrypted with $` + keys.PasswordEnv + ` when set), DIR/<base>.asc (armored public key)
+and DIR/<base>.gpg (binary public key, what apt's signed-by= reads).`,
+		Example: `  PYPYCTL_KEY_PASSWORD=… pypyctl keys generate --out keys/
+  pypyctl keys generate --openpgp --out keys/ --email release@example.org`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if openpgp {
+				pgp.out = out
+				return writeOpenPGPKey(a, &pgp)
+			}
 			if out == "" {
 				return Usagef("--out is required")
 			}
@@ -136,6 +148,8 @@ is an unencrypted PKCS#8 PEM.`,
 	}
 	gen.Flags().StringVar(&out, "out", "", "directory for "+keys.PrivateKeyFile+" and "+keys.PublicKeyFile)
 	gen.Flags().BoolVar(&force, "force", false, "replace existing key files")
+	gen.Flags().BoolVar(&openpgp, "openpgp", false, "generate the OpenPGP key that signs apt repositories instead")
+	pgp.register(gen)
 	c.AddCommand(gen)
 	return c
 }
