@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pypyctl/pypyctl/internal/debfile"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/platforms"
 )
@@ -329,17 +330,17 @@ func writeDeb(ctx context.Context, out string, control Paragraph, data []entry, 
 	}
 	ext := ".tar." + string(comp)
 	return fsutil.WriteAtomic(out, 0o644, func(w io.Writer) error {
-		aw, err := newArWriter(w, epoch)
+		aw, err := debfile.NewArWriter(w, epoch)
 		if err != nil {
 			return err
 		}
-		if err := aw.add("debian-binary", 4, strings.NewReader("2.0\n")); err != nil {
+		if err := aw.Add("debian-binary", 4, strings.NewReader("2.0\n")); err != nil {
 			return err
 		}
-		if err := aw.add("control"+ext, int64(ctlBuf.Len()), &ctlBuf); err != nil {
+		if err := aw.Add("control"+ext, int64(ctlBuf.Len()), &ctlBuf); err != nil {
 			return err
 		}
-		return aw.add("data"+ext, dataSize, tmp)
+		return aw.Add("data"+ext, dataSize, tmp)
 	})
 }
 
