@@ -1,43 +1,31 @@
 package index
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"sort"
-	"strings"
+
+	"github.com/pypyctl/pypyctl/trust"
 )
 
 // Sums is a SHA256SUMS file: name → hex sha256.
 type Sums map[string]string
 
-// ParseSums reads `sha256sum` output ("<hex>  <name>", or "<hex> *<name>"
-// in binary mode). Malformed lines are errors: a checksum file that does
-// not parse must not be half-trusted.
+// ParseSums reads `sha256sum` output with trust.ParseSums (the one parser
+// that verify, publish and install share): a malformed line or a name
+// listed twice is an error.
 func ParseSums(r io.Reader) (Sums, error) {
-	s := Sums{}
-	sc := bufio.NewScanner(r)
-	line := 0
-	for sc.Scan() {
-		line++
-		t := sc.Text()
-		if strings.TrimSpace(t) == "" {
-			continue
-		}
-		sum, name, ok := strings.Cut(t, " ")
-		if ok && (strings.HasPrefix(name, " ") || strings.HasPrefix(name, "*")) {
-			name = name[1:]
-		} else {
-			ok = false
-		}
-		if !ok || len(sum) != 64 || !isHex(sum) || name == "" {
-			return nil, fmt.Errorf("SHA256SUMS line %d: not `<sha256>  <name>`: %q", line, t)
-		}
-		s[name] = strings.ToLower(sum)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
 	}
-	return s, sc.Err()
+	s, err := trust.ParseSums(b)
+	if err != nil {
+		return nil, fmt.Errorf("SHA256SUMS %w", err)
+	}
+	return s, nil
 }
 
 // ReadSums reads a SHA256SUMS file; a missing file gives empty sums.
@@ -70,13 +58,4 @@ func (s Sums) Bytes() []byte {
 		fmt.Fprintf(&b, "%s  %s\n", s[n], n)
 	}
 	return b.Bytes()
-}
-
-func isHex(s string) bool {
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
