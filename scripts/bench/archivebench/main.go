@@ -1,5 +1,6 @@
 // Command archivebench packs a directory with pypyctl's archive writer and
-// prints "<format> <bytes> <seconds>", for scripts/bench/archive.sh.
+// prints "<format> <bytes> <wall seconds> <cpu seconds>" (CPU: user + sys of
+// every thread, the cgo compressors' included), for scripts/bench/archive.sh.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/pypyctl/pypyctl/packaging/archive"
@@ -30,7 +32,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Printf("%s %d %.2f\n", f, int64(n), time.Since(start).Seconds())
+	wall := time.Since(start).Seconds()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	fmt.Printf("%s %d %.2f %.2f\n", f, int64(n), wall, cpu)
 }
 
 type countingWriter int64
