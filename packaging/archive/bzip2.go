@@ -209,8 +209,8 @@ func newBz2Writer(ctx context.Context, w io.Writer, workers int, progress func(i
 	return z
 }
 
-func bz2Work(_ *poolWorker, c *chunk) error {
-	out, err := bz2CompressBlock(c.in)
+func bz2Work(w *poolWorker, c *chunk) error {
+	out, err := bz2CompressBlock(w, c.in)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,58 @@ package archive
 #include <lzma.h>
 #include <zstd.h>
 
+// pp_bz_arena keeps the buffers libbz2 allocates for one block (the
+// stream state, two ~3.6 MB work arrays, ftab) for the next block of the
+// same worker. With malloc, each block got fresh mmap'd pages and the page
+// faults cost more than half as much again as compressing (measured:
+// 7.5 s vs 4.6 s CPU for a 76 MB tar).
+typedef struct { void* p[8]; size_t n[8]; int used[8]; } pp_bz_arena;
+
+static void* pp_bz_alloc(void* op, int items, int size) {
+	pp_bz_arena* a = op;
+	size_t want = (size_t)items * (size_t)size;
+	for (int i = 0; i < 8; i++)
+		if (a->p[i] != NULL && !a->used[i] && a->n[i] == want) { a->used[i] = 1; return a->p[i]; }
+	for (int i = 0; i < 8; i++)
+		if (a->p[i] == NULL) {
+			a->p[i] = malloc(want);
+			if (a->p[i] == NULL) return NULL;
+			a->n[i] = want; a->used[i] = 1;
+			return a->p[i];
+		}
+	return NULL; // libbz2 holds four at a time
+}
+
+static void pp_bz_release(void* op, void* p) {
+	pp_bz_arena* a = op;
+	for (int i = 0; i < 8; i++) if (a->p[i] == p) a->used[i] = 0;
+}
+
+static void pp_bz_arena_free(pp_bz_arena* a) {
+	for (int i = 0; i < 8; i++) free(a->p[i]);
+	free(a);
+}
+
+// pp_bz_compress is BZ2_bzBuffToBuffCompress(level 9, work factor 30)
+// with the arena's allocator: the same bytes, without the page faults.
+static int pp_bz_compress(pp_bz_arena* a, char* dest, unsigned int* dest_len, char* src, unsigned int src_len) {
+	bz_stream s;
+	memset(&s, 0, sizeof s);
+	s.bzalloc = pp_bz_alloc;
+	s.bzfree = pp_bz_release;
+	s.opaque = a;
+	int r = BZ2_bzCompressInit(&s, 9, 0, 0);
+	if (r != BZ_OK) return r;
+	s.next_in = src; s.avail_in = src_len;
+	s.next_out = dest; s.avail_out = *dest_len;
+	r = BZ2_bzCompress(&s, BZ_FINISH);
+	if (r == BZ_FINISH_OK) r = BZ_OUTBUFF_FULL;
+	else if (r == BZ_STREAM_END) { *dest_len -= s.avail_out; r = BZ_OK; }
+	s.next_in = NULL; s.next_out = NULL;
+	BZ2_bzCompressEnd(&s);
+	return r;
+}
+
 typedef struct { lzma_stream strm; } pp_xz;
 
 static pp_xz* pp_xz_new(uint32_t threads, uint64_t block_size, uint32_t preset, int* ret) {
@@ -96,17 +148,33 @@ import (
 
 const haveCgo = true
 
+// bz2Arena is a worker's reusable libbz2 memory (C memory, freed by
+// release when the worker ends).
+type bz2Arena struct{ a *C.pp_bz_arena }
+
+func (b *bz2Arena) release() { C.pp_bz_arena_free(b.a) }
+
 // bz2CompressBlock compresses one block's input into a complete bzip2
-// stream with libbz2's defaults (work factor 30, as bzip2(1)).
-func bz2CompressBlock(in []byte) ([]byte, error) {
+// stream with libbz2's defaults (work factor 30, as bzip2(1)), reusing the
+// worker's buffers between blocks.
+func bz2CompressBlock(w *poolWorker, in []byte) ([]byte, error) {
 	if len(in) == 0 {
 		return nil, errors.New("bzip2: empty block")
+	}
+	ar, _ := w.state.(*bz2Arena)
+	if ar == nil {
+		a := (*C.pp_bz_arena)(C.calloc(1, C.size_t(unsafe.Sizeof(C.pp_bz_arena{}))))
+		if a == nil {
+			return nil, errors.New("bzip2: out of memory")
+		}
+		ar = &bz2Arena{a}
+		w.state = ar
 	}
 	// libbz2's documented worst case: 1% + 600 bytes.
 	out := make([]byte, len(in)+len(in)/100+600)
 	outLen := C.uint(len(out))
-	r := C.BZ2_bzBuffToBuffCompress((*C.char)(unsafe.Pointer(&out[0])), &outLen,
-		(*C.char)(unsafe.Pointer(&in[0])), C.uint(len(in)), bz2Level, 0, 0)
+	r := C.pp_bz_compress(ar.a, (*C.char)(unsafe.Pointer(&out[0])), &outLen,
+		(*C.char)(unsafe.Pointer(&in[0])), C.uint(len(in)))
 	if r != C.BZ_OK {
 		return nil, fmt.Errorf("bzip2: libbz2 error %d", int(r))
 	}

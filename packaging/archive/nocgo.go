@@ -14,7 +14,7 @@ const haveCgo = false
 // a pure-Go stand-in would silently change the archive bytes.
 var errNoCgo = errors.New("pypyctl was built without cgo: tar.bz2, tar.xz and tar.zst need the C encoders (gzip and zip work)")
 
-func bz2CompressBlock([]byte) ([]byte, error) { return nil, errNoCgo }
+func bz2CompressBlock(*poolWorker, []byte) ([]byte, error) { return nil, errNoCgo }
 
 func newXzWriter(context.Context, io.Writer, int, func(int64)) (io.WriteCloser, error) {
 	return nil, errNoCgo

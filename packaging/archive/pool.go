@@ -42,6 +42,13 @@ type poolWorker struct {
 	state any
 }
 
+// release frees what the worker's state holds outside Go's heap.
+func (w *poolWorker) release() {
+	if r, ok := w.state.(interface{ release() }); ok {
+		r.release()
+	}
+}
+
 func workerCount(n int) int {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
@@ -64,6 +71,7 @@ func newChunkPool(ctx context.Context, workers int, work func(*poolWorker, *chun
 		go func() {
 			defer p.wg.Done()
 			w := &poolWorker{}
+			defer w.release()
 			for c := range p.jobs {
 				if err := p.ctx.Err(); err != nil {
 					c.err = err

@@ -37,7 +37,7 @@ func Write(ctx context.Context, w io.Writer, srcDir, topDir string, f Format, op
 		return fmt.Errorf("SOURCE_DATE_EPOCH %d is before 1970", opt.SourceDateEpoch)
 	}
 	if !haveCgo && (f == TarBz2 || f == TarXz || f == TarZst) {
-		_, err := bz2CompressBlock(nil)
+		_, err := bz2CompressBlock(nil, nil)
 		return err
 	}
 	entries, err := scanTree(srcDir, topDir)
