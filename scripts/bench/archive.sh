@@ -2,7 +2,8 @@
 # Packs one assembled PyPy tree with pypyctl's writer and with the
 # reference pipelines (tar | bzip2 -9, gzip -9 -n, xz -T0 -6, zstd -T0 -19)
 # in the same run, and prints size, wall-time and CPU-time (user + sys) ratios
-# per format. RUNS=N repeats each measurement and keeps the median.
+# per format. RUNS=N repeats each measurement and keeps the median;
+# FORMATS="tar.bz2 tar.xz" limits the formats.
 # Usage: scripts/bench/archive.sh [TREE]   (default: the linux-amd64 tree
 # of the default release, built first if needed)
 set -euo pipefail
@@ -29,6 +30,7 @@ ref() {
 }
 for f in tar.bz2:"bzip2 -9" tar.gz:"gzip -9 -n" tar.xz:"xz -T0 -6" tar.zst:"zstd -q -T0 -19"; do
   fmt=${f%%:*}; cmd=${f#*:}
+  case " ${FORMATS:-tar.bz2 tar.gz tar.xz tar.zst} " in *" $fmt "*) ;; *) continue ;; esac
   ow=(); oc=(); rw=(); rc=()
   for _ in $(seq "$runs"); do
     read -r _ ob w c < <("$bench/archivebench" "$fmt" "$tree"); ow+=("$w"); oc+=("$c")
