@@ -249,7 +249,13 @@ func checkBuildSBOM(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{`"specVersion": "1.6"`, "pkg:deb/debian/pypy3@7.3.11", "pkg:pypi/pip@23.0.1", "pkg:deb/debian/libssl3@"} {
+	want := []string{`"specVersion": "1.6"`, "pkg:deb/debian/pypy3@7.3.11", "pkg:pypi/pip@23.0.1", "pkg:pypi/setuptools@66.1.1"}
+	// The libraries the tree links, at the versions dpkg has installed.
+	for _, pkg := range []string{"libssl3", "libsqlite3-0", "libffi8", "libexpat1"} {
+		v := strings.ReplaceAll(strings.TrimSpace(string(mustOutput(t, "dpkg-query", "-W", "-f", "${Version}", pkg+":amd64"))), "+", "%2B")
+		want = append(want, "pkg:deb/debian/"+pkg+"@"+v+"?arch=amd64")
+	}
+	for _, w := range want {
 		if !bytes.Contains(b, []byte(w)) {
 			t.Errorf("SBOM lacks %s", w)
 		}
@@ -262,4 +268,13 @@ func checkBuildSBOM(t *testing.T, path string) {
 	if err != nil {
 		t.Fatalf("SBOM schema validation: %v\n%s", err, out)
 	}
+}
+
+func mustOutput(t *testing.T, argv ...string) []byte {
+	t.Helper()
+	out, err := exec.Command(argv[0], argv[1:]...).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", strings.Join(argv, " "), err)
+	}
+	return out
 }
