@@ -49,15 +49,7 @@ with nothing changed is a store hit.`,
 			if f.target == "" {
 				return Usagef("--target is required (e.g. --target linux-amd64; see `pypyctl matrix list`)")
 			}
-			m, err := a.LoadMatrix()
-			if err != nil {
-				return err
-			}
-			r, err := m.Release(f.release)
-			if err != nil {
-				return err
-			}
-			t, err := m.Target(f.target)
+			m, r, t, err := a.releaseTarget(f.release, f.target)
 			if err != nil {
 				return err
 			}

@@ -15,7 +15,6 @@ import (
 	"github.com/pypyctl/pypyctl/packaging/apt"
 	"github.com/pypyctl/pypyctl/packaging/brew"
 	"github.com/pypyctl/pypyctl/packaging/deb"
-	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
@@ -59,26 +58,14 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 			if err != nil {
 				return Usagef("--compression: %v", err)
 			}
-			m, err := a.LoadMatrix()
-			if err != nil {
-				return err
-			}
-			r, err := m.Release(f.release)
-			if err != nil {
-				return err
-			}
-			t, err := m.Target(f.target)
+			m, r, t, err := a.releaseTarget(f.release, f.target)
 			if err != nil {
 				return err
 			}
 			if t.OS != "linux" || t.DebianArch == "" {
 				return Usagef("target %s: .debs are made for Linux targets with a Debian architecture", t.Name)
 			}
-			d, err := a.Dirs()
-			if err != nil {
-				return err
-			}
-			st, err := packageStore(a, d.Store(), f.storeDir)
+			st, d, err := a.OpenStore(f.storeDir)
 			if err != nil {
 				return err
 			}
@@ -127,19 +114,6 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 	fl.StringVar(&f.storeDir, "store", "", "content-addressed store (default: the cache dir's store/)")
 	fl.BoolVar(&f.noSmoke, "no-smoke", false, "skip running the tree's interpreter before packaging")
 	return c
-}
-
-// packageStore is the local store a packaging command builds trees in.
-func packageStore(a *App, def, flag string) (*store.Local, error) {
-	st := store.NewLocal(def)
-	if flag != "" {
-		if strings.Contains(flag, "://") {
-			return nil, fmt.Errorf("--store %s: only local directories are supported so far", flag)
-		}
-		st = store.NewLocal(flag)
-	}
-	st.Warn = func(s string) { fmt.Fprintln(a.Stderr, "warning:", s) }
-	return st, nil
 }
 
 type aptFlags struct {

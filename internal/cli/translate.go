@@ -57,15 +57,7 @@ host interpreter is missing.`,
 			if f.timeout < 0 {
 				return Usagef("--timeout must be positive")
 			}
-			m, err := a.LoadMatrix()
-			if err != nil {
-				return err
-			}
-			r, err := m.Release(f.release)
-			if err != nil {
-				return err
-			}
-			t, err := m.Target(f.target)
+			_, r, t, err := a.releaseTarget(f.release, f.target)
 			if err != nil {
 				return err
 			}
