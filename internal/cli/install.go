@@ -44,6 +44,17 @@ func parseRequest(s string) (install.Request, error) {
 	return r, nil
 }
 
+// requestDirs parses a version request and resolves pypyctl's directories,
+// the start of every command that acts on one version.
+func (a *App) requestDirs(arg string) (install.Request, dirs.Dirs, error) {
+	req, err := parseRequest(arg)
+	if err != nil {
+		return req, dirs.Dirs{}, err
+	}
+	d, err := a.Dirs()
+	return req, d, err
+}
+
 // refreshShims keeps installed shims in step with installed versions.
 func (a *App) refreshShims(d dirs.Dirs) {
 	exe, err := os.Executable()
@@ -83,11 +94,7 @@ request is reused (no index is read); --force reinstalls.`,
   pypyctl install latest --index http://127.0.0.1:8080/ --dry-run --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := parseRequest(args[0])
-			if err != nil {
-				return err
-			}
-			d, err := a.Dirs()
+			req, d, err := a.requestDirs(args[0])
 			if err != nil {
 				return err
 			}
@@ -214,11 +221,7 @@ func newUninstallCmd(a *App) *cobra.Command {
 		Example: "  pypyctl uninstall 3.9\n  pypyctl uninstall pypy3.9-v7.3.11-linux64",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := parseRequest(args[0])
-			if err != nil {
-				return err
-			}
-			d, err := a.Dirs()
+			req, d, err := a.requestDirs(args[0])
 			if err != nil {
 				return err
 			}
@@ -245,11 +248,7 @@ then the global default.`,
 		Example: "  pypyctl pin 3.11\n  pypyctl pin 3.9@7.3.11\n  pypyctl pin --global 3.11",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := parseRequest(args[0])
-			if err != nil {
-				return err
-			}
-			d, err := a.Dirs()
+			req, d, err := a.requestDirs(args[0])
 			if err != nil {
 				return err
 			}
