@@ -50,6 +50,8 @@ type Options struct {
 	// MatrixName and MatrixSHA256 name the matrix in the provenance;
 	// Builder is pypyctl's version, named in the SBOM and provenance.
 	MatrixName, MatrixSHA256, Builder string
+	// PostVM selects the post-translation stages (postvm.go).
+	PostVM PostVM
 }
 
 // Stage is one stage's outcome in the report.

@@ -52,6 +52,9 @@ func Tree(ctx context.Context, o Options) (*TreeResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if vmDir, vmKey, err = rep.postVMStages(ctx, &o, vmDir, vmKey); err != nil {
+		return nil, err
+	}
 	// Without pinned wheels the VM keeps the wheels it bundles itself.
 	var wheels []string
 	if len(r.Ensurepip) > 0 {

@@ -152,4 +152,5 @@ type ReleaseTarget struct {
 	Name     string   `yaml:"name" json:"name"`
 	Formats  []string `yaml:"formats,omitempty" json:"formats,omitempty"`
 	Upstream *Input   `yaml:"upstream,omitempty" json:"upstream,omitempty"`
+	Post     *PostVM  `yaml:"post,omitempty" json:"post,omitempty"`
 }

@@ -831,6 +831,7 @@ func (v *validator) checkReleaseTargets(m *Matrix, i int, r *Release, label stri
 		}
 		seen[rt.Name] = true
 		v.checkFormats(rt.Formats, label+" target "+rt.Name, "releases", i, "targets", j, "formats")
+		v.checkPostVM(rt.Post, fmt.Sprintf("release %s: target %s: post", label, rt.Name), "releases", i, "targets", j, "post")
 		if rt.Upstream != nil {
 			v.checkInput(rt.Upstream, fmt.Sprintf("release %s: target %s: upstream", label, rt.Name), "releases", i, "targets", j, "upstream")
 		} else if r.VM == "upstream" {

@@ -23,6 +23,8 @@ type buildFlags struct {
 	noSmoke, sign                           bool
 	key                                     string
 	workers                                 int
+	post                                    build.PostVM
+	cffiOnly, cffiWithout                   string
 }
 
 func newBuildCmd(a *App) *cobra.Command {
@@ -37,10 +39,17 @@ under qemu-user), and pack byte-reproducible archives, the tree's CycloneDX
 SBOM (<base>.cdx.json) and SHA256SUMS into --out. With --sign --key, a signed
 SLSA provenance (<base>.intoto.jsonl) names every archive and the SBOM, and
 every file plus SHA256SUMS gets a .sig and a .sigstore.json. Every stage is cached by the digest of its inputs: building again
-with nothing changed is a store hit.`,
+with nothing changed is a store hit.
+
+Post-translation stages (also per target in the matrix's post:) run between
+the VM and assemble: --rebuild-cffi recompiles the cffi stdlib modules here
+with the VM's own build_cffi_imports.py, --portable bundles the non-glibc
+shared libraries into lib/ (RUNPATH $ORIGIN), --strip keeps debug info aside
+in .debug files with gnu-debuglinks.`,
 		Example: `  pypyctl build --target linux-amd64
   pypyctl build --target linux-arm64 --formats tar.bz2,tar.zst --out dist/
-  pypyctl build --target linux-amd64 --json | jq '.artifacts[].sha256'`,
+  pypyctl build --target linux-amd64 --json | jq '.artifacts[].sha256'
+  pypyctl build --target linux-amd64 --rebuild-cffi --portable --strip`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.sign && f.key == "" {
@@ -82,6 +91,7 @@ with nothing changed is a store hit.`,
 				Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update,
 				Signer: signer, MatrixName: m.Path, MatrixSHA256: matrixSHA256(m),
 				Builder: bi.Version + "+" + bi.Commit,
+				PostVM:  f.postVM(),
 			})
 			p.clear()
 			if err != nil {
@@ -122,6 +132,11 @@ with nothing changed is a store hit.`,
 	fl.BoolVar(&f.sign, "sign", false, "sign archives, SBOM and SHA256SUMS (.sig and .sigstore.json beside each) and write signed provenance (.intoto.jsonl)")
 	fl.StringVar(&f.key, "key", "", "private key for --sign (PEM; encrypted keys read PYPYCTL_KEY_PASSWORD)")
 	fl.IntVar(&f.workers, "workers", 0, "compression workers (0: all cores; output is identical for any value)")
+	fl.BoolVar(&f.post.RebuildCFFI, "rebuild-cffi", false, "rebuild the cffi stdlib modules (_ssl, sqlite3, lzma, curses, …) here against the system's -dev libraries")
+	fl.StringVar(&f.cffiOnly, "cffi-only", "", "with --rebuild-cffi: comma-separated modules to rebuild (build_cffi_imports.py keys)")
+	fl.StringVar(&f.cffiWithout, "cffi-without", "", "with --rebuild-cffi: comma-separated modules to leave as they are")
+	fl.BoolVar(&f.post.Portable, "portable", false, "bundle the non-glibc shared libraries into lib/ with $ORIGIN RUNPATHs (lib/PYPY_PORTABLE_DEPS.txt lists them)")
+	fl.BoolVar(&f.post.Strip, "strip", false, "strip debug info into .debug files kept in the store, with gnu-debuglinks")
 	return c
 }
 
@@ -172,4 +187,16 @@ func writeReleaseMeta(dir string, r *platforms.Release, t *platforms.Target, rep
 		}
 	}
 	return publish.WriteRelease(dir, rel)
+}
+
+func (f *buildFlags) postVM() build.PostVM {
+	p := f.post
+	split := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, ",")
+	}
+	p.CFFIOnly, p.CFFIWithout = split(f.cffiOnly), split(f.cffiWithout)
+	return p
 }

@@ -1,0 +1,65 @@
+# Runs the VM's own pypy_tools/build_cffi_imports.py inside an installed
+# tree. The script expects a PyPy source checkout: it imports
+# rpython.tool.runsubprocess and looks for <basedir>/lib_pypy. This driver
+# supplies both, and records each build's output so a failure is reported
+# per module with the compiler's error.
+# argv: tools_dir basedir exe only without report.json
+import json, os, subprocess, sys, types
+
+tools, basedir, exe, only, without, report = sys.argv[1:7]
+outputs = {}
+
+
+def run_subprocess(executable, args, env=None, cwd=None):
+    args = list(args)
+    if args == ['-m', 'ensurepip']:
+        # The script installs pip when setuptools is missing; the tree's
+        # distutils compiles the modules, and pip in the VM would change
+        # what assemble ships.
+        return 0, b'', b''
+    p = subprocess.run([executable] + args, env=env, cwd=cwd,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if args and args[0].endswith('.py'):
+        outputs[args[0]] = (p.stdout + p.stderr).decode('utf-8', 'replace')
+    return p.returncode, p.stdout, p.stderr
+
+
+for name in ('rpython', 'rpython.tool', 'rpython.tool.runsubprocess'):
+    sys.modules[name] = types.ModuleType(name)
+sys.modules['rpython.tool.runsubprocess'].run_subprocess = run_subprocess
+sys.path.insert(0, tools)
+import build_cffi_imports as b
+
+lib_pypy = os.path.join(basedir, 'lib_pypy')
+only_set = set(filter(None, only.split(','))) or None
+without_set = set(filter(None, without.split(',')))
+
+
+class Options(object):
+    pass
+
+
+opts = Options()
+modules, skipped = [], []
+for key, script in b.cffi_build_scripts.items():
+    if script is None:
+        continue
+    if key in without_set or (only_set and key not in only_set):
+        setattr(opts, 'no_' + key, True)
+        skipped.append({'key': key, 'why': 'excluded'})
+    elif not os.path.exists(os.path.join(lib_pypy, script)):
+        setattr(opts, 'no_' + key, True)
+        skipped.append({'key': key, 'why': 'no build script ' + script + ' in this tree'})
+    else:
+        modules.append({'key': key, 'script': script})
+
+os.chdir(lib_pypy)
+failures = b.create_cffi_import_libraries(exe, opts, basedir, only=only_set, rebuild=True)
+failed = {key for key, _ in failures}
+with open(report, 'w') as f:
+    json.dump({
+        'built': [m for m in modules if m['key'] not in failed],
+        'skipped': skipped,
+        'failed': [{'key': key, 'script': script, 'output': outputs.get(script, '')}
+                   for key, script in failures],
+    }, f, indent=1, sort_keys=True)

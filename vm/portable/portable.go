@@ -1,0 +1,362 @@
+// Package portable bundles into a VM tree the shared libraries it needs
+// beyond glibc (libssl, libcrypto, libsqlite3, libffi, libexpat, liblzma,
+// libgdbm, ncurses, …), as upstream's make_portable does: the libraries go
+// to lib/, every ELF file that needs one gets a RUNPATH $ORIGIN/… that
+// reaches lib/, and lib/PYPY_PORTABLE_DEPS.txt lists what was bundled.
+// The result runs on any Linux with a new enough glibc.
+package portable
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/vm"
+)
+
+// StageVersion changes whenever bundling's output would change.
+const StageVersion = 1
+
+// DepsFile lists the bundled libraries, relative to the tree.
+const DepsFile = "lib/PYPY_PORTABLE_DEPS.txt"
+
+// glibcLibs are the libraries glibc itself installs. They are never
+// bundled: they must match the ld.so of the machine the tree runs on, and
+// every Linux has them. libcrypt.so.1 is not here: it is libxcrypt, a
+// separate package that newer distributions no longer install by default.
+// libgcc_s.so.1 is not here either: it is GCC's, not glibc's, and minimal
+// images (distroless, the sandbox of the e2e test) may lack it.
+var glibcLibs = map[string]bool{
+	"libc.so.6": true, "libm.so.6": true, "libdl.so.2": true, "libpthread.so.0": true,
+	"librt.so.1": true, "libutil.so.1": true, "libresolv.so.2": true, "libanl.so.1": true,
+	"libnsl.so.1": true, "libBrokenLocale.so.1": true, "libmvec.so.1": true,
+	"libthread_db.so.1": true, "libc_malloc_debug.so.0": true, "libmemusage.so": true,
+	"libpcprofile.so": true,
+}
+
+// IsGlibc tells whether a soname belongs to glibc (dynamic loaders and
+// NSS modules included).
+func IsGlibc(soname string) bool {
+	return glibcLibs[soname] || strings.HasPrefix(soname, "ld-linux") ||
+		strings.HasPrefix(soname, "ld64.so") || strings.HasPrefix(soname, "libnss_")
+}
+
+// DefaultDirs are where the host's libraries are looked up: the
+// multiarch directories first, as ld.so's own default search does on
+// Debian-like systems, then the classic ones.
+func DefaultDirs(triplet string) []string {
+	return []string{
+		"/usr/local/lib/" + triplet, "/lib/" + triplet, "/usr/lib/" + triplet,
+		"/usr/local/lib", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+	}
+}
+
+// Lib is one library to bundle.
+type Lib struct {
+	Soname   string   `json:"soname"`
+	Source   string   `json:"source"` // real path on the host
+	SHA256   string   `json:"sha256"` // of the host file, before patching
+	Package  string   `json:"package,omitempty"`
+	NeededBy []string `json:"needed_by"` // tree-relative paths, or lib/<soname>
+}
+
+// Plan is what bundling will do to a tree.
+type Plan struct {
+	Libs []Lib `json:"libs"`
+	// Patch maps each ELF file (tree-relative) that needs a bundled
+	// library to the RUNPATH it gets.
+	Patch map[string]string `json:"patch"`
+}
+
+// Discover reads NEEDED of every ELF file in tree, and transitively of the
+// host libraries they pull in, and resolves each non-glibc library not
+// shipped in the tree itself in dirs.
+func Discover(tree string, dirs []string) (*Plan, error) {
+	elves, err := elfFiles(tree)
+	if err != nil {
+		return nil, err
+	}
+	inTree := map[string]bool{}
+	for _, rel := range elves {
+		inTree[filepath.Base(rel)] = true
+		if so, err := soname(filepath.Join(tree, rel)); err == nil && so != "" {
+			inTree[so] = true
+		}
+	}
+	libs := map[string]*Lib{}
+	direct := map[string]bool{} // tree files needing some bundled lib
+	type item struct{ path, by string }
+	var queue []item
+	for _, rel := range elves {
+		queue = append(queue, item{filepath.Join(tree, rel), rel})
+	}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		f, err := elf.Open(it.path)
+		if err != nil {
+			return nil, fmt.Errorf("portable: read %s: %w", it.by, err)
+		}
+		needed, err := f.ImportedLibraries()
+		machine, class := f.Machine, f.Class
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("portable: NEEDED of %s: %w", it.by, err)
+		}
+		for _, n := range needed {
+			if IsGlibc(n) || inTree[n] {
+				continue
+			}
+			direct[it.by] = true
+			if l, ok := libs[n]; ok {
+				l.NeededBy = append(l.NeededBy, it.by)
+				continue
+			}
+			src, err := Resolve(n, dirs, machine, class)
+			if err != nil {
+				return nil, fmt.Errorf("portable: %s (needed by %s): %w", n, it.by, err)
+			}
+			sum, _, err := fsutil.SHA256File(src)
+			if err != nil {
+				return nil, fmt.Errorf("portable: %w", err)
+			}
+			libs[n] = &Lib{Soname: n, Source: src, SHA256: sum, NeededBy: []string{it.by}}
+			queue = append(queue, item{src, "lib/" + n})
+		}
+	}
+	p := &Plan{Patch: map[string]string{}}
+	for _, l := range libs {
+		sort.Strings(l.NeededBy)
+		p.Libs = append(p.Libs, *l)
+	}
+	sort.Slice(p.Libs, func(i, j int) bool { return p.Libs[i].Soname < p.Libs[j].Soname })
+	for rel := range direct {
+		rp, err := runpath(tree, rel)
+		if err != nil {
+			return nil, err
+		}
+		p.Patch[rel] = rp
+	}
+	return p, nil
+}
+
+// runpath is the RUNPATH a file gets: what it had (keeping $ORIGIN, which
+// the launcher needs for libpypy) plus the way from its directory to lib/.
+func runpath(tree, rel string) (string, error) {
+	want := "$ORIGIN"
+	if !strings.HasPrefix(rel, "lib/") || strings.Count(rel, "/") > 1 {
+		up, err := filepath.Rel(filepath.Dir(filepath.Join(tree, rel)), filepath.Join(tree, "lib"))
+		if err != nil {
+			return "", err
+		}
+		want = "$ORIGIN/" + filepath.ToSlash(up)
+	}
+	entries := []string{}
+	if strings.HasPrefix(rel, "lib/") && strings.Count(rel, "/") == 1 {
+		return want, nil // a bundled library: only its siblings
+	}
+	f, err := elf.Open(filepath.Join(tree, rel))
+	if err != nil {
+		return "", fmt.Errorf("portable: %w", err)
+	}
+	defer f.Close()
+	old, _ := f.DynString(elf.DT_RUNPATH)
+	if len(old) == 0 {
+		old, _ = f.DynString(elf.DT_RPATH)
+	}
+	for _, o := range old {
+		for _, e := range strings.Split(o, ":") {
+			// Only $ORIGIN-relative entries survive: an absolute one
+			// would make the tree depend on the build host.
+			if strings.HasPrefix(e, "$ORIGIN") && e != want {
+				entries = append(entries, e)
+			}
+		}
+	}
+	return strings.Join(append(entries, want), ":"), nil
+}
+
+// Resolve finds a soname in dirs, skipping files of another machine or
+// ELF class (a 32-bit libssl in /usr/lib, say), and returns its real path.
+func Resolve(soname string, dirs []string, machine elf.Machine, class elf.Class) (string, error) {
+	for _, d := range dirs {
+		p := filepath.Join(d, soname)
+		f, err := elf.Open(p)
+		if err != nil {
+			continue
+		}
+		ok := f.Machine == machine && f.Class == class
+		f.Close()
+		if !ok {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return "", err
+		}
+		return real, nil
+	}
+	return "", fmt.Errorf("not found in %s (install its package)", strings.Join(dirs, ":"))
+}
+
+func soname(path string) (string, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	s, err := f.DynString(elf.DT_SONAME)
+	if err != nil || len(s) == 0 {
+		return "", err
+	}
+	return s[0], nil
+}
+
+// elfFiles lists the tree's regular ELF files, slash-separated, sorted.
+func elfFiles(tree string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		if !isELF(p) {
+			return nil
+		}
+		rel, err := filepath.Rel(tree, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("portable: %w", err)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func isELF(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	if _, err := f.Read(magic[:]); err != nil {
+		return false
+	}
+	return bytes.Equal(magic[:], []byte(elf.ELFMAG))
+}
+
+// Packager names the package a host file belongs to ("libssl3=3.0.11-1"),
+// or "" when unknown. It only annotates PYPY_PORTABLE_DEPS.txt, for
+// licences and security updates.
+type Packager func(ctx context.Context, path string) string
+
+// DpkgPackager asks dpkg which package owns a file.
+func DpkgPackager(ctx context.Context, path string) string {
+	out, err := exec.CommandContext(ctx, "dpkg-query", "-S", path).Output()
+	if err != nil {
+		// Merged /usr: dpkg knows the /lib spelling.
+		if strings.HasPrefix(path, "/usr/lib/") {
+			out, err = exec.CommandContext(ctx, "dpkg-query", "-S", strings.TrimPrefix(path, "/usr")).Output()
+		}
+		if err != nil {
+			return ""
+		}
+	}
+	pkg, _, ok := strings.Cut(strings.SplitN(string(out), "\n", 2)[0], ": ")
+	if !ok {
+		return ""
+	}
+	ver, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Version}", pkg).Output()
+	if err != nil {
+		return pkg
+	}
+	return pkg + "=" + string(ver)
+}
+
+// Annotate fills in each library's package.
+func (p *Plan) Annotate(ctx context.Context, pkg Packager) {
+	for i := range p.Libs {
+		p.Libs[i].Package = pkg(ctx, p.Libs[i].Source)
+	}
+}
+
+// DepsText renders PYPY_PORTABLE_DEPS.txt: a comment header, then one
+// tab-separated line per library, sorted by soname.
+func (p *Plan) DepsText() []byte {
+	var b bytes.Buffer
+	b.WriteString("# Shared libraries bundled in lib/ by pypyctl build --portable.\n")
+	b.WriteString("# Everything else the tree needs is glibc's.\n")
+	b.WriteString("# soname\tsha256\tpackage\tneeded-by\n")
+	for _, l := range p.Libs {
+		pkg := l.Package
+		if pkg == "" {
+			pkg = "-"
+		}
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", l.Soname, l.SHA256, pkg, strings.Join(l.NeededBy, ","))
+	}
+	return b.Bytes()
+}
+
+// Apply copies the VM in inDir to outDir and bundles the plan's libraries
+// into its tree, patching RUNPATHs with patchelf.
+func Apply(ctx context.Context, inDir, outDir string, p *Plan) error {
+	if err := vm.Copy(ctx, inDir, outDir); err != nil {
+		return err
+	}
+	tree := vm.TreeDir(outDir)
+	if err := os.MkdirAll(filepath.Join(tree, "lib"), 0o755); err != nil {
+		return fmt.Errorf("portable: %w", err)
+	}
+	for _, l := range p.Libs {
+		dst := filepath.Join(tree, "lib", l.Soname)
+		if err := fsutil.VerifySHA256(l.Source, l.SHA256); err != nil {
+			return fmt.Errorf("portable: %s changed since it was planned: %w", l.Source, err)
+		}
+		b, err := os.ReadFile(l.Source)
+		if err != nil {
+			return fmt.Errorf("portable: %w", err)
+		}
+		if err := fsutil.WriteFileAtomic(dst, b, 0o755); err != nil {
+			return fmt.Errorf("portable: %w", err)
+		}
+		if err := patchelf(ctx, "--set-rpath", "$ORIGIN", dst); err != nil {
+			return err
+		}
+	}
+	files := make([]string, 0, len(p.Patch))
+	for rel := range p.Patch {
+		files = append(files, rel)
+	}
+	sort.Strings(files)
+	for _, rel := range files {
+		if strings.HasPrefix(rel, "lib/") && strings.Count(rel, "/") == 1 {
+			continue // bundled, patched above
+		}
+		if err := patchelf(ctx, "--set-rpath", p.Patch[rel], filepath.Join(tree, rel)); err != nil {
+			return err
+		}
+	}
+	return fsutil.WriteFileAtomic(filepath.Join(tree, filepath.FromSlash(DepsFile)), p.DepsText(), 0o644)
+}
+
+// patchelf edits RUNPATH: Go's debug/elf only reads, and growing
+// .dynstr means moving sections, which patchelf does well.
+func patchelf(ctx context.Context, args ...string) error {
+	out, err := exec.CommandContext(ctx, "patchelf", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("portable: patchelf %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+// Package strip strips the debug information off every ELF file of a VM
+// tree and keeps it aside, as upstream's package step does: each file's
+// debug sections go to debug/<path>.debug beside tree/ (so assemble does
+// not ship them), and the stripped file gets a .gnu_debuglink naming it,
+// which gdb and other debuggers follow.
+package strip
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pypyctl/pypyctl/vm"
+)
+
+// StageVersion changes whenever stripping's output would change.
+const StageVersion = 1
+
+// DebugDir holds the .debug files in the stage's output, beside tree/.
+const DebugDir = "debug"
+
+// Strip copies the VM in inDir to outDir and strips its tree there with
+// binutils (objcopy, strip): they are what debuggers' debuglink lookup is
+// defined by, and no Go library writes ELF.
+func Strip(ctx context.Context, inDir, outDir string) ([]string, error) {
+	if err := vm.Copy(ctx, inDir, outDir); err != nil {
+		return nil, err
+	}
+	tree := vm.TreeDir(outDir)
+	files, err := ELFFiles(tree)
+	if err != nil {
+		return nil, err
+	}
+	for _, rel := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		f := filepath.Join(tree, filepath.FromSlash(rel))
+		dbg := filepath.Join(outDir, DebugDir, filepath.FromSlash(rel)+".debug")
+		if err := os.MkdirAll(filepath.Dir(dbg), 0o755); err != nil {
+			return nil, fmt.Errorf("strip: %w", err)
+		}
+		steps := [][]string{
+			{"objcopy", "--only-keep-debug", f, dbg},
+			{"strip", "--strip-debug", f},
+			// Run in the debug file's directory: objcopy stores the
+			// basename, and reads the file to store its CRC.
+			{"objcopy", "--add-gnu-debuglink=" + filepath.Base(dbg), f},
+		}
+		for i, s := range steps {
+			cmd := exec.CommandContext(ctx, s[0], s[1:]...)
+			if i == 2 {
+				cmd.Dir = filepath.Dir(dbg)
+			}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("strip %s: %s: %w\n%s", rel, strings.Join(s, " "), err, out)
+			}
+		}
+		if err := os.Chmod(dbg, 0o644); err != nil {
+			return nil, fmt.Errorf("strip: %w", err)
+		}
+	}
+	return files, nil
+}
+
+// ELFFiles lists a tree's regular ELF files, slash-separated and sorted.
+func ELFFiles(tree string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		var magic [4]byte
+		_, rerr := f.Read(magic[:])
+		f.Close()
+		if rerr != nil || !bytes.Equal(magic[:], []byte(elf.ELFMAG)) {
+			return nil
+		}
+		rel, err := filepath.Rel(tree, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("strip: %w", err)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// DebugLink reads the .gnu_debuglink file name of an ELF file ("" when
+// it has none).
+func DebugLink(path string) (string, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	s := f.Section(".gnu_debuglink")
+	if s == nil {
+		return "", nil
+	}
+	b, err := s.Data()
+	if err != nil {
+		return "", err
+	}
+	name, _, _ := bytes.Cut(b, []byte{0})
+	return string(name), nil
+}
