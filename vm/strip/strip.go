@@ -21,7 +21,7 @@ import (
 )
 
 // StageVersion changes whenever stripping's output would change.
-const StageVersion = 1
+const StageVersion = 2
 
 // DebugDir holds the .debug files in the stage's output, beside tree/.
 const DebugDir = "debug"
@@ -49,7 +49,9 @@ func Strip(ctx context.Context, inDir, outDir string) ([]string, error) {
 		}
 		steps := [][]string{
 			{"objcopy", "--only-keep-debug", f, dbg},
-			{"strip", "--strip-debug", f},
+			// An imported VM may carry a debuglink to its distribution's
+			// debug package; it is replaced by ours.
+			{"strip", "--strip-debug", "--remove-section=.gnu_debuglink", f},
 			// Run in the debug file's directory: objcopy stores the
 			// basename, and reads the file to store its CRC.
 			{"objcopy", "--add-gnu-debuglink=" + filepath.Base(dbg), f},
