@@ -46,6 +46,8 @@ func Tree(ctx context.Context, o Options) (*TreeResult, error) {
 		vmDir, vmKey, wheelDir, wheelKey, err = rep.debianStages(ctx, &o)
 	case r.VM == "upstream":
 		vmDir, vmKey, err = rep.upstreamFromMatrix(ctx, &o)
+	case r.VM == "translate":
+		vmDir, vmKey, err = rep.translatedStage(ctx, &o)
 	default:
 		err = fmt.Errorf("release %s: vm %q: building it needs `pypyctl translate --target %s --release %s` on a host with Python 2.7, or an already-translated VM given with --vm-archive", r.Name, r.VM, t.Name, r.Name)
 	}

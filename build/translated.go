@@ -1,0 +1,57 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/translator"
+)
+
+// translatedStage gets the VM of a `vm: translate` release: the
+// translation itself is the translator's store entry (a hit when
+// `pypyctl translate` ran before with the same plan), and the VM stage
+// converts it, with the source's lib-python, lib_pypy and include, into
+// the layout assemble reads. Without a Python 2.7 host this fails at
+// preflight, before anything runs.
+func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, store.Key, error) {
+	local, ok := o.Store.(*store.Local)
+	if !ok {
+		return "", "", errors.New("translating a VM needs a local store")
+	}
+	r, t := o.Release, o.Target
+	mach := translator.LocalMachine(os.Getenv)
+	sources := &translator.Sources{Store: local, Downloads: o.Dirs.Downloads(), Log: o.Log}
+	workRoot := filepath.Join(o.Dirs.Cache, "work")
+	plan, err := translator.NewPlan(ctx, translator.Request{
+		Release: r, Target: t, WorkRoot: workRoot, Machine: mach, Sources: sources,
+	})
+	if err != nil {
+		return "", "", err
+	}
+	if !plan.Ready() {
+		return "", "", &translator.PreflightError{Release: plan.Release, Target: plan.Target, Problems: plan.Preflight}
+	}
+	tr, err := translator.Translate(ctx, plan, translator.Options{
+		Store: local, Sources: sources, Machine: mach, WorkRoot: workRoot,
+		LogDir: filepath.Join(o.Dirs.Cache, "logs"), Log: o.Log,
+	})
+	if err != nil {
+		return "", "", err
+	}
+	rep.Stages = append(rep.Stages, Stage{Name: "translate", Key: tr.Key, Hit: tr.Hit, Seconds: tr.Seconds})
+	srcDir, _, err := sources.Fetch(ctx, &plan.Source)
+	if err != nil {
+		return "", "", err
+	}
+	key, err := store.NewKey("vm-translate", 1, map[string]any{"translation": tr.Key, "source": plan.Source.Digest})
+	if err != nil {
+		return "", "", err
+	}
+	dir, err := rep.stage(ctx, o, "vm", key, func(ctx context.Context, dir string) error {
+		return translator.ToVM(ctx, tr, srcDir, r, t, dir)
+	})
+	return dir, key, err
+}
