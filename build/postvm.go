@@ -88,6 +88,7 @@ func (rep *Report) postVMStages(ctx context.Context, o *Options, vmDir string, v
 		co := cffi.Options{Only: uniqSorted(p.CFFIOnly), Without: uniqSorted(without), Log: o.Log}
 		key, err := store.NewKey("vm-cffi", cffi.StageVersion, map[string]any{
 			"vm": vmKey, "only": co.Only, "without": co.Without, "toolchain": cffi.Toolchain(ctx),
+			"driver": cffi.DriverDigest(),
 		})
 		if err != nil {
 			return "", "", err

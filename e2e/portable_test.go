@@ -252,3 +252,30 @@ func buildID(t *testing.T, path string) string {
 	descsz := f.ByteOrder.Uint32(b[4:8])
 	return hex.EncodeToString(b[16 : 16+descsz])
 }
+
+// TestPortableReproducible builds --rebuild-cffi --portable --strip twice,
+// each with a store of its own (so every post-VM stage really runs twice,
+// compiling in different directories), and compares the archives.
+func TestPortableReproducible(t *testing.T) {
+	needTools(t, "patchelf", "cc", "objcopy", "strip")
+	target := hostTargetName(t)
+	var sums [2]string
+	for i := range sums {
+		work := t.TempDir()
+		rep := parseReport(t, mustRun(t, work, env(t), "build", "--target", target, "--formats", "tar.gz", "--out", "dist",
+			"--store", filepath.Join(work, "store"), "--rebuild-cffi", "--portable", "--strip", "--json").stdout)
+		for _, s := range rep.Stages {
+			if (s.Name == "cffi" || s.Name == "portable" || s.Name == "strip") && s.Hit {
+				t.Fatalf("run %d: stage %s was a store hit in a fresh store", i, s.Name)
+			}
+		}
+		for _, a := range rep.Artifacts {
+			if a.Kind == "archive" {
+				sums[i] = a.SHA256
+			}
+		}
+	}
+	if sums[0] == "" || sums[0] != sums[1] {
+		t.Fatalf("archives differ between two builds: %s vs %s", sums[0], sums[1])
+	}
+}

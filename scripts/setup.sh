@@ -16,6 +16,8 @@ need=(
   docker-registry skopeo umoci ruby
   # -dev libraries for the cffi stdlib modules (rebuild) and translation preflight
   libffi-dev libssl-dev libsqlite3-dev libncurses-dev libgdbm-dev libexpat1-dev zlib1g-dev tk-dev
+  # objcopy and strip for build --strip (the post-translation strip stage)
+  binutils
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

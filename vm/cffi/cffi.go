@@ -7,7 +7,9 @@ package cffi
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -242,6 +244,12 @@ func removeLeftovers(root string, before map[string]bool) error {
 var devPackages = []string{
 	"gcc", "libc6-dev", "libffi-dev", "libssl-dev", "libsqlite3-dev", "libncurses-dev",
 	"libgdbm-dev", "liblzma-dev", "libexpat1-dev", "tk-dev", "tcl-dev",
+}
+
+// DriverDigest identifies the driver script, for the stage's key.
+func DriverDigest() string {
+	sum := sha256.Sum256(driver)
+	return hex.EncodeToString(sum[:])
 }
 
 // Toolchain names the host's compiler and -dev packages, for the store
