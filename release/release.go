@@ -1,0 +1,400 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/internal/dirs"
+	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/publish"
+	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/trust"
+	"github.com/pypyctl/pypyctl/trust/keys"
+)
+
+// Options configure one release run.
+type Options struct {
+	Matrix    *platforms.Matrix
+	Selection Selection
+	Store     store.Store
+	Dirs      dirs.Dirs
+	// Jobs bounds how many targets build at once (0: 1). Each build
+	// already uses every core to compress, so more than 2 rarely helps.
+	Jobs int
+	// FromStore gathers records other processes built; a missing one is
+	// an error naming the targets, never a build.
+	FromStore bool
+	// Dist receives the gathered outputs (empty: a temporary directory).
+	Dist string
+	// Dest is where to publish; empty builds (and records) only, which
+	// is what a builder of a split release does.
+	Dest, BaseURL string
+	Formats       []string // empty: the matrix's per target
+	NoSmoke       bool
+	Workers       int
+	PostVM        build.PostVM
+	Signer        *keys.Signer
+	// Nightly renames the outputs as the nightly of a source revision and
+	// publishes them as pypy_version "nightly"; Keep > 0 prunes all but
+	// the newest Keep nightlies from Dest.
+	Nightly *Nightly
+	Keep    int
+	// MatrixSHA256 and Builder are passed to build (and key the records).
+	MatrixSHA256, Builder string
+	Log                   func(string)
+	Progress              func(step string, done, total int64)
+}
+
+// TargetReport is one target's line of the summary.
+type TargetReport struct {
+	Release string `json:"release"`
+	Target  string `json:"target"`
+	Record  string `json:"record_key"`
+	// RecordHit: the whole target came from the store.
+	RecordHit bool             `json:"record_hit"`
+	Stages    []build.Stage    `json:"stages,omitempty"` // the build run now, if any
+	Files     []build.Artifact `json:"files"`
+	Size      int64            `json:"size"`
+	Seconds   float64          `json:"seconds"`
+}
+
+// StoreHits counts the store hits of this run for the target: the record,
+// or the build stages found in the store.
+func (t *TargetReport) StoreHits() int {
+	if t.RecordHit {
+		return 1
+	}
+	n := 0
+	for _, s := range t.Stages {
+		if s.Hit {
+			n++
+		}
+	}
+	return n
+}
+
+// Report is what a release run did.
+type Report struct {
+	Releases  []string        `json:"releases"`
+	Nightly   *Nightly        `json:"nightly,omitempty"`
+	Targets   []TargetReport  `json:"targets"`
+	Dist      string          `json:"dist,omitempty"`
+	Published *publish.Report `json:"published,omitempty"`
+	Pruned    []string        `json:"pruned,omitempty"`
+	Aliases   []string        `json:"aliases,omitempty"`
+	Seconds   float64         `json:"seconds"`
+}
+
+func (o *Options) logf(format string, a ...any) {
+	if o.Log != nil {
+		o.Log(fmt.Sprintf(format, a...))
+	}
+}
+
+// Run plans the release, gets every target's record (building, or only
+// looking up with FromStore), gathers them into Dist with release
+// metadata and SHA256SUMS, signs, and publishes to Dest.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	start := time.Now()
+	jobs, err := Plan(o.Matrix, o.Selection)
+	if err != nil {
+		return nil, err
+	}
+	if o.Nightly != nil && len(releasesOf(jobs)) != 1 {
+		return nil, fmt.Errorf("a nightly is one release (one Python version); --nightly got %s", strings.Join(releasesOf(jobs), ", "))
+	}
+	rep := &Report{Releases: releasesOf(jobs), Nightly: o.Nightly, Targets: make([]TargetReport, len(jobs))}
+	dirsOf := make([]string, len(jobs))
+	if o.FromStore {
+		err = gather(&o, jobs, rep, dirsOf)
+	} else {
+		err = buildAll(ctx, &o, jobs, rep, dirsOf)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.Dest == "" && o.Dist == "" {
+		rep.Seconds = time.Since(start).Seconds()
+		return rep, nil
+	}
+	dist := o.Dist
+	if dist == "" {
+		tmp, err := os.MkdirTemp("", "pypyctl-release-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dist = tmp
+	} else {
+		rep.Dist = dist
+	}
+	if err := stage(ctx, &o, jobs, rep, dirsOf, dist); err != nil {
+		return nil, err
+	}
+	if o.Dest != "" {
+		if err := publishDist(ctx, &o, jobs, rep, dist); err != nil {
+			return nil, err
+		}
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+func releasesOf(jobs []Job) []string {
+	var out []string
+	for _, j := range jobs {
+		if len(out) == 0 || out[len(out)-1] != j.Release.Name {
+			out = append(out, j.Release.Name)
+		}
+	}
+	return out
+}
+
+func (o *Options) inputs(j Job) RecordInputs {
+	formats := o.Formats
+	if len(formats) == 0 {
+		formats = o.Matrix.Formats(j.Release, j.Target)
+	}
+	return RecordInputs{Release: j.Release.Name, Target: j.Target.Name, MatrixSHA256: o.MatrixSHA256, Formats: formats, PostVM: o.PostVM}
+}
+
+// gather looks every record up and names all the missing ones at once.
+func gather(o *Options, jobs []Job, rep *Report, dirsOf []string) error {
+	var missing []string
+	for i, j := range jobs {
+		in := o.inputs(j)
+		rec, dir, ok, err := LookupRecord(o.Store, in)
+		if err != nil {
+			return fmt.Errorf("%s: %w", j.Name(), err)
+		}
+		key, _ := RecordKey(in)
+		if !ok {
+			missing = append(missing, fmt.Sprintf("%s (record %s)", j.Name(), key.Short()))
+			continue
+		}
+		o.logf("%-28s record %s from the store", j.Name(), key.Short())
+		dirsOf[i] = dir
+		rep.Targets[i] = targetReport(j, key, rec, true, nil, 0)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the store has no build of %s: run `pypyctl release --release R --targets T --store S` for each on a builder first", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// buildAll runs up to o.Jobs targets at once; the first failure cancels
+// the others (what finished stays in the store for the rerun).
+func buildAll(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	n := o.Jobs
+	if n < 1 {
+		n = 1
+	}
+	sem := make(chan struct{}, n)
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i := range jobs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			if errs[i] = buildOne(ctx, o, jobs[i], rep, dirsOf, i); errs[i] != nil {
+				cancel()
+			}
+		}(i)
+	}
+	wg.Wait()
+	// Report the first real failure, not the cancellations it caused.
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%s: %w", jobs[i].Name(), err)
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("%s: %w", jobs[i].Name(), err)
+		}
+	}
+	return nil
+}
+
+func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []string, i int) error {
+	start := time.Now()
+	in := o.inputs(j)
+	var stages []build.Stage
+	rec, dir, hit, err := EnsureRecord(ctx, o.Store, in, !o.NoSmoke, func(ctx context.Context, out string) (*build.Report, error) {
+		o.logf("%-28s building", j.Name())
+		r, err := build.Run(ctx, build.Options{
+			Matrix: o.Matrix, Release: j.Release, Target: j.Target, Formats: in.Formats, OutDir: out,
+			Dirs: o.Dirs, Store: o.Store, NoSmoke: o.NoSmoke, Workers: o.Workers,
+			Log:      func(s string) { o.logf("%-28s %s", j.Name(), s) },
+			Progress: o.Progress, MatrixName: o.Matrix.Path, MatrixSHA256: o.MatrixSHA256,
+			Builder: o.Builder, PostVM: o.PostVM,
+		})
+		if r != nil {
+			stages = r.Stages
+		}
+		return r, err
+	})
+	if err != nil {
+		return err
+	}
+	key, _ := RecordKey(in)
+	if hit {
+		o.logf("%-28s record %s: store hit", j.Name(), key.Short())
+	}
+	dirsOf[i] = dir
+	rep.Targets[i] = targetReport(j, key, rec, hit, stages, time.Since(start).Seconds())
+	return nil
+}
+
+func targetReport(j Job, key store.Key, rec *Record, hit bool, stages []build.Stage, secs float64) TargetReport {
+	t := TargetReport{Release: j.Release.Name, Target: j.Target.Name, Record: string(key), RecordHit: hit, Stages: stages, Files: rec.Files, Seconds: secs}
+	for _, f := range rec.Files {
+		t.Size += f.Size
+	}
+	return t
+}
+
+// stage copies every record's files into dist, under nightly names when
+// asked, with <release>.release.json, SHA256SUMS and signatures.
+func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []string, dist string) error {
+	if err := os.MkdirAll(dist, 0o755); err != nil {
+		return fmt.Errorf("dist: %w", err)
+	}
+	rels := map[string]*publish.Release{}
+	var order []string
+	var arts []build.Artifact
+	for i, j := range jobs {
+		name := j.Release.Name
+		if o.Nightly != nil {
+			name = o.Nightly.Name()
+		}
+		rel, ok := rels[name]
+		if !ok {
+			rel = &publish.Release{Schema: 1, Name: name, PyPyVersion: j.Release.PyPyVersion, PythonVersion: j.Release.PythonVersion, Date: j.Release.Date, Stable: j.Release.Stable}
+			rels[name] = rel
+			order = append(order, name)
+		}
+		for _, f := range rep.Targets[i].Files {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			out := f
+			out.Name = fileName(o, j, f.Name)
+			out.Path = filepath.Join(dist, out.Name)
+			if err := copyFile(filepath.Join(dirsOf[i], f.Name), out.Path, f.SHA256); err != nil {
+				return err
+			}
+			arts = append(arts, out)
+			if f.Kind == "archive" {
+				rel.Files = append(rel.Files, publish.ReleaseFile{Target: j.Target.Name, Filename: out.Name, Format: f.Format,
+					Arch: j.Target.VersionsJSON.Arch, Platform: j.Target.VersionsJSON.Platform, SHA256: f.SHA256})
+			}
+		}
+	}
+	for _, n := range order {
+		r := *rels[n]
+		if o.Nightly != nil {
+			// publish turns it into a nightly entry (pypy_version
+			// "nightly", python X.Y, no date, not stable).
+			r.Stable, r.Date = false, ""
+		}
+		if err := publish.WriteRelease(dist, r); err != nil {
+			return err
+		}
+	}
+	sort.Slice(arts, func(i, j int) bool { return arts[i].Name < arts[j].Name })
+	sums, err := build.UpdateSHA256SUMS(dist, arts)
+	if err != nil {
+		return err
+	}
+	if o.Signer != nil {
+		paths := []string{}
+		for _, a := range arts {
+			if a.Kind != "provenance" {
+				paths = append(paths, a.Path)
+			}
+		}
+		paths = append(paths, sums.Path)
+		if _, err := trust.SignFiles(ctx, o.Signer, paths); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fileName renames a release file for a nightly: the archive base of the
+// release (pypy3.9-v7.3.11-linux64) becomes the nightly's
+// (pypy-c-jit-N-hash-linux64); the top directory inside the archive keeps
+// the build's name (build names trees by release; see docs/releasing.md).
+func fileName(o *Options, j Job, name string) string {
+	if o.Nightly == nil {
+		return name
+	}
+	base := j.Release.ArchiveBase(j.Target)
+	if rest, ok := strings.CutPrefix(name, base); ok {
+		return o.Nightly.Base(j.Target.Platform) + rest
+	}
+	return name
+}
+
+func copyFile(src, dst, sum string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := fsutil.WriteAtomic(dst, 0o644, func(w io.Writer) error { _, err := io.Copy(w, in); return err }); err != nil {
+		return err
+	}
+	got, _, err := fsutil.SHA256File(dst)
+	if err != nil {
+		return err
+	}
+	if got != sum {
+		return &fsutil.DigestMismatchError{Path: src, Expected: sum, Actual: got}
+	}
+	return nil
+}
+
+func publishDist(ctx context.Context, o *Options, jobs []Job, rep *Report, dist string) error {
+	pr, err := publish.Publish(ctx, publish.Options{Dist: dist, Dest: o.Dest, BaseURL: o.BaseURL, Nightly: o.Nightly != nil, Matrix: o.Matrix, Log: o.Log})
+	if err != nil {
+		return err
+	}
+	rep.Published = pr
+	if o.Nightly == nil {
+		return nil
+	}
+	aliases, err := writeLatest(o.Dest, *o.Nightly, jobs, rep)
+	if err != nil {
+		return err
+	}
+	rep.Aliases = aliases
+	if o.Keep > 0 {
+		pruned, err := Retain(ctx, o.Dest, o.Keep)
+		if err != nil {
+			return err
+		}
+		rep.Pruned = pruned
+	}
+	return nil
+}
