@@ -27,7 +27,11 @@ const (
 
 // RecordInputs is everything that selects a target's outputs. The smoke
 // test is not an input: it checks the tree but changes no byte of it.
+// Builder (pypyctl's version and commit) is: a record is a finished
+// product of one pypyctl, and builder and merge jobs of a release run the
+// same binary.
 type RecordInputs struct {
+	Builder      string       `json:"builder"`
 	Release      string       `json:"release"`
 	Target       string       `json:"target"`
 	MatrixSHA256 string       `json:"matrix_sha256"`
@@ -156,4 +160,39 @@ func LookupRecord(st store.Store, in RecordInputs) (*Record, string, bool, error
 	}
 	rec, err := ReadRecord(dir)
 	return rec, dir, err == nil, err
+}
+
+// PutRecord records a finished `pypyctl build` (its report and the files
+// it wrote) as the target's record, so a build run on its own is found by
+// `release --from-store` like a release builder's. The caller passes the
+// same inputs release would compute (see Options.inputs); an existing
+// record is kept.
+func PutRecord(ctx context.Context, st store.Store, in RecordInputs, rep *build.Report, smoked bool) (bool, error) {
+	key, err := RecordKey(in)
+	if err != nil {
+		return false, err
+	}
+	res, err := st.Ensure(ctx, key, func(ctx context.Context, dir string) error {
+		for _, a := range rep.Artifacts {
+			if a.Kind == "checksums" || a.Kind == "signature" || a.Kind == "provenance" {
+				continue
+			}
+			if err := copyFile(a.Path, filepath.Join(dir, a.Name), a.SHA256); err != nil {
+				return err
+			}
+		}
+		_, err := writeRecord(dir, in, &build.Report{Stages: rep.Stages, Artifacts: onlyRecorded(rep.Artifacts)}, smoked)
+		return err
+	})
+	return res.Hit, err
+}
+
+func onlyRecorded(arts []build.Artifact) []build.Artifact {
+	var out []build.Artifact
+	for _, a := range arts {
+		if a.Kind == "archive" || a.Kind == "sbom" {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -160,12 +160,15 @@ func releasesOf(jobs []Job) []string {
 	return out
 }
 
+// Inputs are the record inputs of job j under o.
+func (o *Options) Inputs(j Job) RecordInputs { return o.inputs(j) }
+
 func (o *Options) inputs(j Job) RecordInputs {
 	formats := o.Formats
 	if len(formats) == 0 {
 		formats = o.Matrix.Formats(j.Release, j.Target)
 	}
-	return RecordInputs{Release: j.Release.Name, Target: j.Target.Name, MatrixSHA256: o.MatrixSHA256, Formats: formats, PostVM: o.PostVM}
+	return RecordInputs{Builder: o.Builder, Release: j.Release.Name, Target: j.Target.Name, MatrixSHA256: o.MatrixSHA256, Formats: formats, PostVM: o.PostVM}
 }
 
 // gather looks every record up and names all the missing ones at once.

@@ -424,3 +424,30 @@ func TestFromStoreAndNightly(t *testing.T) {
 		t.Errorf("top SHA256SUMS not pruned:\n%s", sums)
 	}
 }
+
+func TestPutRecord(t *testing.T) {
+	m := matrix(t)
+	st := store.NewLocal(t.TempDir())
+	o := Options{Matrix: m, Selection: Selection{Targets: []string{"linux-amd64"}}, Store: st, MatrixSHA256: "m"}
+	jobs, _ := Plan(m, o.Selection)
+	in := o.Inputs(jobs[0])
+	out := t.TempDir()
+	calls := 0
+	rep, err := fakeBuild(&calls)(jobs[0], in.Formats)(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hit, err := PutRecord(context.Background(), st, in, rep, true); err != nil || hit {
+		t.Fatalf("put: hit %v, %v", hit, err)
+	}
+	rec, _, ok, err := LookupRecord(st, in)
+	if err != nil || !ok {
+		t.Fatalf("lookup after put: %v %v", ok, err)
+	}
+	if len(rec.Files) != len(in.Formats)+1 || !rec.Smoked {
+		t.Fatalf("record %+v", rec)
+	}
+	if hit, err := PutRecord(context.Background(), st, in, rep, true); err != nil || !hit {
+		t.Fatalf("second put: hit %v, %v", hit, err)
+	}
+}

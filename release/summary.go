@@ -3,6 +3,7 @@ package release
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -21,6 +22,7 @@ func WriteSummary(w io.Writer, rep *Report) {
 			}
 			seen[f.Kind]++
 		}
+		sort.Strings(kinds)
 		var outs []string
 		for _, k := range kinds {
 			outs = append(outs, fmt.Sprintf("%d %s", seen[k], k))
