@@ -10,7 +10,9 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
-// Readers are pure Go, so extraction needs no C library at all.
+// bzip2 and xz are decoded with libbz2 and liblzma when built with cgo
+// (decode_cgo.go), with the pure-Go readers below otherwise
+// (decode_nocgo.go); gzip and zstd are pure Go either way.
 
 // formatTar is an uncompressed tar, read only by tests and the fuzzer.
 const formatTar Format = "tar"
@@ -21,7 +23,7 @@ func decompressor(r io.Reader, f Format) (io.Reader, func(), error) {
 	case formatTar:
 		return r, nop, nil
 	case TarBz2:
-		return bzip2Reader(r), nop, nil
+		return newBzip2Decoder(r)
 	case TarGz:
 		zr, err := gzip.NewReader(r)
 		if err != nil {
@@ -29,11 +31,7 @@ func decompressor(r io.Reader, f Format) (io.Reader, func(), error) {
 		}
 		return zr, func() { zr.Close() }, nil
 	case TarXz:
-		zr, err := xz.NewReader(r)
-		if err != nil {
-			return nil, nop, err
-		}
-		return zr, nop, nil
+		return newXzDecoder(r)
 	case TarZst:
 		zr, err := zstd.NewReader(r)
 		if err != nil {
@@ -44,5 +42,9 @@ func decompressor(r io.Reader, f Format) (io.Reader, func(), error) {
 	return nil, nop, fmt.Errorf("no decompressor for %s", f)
 }
 
-// bzip2Reader reads concatenated bzip2 streams (pbzip2 output included).
-func bzip2Reader(r io.Reader) io.Reader { return bzip2.NewReader(r) }
+// pureBzip2Reader reads concatenated bzip2 streams (pbzip2 output
+// included) in pure Go.
+func pureBzip2Reader(r io.Reader) io.Reader { return bzip2.NewReader(r) }
+
+// pureXzReader reads concatenated, padded .xz streams in pure Go.
+func pureXzReader(r io.Reader) (io.Reader, error) { return xz.NewReader(r) }

@@ -1,0 +1,16 @@
+//go:build !cgo
+
+package archive
+
+import "io"
+
+// Without cgo, extraction uses the pure-Go readers in readers.go.
+
+func newBzip2Decoder(r io.Reader) (io.Reader, func(), error) {
+	return pureBzip2Reader(r), func() {}, nil
+}
+
+func newXzDecoder(r io.Reader) (io.Reader, func(), error) {
+	zr, err := pureXzReader(r)
+	return zr, func() {}, err
+}
