@@ -18,6 +18,8 @@ need=(
   libffi-dev libssl-dev libsqlite3-dev libncurses-dev libgdbm-dev libexpat1-dev zlib1g-dev tk-dev
   # objcopy and strip for build --strip (the post-translation strip stage)
   binutils
+  # Bazel 4.2.3 (runs offline) for the WORKSPACE toolchain test
+  bazel-bootstrap
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

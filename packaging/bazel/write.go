@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/pypyctl/pypyctl/internal/fsutil"
 )
 
 // Write puts the generated files into dir, each through a temporary file
@@ -13,32 +15,9 @@ func (r *Result) Write(dir string) error {
 		return fmt.Errorf("output dir: %w", err)
 	}
 	for _, f := range r.Files {
-		if err := writeAtomic(filepath.Join(dir, f.Name), f.Data); err != nil {
+		if err := fsutil.WriteFileAtomic(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
