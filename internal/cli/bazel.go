@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -67,7 +68,7 @@ variant.`,
 					fmt.Fprintf(w, "  @%-24s %s  sha256:%s\n", r.Name, r.Filename, r.SHA256)
 				}
 				fmt.Fprintf(w, "in WORKSPACE:\n  load(\"//%s:%s\", \"pypy_repositories\", \"register_pypy_toolchains\")\n  pypy_repositories()\n  register_pypy_toolchains()\n",
-					filepath.ToSlash(filepath.Clean(out)), bazel.RepositoriesFile)
+					packageOf(out), bazel.RepositoriesFile)
 			})
 		},
 	}
@@ -77,4 +78,17 @@ variant.`,
 	c.Flags().StringSliceVar(&targets, "target", nil, "only these targets (linux-amd64, linux-arm64, …); default: all the release has")
 	c.Flags().StringVar(&prefix, "prefix", "pypy", "repository name prefix: <prefix>_linux_amd64")
 	return c
+}
+
+// packageOf guesses the Bazel package of the output directory for the
+// usage hint, assuming the command runs at the workspace root.
+func packageOf(out string) string {
+	p := filepath.ToSlash(filepath.Clean(out))
+	switch {
+	case p == ".":
+		return ""
+	case filepath.IsAbs(out) || p == ".." || strings.HasPrefix(p, "../"):
+		return "<package of " + out + ">"
+	}
+	return p
 }

@@ -34,6 +34,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"pypy3.11-all", Options{Release: "pypy3.11-v7.3.20"}},
 		{"pypy2.7-prefixed", Options{Release: "pypy2.7-v7.3.20", Prefix: "pypy27"}},
+		{"pypy3.11-nightly", Options{Release: "pypy3.11-nightly"}},
 		{"pypy3.11-two-targets", Options{Release: "pypy3.11-v7.3.20", Targets: []string{"linux-arm64", "linux-amd64", "linux-arm64"}}},
 	}
 	for _, tt := range tests {
@@ -144,12 +145,13 @@ func TestGenerateErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"no release", Options{}, "no release given"},
-		{"release not in index", Options{Release: "pypy3.10-v7.3.20"}, "release pypy3.10-v7.3.20 is not in the index"},
+		{"release not in index", Options{Release: "pypy3.10-v7.3.20"}, "release pypy3.10-v7.3.20 is not in the index (it has pypy3.11-v7.3.20, pypy2.7-v7.3.20, pypy3.9-v7.3.11, pypy3.11-nightly)"},
+		{"nightly of another python", Options{Release: "pypy3.9-nightly"}, "is not in the index"},
 		{"version not in index", Options{Release: "7.3.99"}, "is not in the index"},
 		{"ambiguous version", Options{Release: "7.3.20"}, "ambiguous: say one of pypy3.11-v7.3.20, pypy2.7-v7.3.20"},
 		{"unknown target", Options{Release: "pypy3.11-v7.3.20", Targets: []string{"linux-riscv64"}}, `unknown target "linux-riscv64"`},
-		{"target not in release", Options{Release: "pypy3.11-v7.3.20", Targets: []string{"linux-386"}}, "has no archive for linux-386"},
-		{"only tar.zst", Options{Release: "pypy3.11-v7.3.20", Targets: []string{"linux-s390x"}}, "has no archive for linux-s390x"},
+		{"target not in release", Options{Release: "pypy3.11-v7.3.20", Targets: []string{"linux-386"}}, "has no archive Bazel can extract for linux-386"},
+		{"only tar.zst", Options{Release: "pypy3.11-v7.3.20", Targets: []string{"linux-s390x"}}, "release pypy3.11-v7.3.20 has no archive Bazel can extract for linux-s390x (it has: linux-amd64, linux-arm64, macos-arm64, windows-amd64)"},
 		{"upper-case sha256", Options{Release: "7.3.11", Targets: []string{"linux-amd64"}}, `bad sha256 "F3FD4481`},
 		{"missing sha256", Options{Release: "pypy3.9-v7.3.11", Targets: []string{"linux-arm64"}}, "has no sha256 in the index"},
 		{"ftp URL", Options{Release: "pypy3.9-v7.3.11", Targets: []string{"linux-386"}}, "is not an http, https or file URL"},

@@ -22,8 +22,8 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 
 // Options choose what is generated.
 type Options struct {
-	// Release is "pypyX.Y-vV" (pypy3.9-v7.3.11) or a bare PyPy version
-	// (7.3.11) when only one Python version ships with it.
+	// Release is "pypyX.Y-vV" (pypy3.9-v7.3.11), "pypyX.Y-nightly", or a
+	// bare PyPy version (7.3.11) when only one Python version ships with it.
 	Release string
 	// Targets restricts the output to these pypyctl targets (linux-amd64,
 	// …); empty means every target the release has an archive for.
@@ -64,7 +64,7 @@ type Result struct {
 const RepositoriesFile = "pypy_repositories.bzl"
 
 var (
-	releaseRE = regexp.MustCompile(`^pypy(\d+\.\d+)-v(.+)$`)
+	releaseRE = regexp.MustCompile(`^pypy(\d+\.\d+)-(?:v(.+)|(nightly))$`)
 	sha256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	prefixRE  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 )
@@ -86,14 +86,7 @@ func Generate(src *Source, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{
-		Release: fmt.Sprintf("pypy%s-v%s", majorMinor(v.PythonVersion), v.PyPyVersion),
-		PyPy:    v.PyPyVersion,
-		Python:  v.PythonVersion,
-	}
-	if v.IsNightly() {
-		res.Release = fmt.Sprintf("pypy%s-nightly", majorMinor(v.PythonVersion))
-	}
+	res := &Result{Release: releaseName(v), PyPy: v.PyPyVersion, Python: v.PythonVersion}
 	py2 := strings.HasPrefix(v.PythonVersion, "2.")
 	for _, c := range chosen {
 		r, err := repo(src, v, c.t, c.f, prefix, py2)
@@ -122,7 +115,7 @@ func findRelease(ix index.Index, release string) (*index.Version, error) {
 	}
 	pypy, python := release, ""
 	if m := releaseRE.FindStringSubmatch(release); m != nil {
-		python, pypy = m[1], m[2]
+		python, pypy = m[1], m[2]+m[3]
 	}
 	var found []*index.Version
 	for i := range ix {
@@ -139,7 +132,7 @@ func findRelease(ix index.Index, release string) (*index.Version, error) {
 	default:
 		var names []string
 		for _, v := range found {
-			names = append(names, fmt.Sprintf("pypy%s-v%s", majorMinor(v.PythonVersion), v.PyPyVersion))
+			names = append(names, releaseName(v))
 		}
 		return nil, fmt.Errorf("release %s is ambiguous: say one of %s", release, strings.Join(names, ", "))
 	}
@@ -150,10 +143,19 @@ func listReleases(ix index.Index) string {
 		return "no releases"
 	}
 	var names []string
-	for _, v := range ix {
-		names = append(names, fmt.Sprintf("pypy%s-v%s", majorMinor(v.PythonVersion), v.PyPyVersion))
+	for i := range ix {
+		names = append(names, releaseName(&ix[i]))
 	}
 	return strings.Join(names, ", ")
+}
+
+// releaseName is the name --release takes: pypy3.9-v7.3.11, or
+// pypy3.11-nightly for a nightly entry.
+func releaseName(v *index.Version) string {
+	if v.IsNightly() {
+		return fmt.Sprintf("pypy%s-nightly", majorMinor(v.PythonVersion))
+	}
+	return fmt.Sprintf("pypy%s-v%s", majorMinor(v.PythonVersion), v.PyPyVersion)
 }
 
 func majorMinor(python string) string {
@@ -197,7 +199,7 @@ func chooseFiles(v *index.Version, want []string) ([]choice, error) {
 	sort.Strings(have)
 	if len(want) == 0 {
 		if len(have) == 0 {
-			return nil, fmt.Errorf("release %s/%s has no archive Bazel can extract (%s)", v.PyPyVersion, v.PythonVersion, strings.Join(formats, ", "))
+			return nil, fmt.Errorf("release %s has no archive Bazel can extract (%s)", releaseName(v), strings.Join(formats, ", "))
 		}
 		want = have
 	}
@@ -213,7 +215,7 @@ func chooseFiles(v *index.Version, want []string) ([]choice, error) {
 		}
 		c, ok := byTarget[name]
 		if !ok {
-			return nil, fmt.Errorf("release %s/%s has no archive for %s Bazel can extract (it has: %s)", v.PyPyVersion, v.PythonVersion, name, strings.Join(have, ", "))
+			return nil, fmt.Errorf("release %s has no archive Bazel can extract for %s (it has: %s)", releaseName(v), name, strings.Join(have, ", "))
 		}
 		if !seen[name] {
 			seen[name] = true
