@@ -17,6 +17,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/store/ocistore"
 )
 
 // App carries what every command shares: streams, global flags and the
@@ -140,10 +141,32 @@ func wrapUsage(cmd *cobra.Command) {
 	}
 }
 
-// OpenStore returns the content-addressed store: flag is --store (a
-// directory; empty means the cache dir's store/), with damaged-entry
-// warnings going to stderr.
-func (a *App) OpenStore(flag string) (*store.Local, dirs.Dirs, error) {
+// OpenStore returns the content-addressed store: flag is --store, a
+// directory (empty means the cache dir's store/) or oci://REGISTRY/REPO, a
+// registry shared by builders and layered over the local cache store.
+// Damaged-entry warnings and registry pulls/pushes go to stderr.
+// PYPYCTL_STORE_INSECURE=1 allows plain HTTP to a non-loopback registry.
+func (a *App) OpenStore(flag string) (store.Store, dirs.Dirs, error) {
+	if !ocistore.IsRef(flag) {
+		return a.OpenLocalStore(flag)
+	}
+	local, d, err := a.OpenLocalStore("")
+	if err != nil {
+		return nil, d, err
+	}
+	st, err := ocistore.New(flag, local, ocistore.Options{
+		Insecure: a.Getenv("PYPYCTL_STORE_INSECURE") == "1",
+		Log:      func(s string) { a.Logf("%s", s) },
+	})
+	if err != nil {
+		return nil, d, Usagef("--store: %w", err)
+	}
+	return st, d, nil
+}
+
+// OpenLocalStore is OpenStore for commands that need a directory store
+// (translation keeps its work next to its entries).
+func (a *App) OpenLocalStore(flag string) (*store.Local, dirs.Dirs, error) {
 	d, err := a.Dirs()
 	if err != nil {
 		return nil, d, err
@@ -151,7 +174,7 @@ func (a *App) OpenStore(flag string) (*store.Local, dirs.Dirs, error) {
 	st := store.NewLocal(d.Store())
 	if flag != "" {
 		if strings.Contains(flag, "://") {
-			return nil, d, fmt.Errorf("--store %s: only local directories are supported so far", flag)
+			return nil, d, Usagef("--store %s: this command needs a local directory store", flag)
 		}
 		st = store.NewLocal(flag)
 	}

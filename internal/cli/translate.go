@@ -61,7 +61,7 @@ host interpreter is missing.`,
 			if err != nil {
 				return err
 			}
-			st, d, err := a.OpenStore(f.storeDir)
+			st, d, err := a.OpenLocalStore(f.storeDir)
 			if err != nil {
 				return err
 			}
