@@ -312,3 +312,28 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestReleaseSigned: --sign signs every published file and SHA256SUMS,
+// and `pypyctl verify` accepts them with the public key.
+func TestReleaseSigned(t *testing.T) {
+	work := t.TempDir()
+	e := env(t)
+	mustRun(t, work, e, "keys", "generate", "--out", "keys")
+	pub := filepath.Join(work, "pub")
+	mustRun(t, work, e, "release", "--targets", "linux-amd64", "--no-smoke", "--sign", "--key", filepath.Join(work, "keys", "pypyctl.key"), "--to", pub)
+	dir := filepath.Join(pub, "pypy3.9-v7.3.11")
+	for _, f := range []string{"pypy3.9-v7.3.11-linux64.tar.bz2", "pypy3.9-v7.3.11-linux64.cdx.json", "SHA256SUMS"} {
+		for _, ext := range []string{"", ".sig", ".sigstore.json"} {
+			if _, err := os.Stat(filepath.Join(dir, f+ext)); err != nil {
+				t.Errorf("not published: %v", err)
+			}
+		}
+	}
+	mustRun(t, work, e, "verify", filepath.Join(dir, "pypy3.9-v7.3.11-linux64.tar.bz2"), filepath.Join(dir, "pypy3.9-v7.3.11-linux64.cdx.json"),
+		"--key", filepath.Join(work, "keys", "pypyctl.pub"))
+	// Another key must not verify.
+	mustRun(t, work, e, "keys", "generate", "--out", "other")
+	if r := run(t, work, e, "verify", filepath.Join(dir, "pypy3.9-v7.3.11-linux64.tar.bz2"), "--key", filepath.Join(work, "other", "pypyctl.pub")); r.code == 0 {
+		t.Fatalf("verify with another key passed:\n%s", r.stdout)
+	}
+}
