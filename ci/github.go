@@ -12,19 +12,21 @@ import (
 	"github.com/pypyctl/pypyctl/platforms"
 )
 
-// DefaultStore is the OCI repository the generated workflows share
-// artifacts through unless told otherwise: the project's own registry
-// namespace, which the workflow's GITHUB_TOKEN can write.
-const DefaultStore = "oci://ghcr.io/pypyctl/pypyctl-store"
+// DefaultStore is what the generated workflows share artifacts through
+// unless told otherwise: a repository variable the project sets to its
+// oci://REGISTRY/REPO, so no registry host is written into the workflow.
+const DefaultStore = "${{ vars.PYPYCTL_STORE }}"
 
 // storeRE accepts oci://HOST[:PORT]/REPO with a lowercase OCI repository
-// path; the value lands in YAML and shell, so nothing else gets through.
-var storeRE = regexp.MustCompile(`^oci://[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$`)
+// path, or a ${{ vars.NAME }} placeholder; the value lands in YAML and
+// shell, so nothing else gets through.
+var storeRE = regexp.MustCompile(`^(oci://[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+|\$\{\{ vars\.[A-Z][A-Z0-9_]* \}\})$`)
 
-// CheckStore reports whether s is an oci://REGISTRY/REPO store reference.
+// CheckStore reports whether s is an oci://REGISTRY/REPO store reference
+// or a ${{ vars.NAME }} placeholder for one.
 func CheckStore(s string) error {
 	if !storeRE.MatchString(s) {
-		return fmt.Errorf("%q is not oci://REGISTRY/REPO with a lowercase repository path (e.g. %s)", s, DefaultStore)
+		return fmt.Errorf("%q is not oci://REGISTRY/REPO with a lowercase repository path, nor ${{ vars.NAME }} (e.g. %s)", s, DefaultStore)
 	}
 	return nil
 }
@@ -63,10 +65,6 @@ func GitHubWorkflow(m *platforms.Matrix, r *platforms.Release, opt GitHubOptions
 	if err != nil {
 		return nil, err
 	}
-	host := strings.SplitN(strings.TrimPrefix(store, "oci://"), "/", 2)[0]
-	// GITHUB_TOKEN can push only to ghcr.io; other registries need the
-	// user's own login step.
-	ghcr := host == "ghcr.io"
 	emulated := false
 	for _, j := range jm.Include {
 		emulated = emulated || j.Emulated
@@ -82,10 +80,9 @@ func GitHubWorkflow(m *platforms.Matrix, r *platforms.Release, opt GitHubOptions
 		"merge job then gathers, signs and publishes them.",
 		command, r.Name, r.PyPyVersion, r.PythonVersion)
 
-	permissions := newMap().set("contents", str("read"))
-	if ghcr {
-		permissions.set("packages", str("write"))
-	}
+	// packages: write lets GITHUB_TOKEN push when the store is GitHub's
+	// own registry; other registries use the PYPYCTL_STORE_TOKEN secret.
+	permissions := newMap().set("contents", str("read")).set("packages", str("write"))
 
 	include := seq()
 	for _, j := range jm.Include {
@@ -103,9 +100,7 @@ func GitHubWorkflow(m *platforms.Matrix, r *platforms.Release, opt GitHubOptions
 			set("if", str("matrix.emulated")).
 			set("run", str("sudo apt-get update\nsudo apt-get install -y qemu-user-static\n")).n)
 	}
-	if ghcr {
-		buildSteps.Content = append(buildSteps.Content, loginStep(host))
-	}
+	buildSteps.Content = append(buildSteps.Content, loginStep())
 	buildSteps.Content = append(buildSteps.Content, newMap().
 		set("name", str("Build")).
 		set("run", str("pypyctl build --target ${{ matrix.target }} --release "+r.Name+` --store "$PYPYCTL_STORE"`+"\n")).n)
@@ -123,13 +118,15 @@ func GitHubWorkflow(m *platforms.Matrix, r *platforms.Release, opt GitHubOptions
 		set("steps", buildSteps)
 
 	mergeSteps := seq(setupSteps()...)
-	if ghcr {
-		mergeSteps.Content = append(mergeSteps.Content, loginStep(host))
-	}
-	mergeSteps.Content = append(mergeSteps.Content,
+	mergeSteps.Content = append(mergeSteps.Content, loginStep(),
 		newMap().
 			set("name", str("Release")).
-			set("run", str("pypyctl release --release "+r.Name+` --from-store "$PYPYCTL_STORE" --to public/`+"\n")).n,
+			// The signing key is a secret; it lives in a file only for
+			// this step's runner.
+			set("env", newMap().
+				set("PYPYCTL_SIGNING_KEY", str("${{ secrets.PYPYCTL_SIGNING_KEY }}")).
+				set("PYPYCTL_KEY_PASSWORD", str("${{ secrets.PYPYCTL_KEY_PASSWORD }}")).n).
+			set("run", str(ReleaseScript(r.Name))).n,
 		newMap().
 			set("uses", str(actionUpload)).
 			set("with", newMap().
@@ -190,21 +187,36 @@ func setupSteps() []*yaml.Node {
 	}
 }
 
-// loginStep writes a registry credential for the store where
-// go-containerregistry's keychain finds it (DOCKER_CONFIG), without
-// needing a docker CLI, which macOS runners lack.
-func loginStep(host string) *yaml.Node {
+// ReleaseScript is the merge job's command: gather every target from the
+// store, sign, and write the publishable tree to public/.
+func ReleaseScript(release string) string {
+	return strings.Join([]string{
+		`umask 077`,
+		`printf '%s\n' "$PYPYCTL_SIGNING_KEY" > "$RUNNER_TEMP/release.key"`,
+		`pypyctl release --release ` + release + ` --from-store "$PYPYCTL_STORE" --to public/ --sign --key "$RUNNER_TEMP/release.key"`,
+		`rm -f "$RUNNER_TEMP/release.key"`,
+	}, "\n") + "\n"
+}
+
+// loginStep writes a registry credential for the store's host (taken from
+// PYPYCTL_STORE at run time) where go-containerregistry's keychain finds
+// it (DOCKER_CONFIG), without needing a docker CLI, which macOS runners
+// lack. PYPYCTL_STORE_USER/PYPYCTL_STORE_TOKEN secrets override the
+// workflow's own identity.
+func loginStep() *yaml.Node {
 	script := strings.Join([]string{
+		`host=${PYPYCTL_STORE#oci://}`,
+		`host=${host%%/*}`,
 		`mkdir -p "$RUNNER_TEMP/docker"`,
 		`auth=$(printf '%s:%s' "$REGISTRY_USER" "$REGISTRY_TOKEN" | base64 | tr -d '\n')`,
-		`printf '{"auths":{"` + host + `":{"auth":"%s"}}}\n' "$auth" > "$RUNNER_TEMP/docker/config.json"`,
+		`printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$host" "$auth" > "$RUNNER_TEMP/docker/config.json"`,
 		`echo "DOCKER_CONFIG=$RUNNER_TEMP/docker" >> "$GITHUB_ENV"`,
 	}, "\n") + "\n"
 	return newMap().
-		set("name", str("Log in to "+host)).
+		set("name", str("Log in to the store's registry")).
 		set("env", newMap().
-			set("REGISTRY_USER", str("${{ github.actor }}")).
-			set("REGISTRY_TOKEN", str("${{ secrets.GITHUB_TOKEN }}")).n).
+			set("REGISTRY_USER", str("${{ secrets.PYPYCTL_STORE_USER || github.actor }}")).
+			set("REGISTRY_TOKEN", str("${{ secrets.PYPYCTL_STORE_TOKEN || secrets.GITHUB_TOKEN }}")).n).
 		set("run", str(script)).n
 }
 

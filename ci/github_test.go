@@ -132,7 +132,7 @@ func TestWorkflowShape(t *testing.T) {
 		wantLogin            bool
 	}{
 		{name: "translated release", release: "pypy3.11-v7.3.20", matrix: embedded, wantLogin: true},
-		{name: "default release, own registry", release: "", store: "oci://127.0.0.1:5000/pypy/store", matrix: embedded},
+		{name: "default release, own registry", release: "", store: "oci://127.0.0.1:5000/pypy/store", matrix: embedded, wantLogin: true},
 		{name: "emulated target", release: "pypy3.11-v7.3.19", matrix: emulatedMatrix, wantEmulated: []string{"linux-s390x"}, wantLogin: true},
 	}
 	for _, tc := range tests {
@@ -211,7 +211,7 @@ func TestWorkflowShape(t *testing.T) {
 			}
 			var release bool
 			for _, s := range merge.Steps {
-				release = release || strings.TrimSpace(s.Run) == "pypyctl release --release "+r.Name+` --from-store "$PYPYCTL_STORE" --to public/`
+				release = release || (s.Run == ReleaseScript(r.Name) && strings.Contains(s.Run, "pypyctl release --release "+r.Name+` --from-store "$PYPYCTL_STORE" --to public/ --sign --key `))
 			}
 			if !release {
 				t.Error("merge job does not run pypyctl release --from-store")
@@ -268,11 +268,14 @@ func TestCheckStore(t *testing.T) {
 		{DefaultStore, true},
 		{"oci://127.0.0.1:5000/pypy/store", true},
 		{"oci://registry.example/a.b/c_d/e-f", true},
-		{"ghcr.io/pypyctl/store", false},
-		{"oci://ghcr.io", false},
-		{"oci://ghcr.io/PyPy/store", false},
-		{"oci://ghcr.io/pypy/store; rm -rf /", false},
-		{"oci://ghcr.io/pypy/store\nx: y", false},
+		{"registry.example/pypyctl/store", false},
+		{"oci://registry.example", false},
+		{"oci://registry.example/PyPy/store", false},
+		{"oci://registry.example/pypy/store; rm -rf /", false},
+		{"oci://registry.example/pypy/store\nx: y", false},
+		{"${{ vars.MY_STORE }}", true},
+		{"${{ secrets.MY_STORE }}", false},
+		{"${{ vars.X }}; rm -rf /", false},
 		{"", false},
 	}
 	for _, tc := range tests {

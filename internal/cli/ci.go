@@ -41,10 +41,14 @@ strategy.matrix has one entry per target (runner label from the matrix,
 qemu-user set up for emulated targets) running
   pypyctl build --target T --release R --store oci://REGISTRY/REPO
 and a merge job that needs every build and runs
-  pypyctl release --release R --from-store oci://REGISTRY/REPO --to public/
-The output depends only on the matrix and the flags.`,
+  pypyctl release --release R --from-store oci://REGISTRY/REPO --to public/ --sign --key K
+with K written from the PYPYCTL_SIGNING_KEY secret. By default the store is
+${{ vars.PYPYCTL_STORE }}, a repository variable holding oci://REGISTRY/REPO,
+so no registry host is written into the workflow; registry credentials come
+from the PYPYCTL_STORE_USER/PYPYCTL_STORE_TOKEN secrets (else the workflow's
+own token). The output depends only on the matrix and the flags.`,
 		Example: `  pypyctl ci github --release pypy3.11-v7.3.20 > .github/workflows/release.yml
-  pypyctl ci github --store oci://ghcr.io/me/pypy-store --out .github/workflows/pypy.yml`,
+  pypyctl ci github --store oci://registry.example/me/pypy-store --out .github/workflows/pypy.yml`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if err := ci.CheckStore(store); err != nil {
@@ -79,7 +83,7 @@ The output depends only on the matrix and the flags.`,
 		},
 	}
 	c.Flags().StringVar(&release, "release", "", "release to build (default: the matrix's default_release)")
-	c.Flags().StringVar(&store, "store", ci.DefaultStore, "OCI repository the jobs share artifacts through (oci://REGISTRY/REPO)")
+	c.Flags().StringVar(&store, "store", ci.DefaultStore, "OCI repository the jobs share artifacts through (oci://REGISTRY/REPO or ${{ vars.NAME }})")
 	c.Flags().StringVar(&out, "out", "", "write the workflow to this file instead of stdout")
 	return c
 }
