@@ -41,6 +41,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -197,6 +198,8 @@ func (s *Store) Keys(ctx context.Context) ([]store.Key, error) {
 			keys = append(keys, store.Key(t))
 		}
 	}
+	// Registries list tags in their own order.
+	slices.Sort(keys)
 	return keys, nil
 }
 
