@@ -53,6 +53,9 @@ type Options struct {
 	MatrixSHA256, Builder string
 	Log                   func(string)
 	Progress              func(step string, done, total int64)
+
+	// runBuild is build.Run; tests replace it.
+	runBuild func(context.Context, build.Options) (*build.Report, error)
 }
 
 // TargetReport is one target's line of the summary.
@@ -244,7 +247,11 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 	var stages []build.Stage
 	rec, dir, hit, err := EnsureRecord(ctx, o.Store, in, !o.NoSmoke, func(ctx context.Context, out string) (*build.Report, error) {
 		o.logf("%-28s building", j.Name())
-		r, err := build.Run(ctx, build.Options{
+		run := o.runBuild
+		if run == nil {
+			run = build.Run
+		}
+		r, err := run(ctx, build.Options{
 			Matrix: o.Matrix, Release: j.Release, Target: j.Target, Formats: in.Formats, OutDir: out,
 			Dirs: o.Dirs, Store: o.Store, NoSmoke: o.NoSmoke, Workers: o.Workers,
 			Log:      func(s string) { o.logf("%-28s %s", j.Name(), s) },

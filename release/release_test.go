@@ -6,11 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/platforms"
@@ -449,5 +452,70 @@ func TestPutRecord(t *testing.T) {
 	}
 	if hit, err := PutRecord(context.Background(), st, in, rep, true); err != nil || !hit {
 		t.Fatalf("second put: hit %v, %v", hit, err)
+	}
+}
+
+// TestBuildAllBounded runs three targets with --jobs 2: at most two build
+// at once, a failing target stops the run naming it, what finished stays
+// recorded, and the rerun builds only what is missing.
+func TestBuildAllBounded(t *testing.T) {
+	m := matrix(t)
+	st := store.NewLocal(t.TempDir())
+	// The release of the embedded matrix with the most targets.
+	var rel *platforms.Release
+	for i := range m.Releases {
+		if rel == nil || len(m.Releases[i].Targets) > len(rel.Targets) {
+			rel = &m.Releases[i]
+		}
+	}
+	if len(rel.Targets) < 3 {
+		t.Fatalf("no release of the embedded matrix has 3 targets")
+	}
+	var targets []string
+	for _, rt := range rel.Targets[:3] {
+		targets = append(targets, rt.Name)
+	}
+	var mu sync.Mutex
+	running, peak, calls := 0, 0, 0
+	fail := targets[2]
+	o := Options{Matrix: m, Selection: Selection{Release: rel.Name, Targets: targets}, Store: st, MatrixSHA256: "m", Jobs: 2}
+	o.runBuild = func(ctx context.Context, bo build.Options) (*build.Report, error) {
+		mu.Lock()
+		running++
+		calls++
+		if running > peak {
+			peak = running
+		}
+		mu.Unlock()
+		defer func() { mu.Lock(); running--; mu.Unlock() }()
+		time.Sleep(20 * time.Millisecond)
+		if bo.Target.Name == fail {
+			return nil, errors.New("translation failed")
+		}
+		// A counter of its own per call: fakeBuild's is not for goroutines.
+		return fakeBuild(new(int))(Job{Release: bo.Release, Target: bo.Target}, bo.Formats)(ctx, bo.OutDir)
+	}
+	_, err := Run(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), fail) || !strings.Contains(err.Error(), "translation failed") {
+		t.Fatalf("err = %v, want %s's failure", err, fail)
+	}
+	if peak > 2 || peak < 1 {
+		t.Fatalf("%d builds ran at once with --jobs 2", peak)
+	}
+	// The rerun: the failed target builds again, finished ones are record hits.
+	fail = ""
+	before := calls
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := 0
+	for _, tr := range rep.Targets {
+		if tr.RecordHit {
+			hits++
+		}
+	}
+	if calls-before+hits != 3 || calls-before < 1 {
+		t.Fatalf("rerun built %d targets and found %d records; want 3 in all, the failed one built", calls-before, hits)
 	}
 }
