@@ -18,11 +18,64 @@ target of a release, sharing artifacts through an OCI store, and one
 merge job that publishes the release.`,
 		Example: "  pypyctl ci github --release pypy3.11-v7.3.20 --out .github/workflows/release.yml",
 	}
-	c.AddCommand(newCIGitHubCmd(a))
+	c.AddCommand(newCIGitHubCmd(a), newCIGitLabCmd(a))
 	return c
 }
 
-// ciGitHubResult is the --json shape of `ci github`.
+func newCIGitLabCmd(a *App) *cobra.Command {
+	var release, store, out string
+	c := &cobra.Command{
+		Use:   "gitlab",
+		Short: "Write a GitLab CI pipeline",
+		Long: `Write a GitLab CI pipeline for one release: a build job with one
+parallel:matrix entry per target (runner tag = the matrix's runner label,
+qemu-user installed for emulated targets) running
+  pypyctl build --target T --release R --store "$PYPYCTL_STORE"
+and a release job that needs every build and runs
+  pypyctl release --release R --from-store "$PYPYCTL_STORE" --to public/ --sign --key "$PYPYCTL_SIGNING_KEY"
+PYPYCTL_STORE (oci://REGISTRY/REPO) and PYPYCTL_SIGNING_KEY (a file
+variable) are CI/CD variables of the project unless --store writes the
+store into the file. Registry credentials: PYPYCTL_STORE_USER and
+PYPYCTL_STORE_TOKEN, else the job's CI_REGISTRY_USER/CI_REGISTRY_PASSWORD.`,
+		Example: `  pypyctl ci gitlab --release pypy3.11-v7.3.20 --out ci/release.gitlab-ci.yml
+  pypyctl ci gitlab --store oci://registry.example/me/pypy-store > .gitlab-ci.yml`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			m, err := a.LoadMatrix()
+			if err != nil {
+				return err
+			}
+			r, err := m.Release(release)
+			if err != nil {
+				return err
+			}
+			data, err := ci.GitLabPipeline(m, r, ci.GitLabOptions{Store: store})
+			if err != nil {
+				return Usagef("%w", err)
+			}
+			res := ciGitHubResult{Release: r.Name, Store: store, Jobs: len(r.Targets), File: out}
+			if out == "" {
+				if a.JSON {
+					res.Workflow = string(data)
+					return a.Render(res, nil)
+				}
+				_, err := a.Stdout.Write(data)
+				return err
+			}
+			if err := fsutil.WriteFileAtomic(out, data, 0o644); err != nil {
+				return fmt.Errorf("write pipeline: %w", err)
+			}
+			a.Logf("wrote %s: %d build jobs for %s, then release", out, res.Jobs, r.Name)
+			return a.Render(res, nil)
+		},
+	}
+	c.Flags().StringVar(&release, "release", "", "release to build (default: the matrix's default_release)")
+	c.Flags().StringVar(&store, "store", "", "oci://REGISTRY/REPO to write into the file (default: the PYPYCTL_STORE CI/CD variable)")
+	c.Flags().StringVar(&out, "out", "", "write the pipeline to this file instead of stdout")
+	return c
+}
+
+// ciGitHubResult is the --json shape of `ci github` and `ci gitlab`.
 type ciGitHubResult struct {
 	Release  string `json:"release"`
 	Store    string `json:"store"`
