@@ -89,10 +89,21 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, out.String())
+			// %v, not %w: the CLI passes a wrapped *exec.ExitError's status
+			// through silently (for `pypyctl run`), which would hide this.
+			return "", fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out.String())
 		}
 		return out.String(), nil
 	}
+	// Build from a private copy of the tree: the tree may be a store
+	// entry, and anything that writes into it (bytecode, a pip install
+	// into the base) would damage the entry for every other reader.
+	// cp -a keeps the bin/ symlinks, which the interpreter needs.
+	priv := filepath.Join(tmp, "pypy")
+	if out, err := exec.CommandContext(ctx, "cp", "-a", o.Tree, priv).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("copy tree %s: %v\n%s", o.Tree, err, out)
+	}
+	py = filepath.Join(priv, "bin", "pypy3")
 	log("venv: " + py + " -m venv")
 	if _, err := runIn(tmp, py, "-m", "venv", venv); err != nil {
 		return nil, err

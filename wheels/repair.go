@@ -232,7 +232,8 @@ func (r *repairer) patch1(b []byte, args ...string) ([]byte, error) {
 	argv := append(append([]string{}, args...), p)
 	cmd := exec.CommandContext(r.ctx, r.patchelf, argv...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("patchelf %s: %w\n%s", strings.Join(args, " "), err, out)
+		// %v: a wrapped *exec.ExitError would make the CLI exit silently.
+		return nil, fmt.Errorf("patchelf %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return os.ReadFile(p)
 }

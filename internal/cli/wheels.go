@@ -62,6 +62,9 @@ built. Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 			if err != nil {
 				return err
 			}
+			if out, err = filepath.Abs(out); err != nil {
+				return err
+			}
 			res, err := wheels.Build(cmd.Context(), wheels.BuildOptions{
 				Tree: tr.Dir, Arch: wheelArch(t.Arch), Src: src, OutDir: out,
 				Epoch: r.SourceDateEpoch, Log: logf,
@@ -170,7 +173,11 @@ reproducible: sorted members, times from SOURCE_DATE_EPOCH.`,
 					return Usagef("SOURCE_DATE_EPOCH=%q: want seconds since 1970", s)
 				}
 			}
-			res, err := wheels.Repair(cmd.Context(), args[0], wheels.RepairOptions{OutDir: out, Epoch: epoch, LibDirs: libDirs})
+			dir, err := filepath.Abs(out)
+			if err != nil {
+				return err
+			}
+			res, err := wheels.Repair(cmd.Context(), args[0], wheels.RepairOptions{OutDir: dir, Epoch: epoch, LibDirs: libDirs})
 			if err != nil {
 				return err
 			}
