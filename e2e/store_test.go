@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,5 +63,34 @@ func TestStoreOCISharedBuilders(t *testing.T) {
 		if errA != nil || errB != nil || !bytes.Equal(a, b) {
 			t.Errorf("dist/%s differs between builders (%v, %v)", e.Name(), errA, errB)
 		}
+	}
+}
+
+// TestStoreOCIReleaseHandoff: a release builder records linux-amd64 in a
+// registry store; a fresh merge machine gathers it with --from-store and
+// publishes archives whose bytes match the published SHA256SUMS.
+func TestStoreOCIReleaseHandoff(t *testing.T) {
+	ref := "oci://" + startRegistry(t) + "/pypyctl/store"
+	rel := []string{"release", "--release", "pypy3.9-v7.3.11", "--targets", "linux-amd64"}
+	mustRun(t, t.TempDir(), builderEnv(t), append(rel, "--store", ref, "--json")...)
+
+	work := t.TempDir()
+	rep := parseRelease(t, mustRun(t, work, builderEnv(t), append(rel, "--from-store", ref, "--to", "public", "--json")...).stdout)
+	if len(rep.Targets) != 1 || !rep.Targets[0].RecordHit {
+		t.Fatalf("merge did not find the builder's record in the registry: %+v", rep.Targets)
+	}
+	dir := filepath.Join(work, "public", "pypy3.9-v7.3.11")
+	sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := "pypy3.9-v7.3.11-linux64.tar.bz2"
+	data, err := os.ReadFile(filepath.Join(dir, archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if want := hex.EncodeToString(sum[:]) + "  " + archive; !strings.Contains(string(sums), want) {
+		t.Errorf("SHA256SUMS does not list %q:\n%s", want, sums)
 	}
 }
