@@ -14,3 +14,16 @@ type Store interface {
 }
 
 var _ Store = (*Local)(nil)
+
+// LocalOf returns the directory store behind s: s itself, or the local
+// cache of a layered store (one with a Cache method, as oci:// stores
+// have). Stages that need a directory store (translation) use it.
+func LocalOf(s Store) (*Local, bool) {
+	switch s := s.(type) {
+	case *Local:
+		return s, true
+	case interface{ Cache() *Local }:
+		return s.Cache(), true
+	}
+	return nil, false
+}

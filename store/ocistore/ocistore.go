@@ -114,6 +114,10 @@ type entryConfig struct {
 	Manifest string    `json:"manifest"`
 }
 
+// Cache returns the local store the registry is layered over
+// (store.LocalOf uses it).
+func (s *Store) Cache() *store.Local { return s.Local }
+
 func (s *Store) logf(format string, a ...any) {
 	if s.opt.Log != nil {
 		s.opt.Log(fmt.Sprintf(format, a...))

@@ -218,3 +218,38 @@ func TestNewRejectsBadRefs(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalOf(t *testing.T) {
+	s := open(t, newRegistry(t))
+	tests := []struct {
+		name string
+		in   store.Store
+		want *store.Local
+	}{
+		{"registry store", s, s.Local},
+		{"local store", s.Local, s.Local},
+	}
+	for _, tt := range tests {
+		if got, ok := store.LocalOf(tt.in); !ok || got != tt.want {
+			t.Errorf("%s: LocalOf = %v, %v", tt.name, got, ok)
+		}
+	}
+}
+
+// A cancelled context stops a pull before anything is stored.
+func TestPullCancelled(t *testing.T) {
+	ref := newRegistry(t)
+	a, b := open(t, ref), open(t, ref)
+	k := key(t, "cancel")
+	if _, err := a.Ensure(context.Background(), k, func(_ context.Context, dir string) error { return writeTree(dir, "c") }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, ok, err := b.Pull(ctx, k); err == nil || ok {
+		t.Fatalf("Pull with a cancelled context = %v, %v", ok, err)
+	}
+	if _, ok, _ := b.Local.Lookup(k); ok {
+		t.Fatal("cancelled pull stored the entry")
+	}
+}
