@@ -3,7 +3,7 @@
 # baseline `sha256sum -c && tar xf` of the same archive, and `install` of an
 # already installed version. Uses dist/'s real PyPy archive when `make demo`
 # built one (ARCHIVE=path overrides), else a synthetic tree of similar shape.
-# Prints medians of RUNS runs (default 5); docs/benchmarks-install.md records them.
+# Prints medians of RUNS runs (default 5); the Install section of docs/benchmarks.md records them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-5}
