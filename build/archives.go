@@ -52,7 +52,7 @@ func (rep *Report) archive(ctx context.Context, o *Options, t *TreeResult, forma
 }
 
 // archiveStageVersion changes when archive bytes would change.
-const archiveStageVersion = 1
+const archiveStageVersion = 2
 
 // publishFile copies a store file to dst atomically and describes it.
 func publishFile(src, dst string) (Artifact, error) {

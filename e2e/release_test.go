@@ -337,3 +337,31 @@ func TestReleaseSigned(t *testing.T) {
 		t.Fatalf("verify with another key passed:\n%s", r.stdout)
 	}
 }
+
+// TestPlainBuildIsRecorded: a CI builder job may run plain `pypyctl build
+// --store S`; the merge job's `release --from-store S` must find it, and
+// must refuse a target whose formats were never built.
+func TestPlainBuildIsRecorded(t *testing.T) {
+	work := t.TempDir()
+	e := env(t)
+	store := filepath.Join(testCache, "pypyctl", "store")
+	mustRun(t, work, e, "build", "--target", "linux-amd64", "--formats", "tar.gz", "--store", store)
+	pub := filepath.Join(work, "pub")
+	rep := parseRelease(t, mustRun(t, work, e, "release", "--targets", "linux-amd64", "--formats", "tar.gz",
+		"--from-store", store, "--to", pub, "--json").stdout)
+	if len(rep.Targets) != 1 || !rep.Targets[0].RecordHit {
+		t.Fatalf("merge did not find the build's record: %+v", rep.Targets)
+	}
+	got, err := os.ReadFile(filepath.Join(work, "dist", "pypy3.9-v7.3.11-linux64.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(pub, "pypy3.9-v7.3.11", "pypy3.9-v7.3.11-linux64.tar.gz"))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("published archive differs from the build's (%v)", err)
+	}
+	r := run(t, work, e, "release", "--targets", "linux-amd64", "--formats", "zip", "--from-store", store, "--to", filepath.Join(work, "pub2"))
+	if r.code != 1 || !strings.Contains(r.stderr, "linux-amd64") {
+		t.Fatalf("merge of a never-built format: exit %d\n%s", r.code, r.stderr)
+	}
+}

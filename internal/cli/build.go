@@ -13,6 +13,7 @@ import (
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish"
+	"github.com/pypyctl/pypyctl/release"
 	"github.com/pypyctl/pypyctl/trust"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
@@ -99,6 +100,20 @@ in .debug files with gnu-debuglinks.`,
 			}
 			if err := writeReleaseMeta(out, r, t, rep); err != nil {
 				return err
+			}
+			// Recorded as a release builder records it, so a CI job's plain
+			// `build --store S` is what `release --from-store S` gathers. A
+			// --vm-archive build is not the matrix's target and stays out.
+			if f.vmArchive == "" {
+				fs := formats
+				if len(fs) == 0 {
+					fs = m.Formats(r, t)
+				}
+				in := release.RecordInputs{Builder: bi.Version + "+" + bi.Commit, Release: r.Name, Target: t.Name,
+					MatrixSHA256: matrixSHA256(m), Formats: fs, PostVM: f.postVM()}
+				if _, err := release.PutRecord(cmd.Context(), st, in, rep, !f.noSmoke); err != nil {
+					return fmt.Errorf("record the build in the store: %w", err)
+				}
 			}
 			if signer != nil {
 				if err := signArtifacts(cmd.Context(), signer, rep); err != nil {
