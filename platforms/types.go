@@ -86,6 +86,16 @@ type Release struct {
 	Debian          *DebianInputs   `yaml:"debian,omitempty" json:"debian,omitempty"`
 	Ensurepip       []Wheel         `yaml:"ensurepip,omitempty" json:"ensurepip,omitempty"`
 	Targets         []ReleaseTarget `yaml:"targets" json:"targets"`
+	Wheels          []WheelSource   `yaml:"wheels,omitempty" json:"wheels,omitempty"`
+}
+
+// WheelSource is a cffi project whose wheel a release builds with its own
+// PyPy and publishes beside the interpreter (wheels.BuildRelease).
+type WheelSource struct {
+	Name    string   `yaml:"name" json:"name"`
+	Path    string   `yaml:"path" json:"path"`                           // source dir or .tar.gz sdist, relative to the matrix file
+	Targets []string `yaml:"targets,omitempty" json:"targets,omitempty"` // default: every Linux target of the release
+	Repair  bool     `yaml:"repair,omitempty" json:"repair,omitempty"`   // vendor libraries and retag to manylinux
 }
 
 // Source says where the release's PyPy source comes from.

@@ -742,6 +742,7 @@ func (v *validator) checkReleases(m *Matrix, targets map[string]int) {
 		}
 		v.checkReleaseTargets(m, i, r, label, targets)
 		v.checkDebian(m, i, r, label, targets)
+		v.checkWheels(i, r, label)
 		for j, w := range r.Ensurepip {
 			wl := fmt.Sprintf("release %s: ensurepip[%d]", label, j)
 			if w.Name == "" {
