@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/trust/keys"
 	"github.com/pypyctl/pypyctl/trust/provenance"
 	"github.com/pypyctl/pypyctl/trust/sbom"
+	"github.com/pypyctl/pypyctl/vm"
 )
 
 // SBOMName and ProvenanceName are the attestation files of one target,
@@ -49,17 +52,54 @@ func treeSBOM(ctx context.Context, o *Options, t *TreeResult) ([]byte, error) {
 	return sbom.Marshal(bom)
 }
 
-// writeProvenance writes the signed SLSA provenance naming every artifact
-// written so far (archives and SBOM) and every pinned input by digest.
-func writeProvenance(ctx context.Context, o *Options, t *TreeResult, arts []Artifact) (Artifact, error) {
+// ProvenanceOptions describe one target's signed provenance.
+type ProvenanceOptions struct {
+	Signer                   *keys.Signer
+	Path                     string // the .intoto.jsonl to write
+	Release                  *platforms.Release
+	Target                   *platforms.Target
+	Name                     string // the release's published name ("" = Release.Name; a nightly's otherwise)
+	MatrixName, MatrixSHA256 string
+	Builder                  string
+	Inputs                   []vm.Input
+	Artifacts                []Artifact // the subjects: archives and SBOM
+	Internal                 map[string]string
+}
+
+// WriteProvenance writes a signed SLSA provenance naming every artifact by
+// digest and every pinned input as a resolved dependency. Its times are
+// the release's SOURCE_DATE_EPOCH, so equal builds give equal statements.
+func WriteProvenance(ctx context.Context, p ProvenanceOptions) (Artifact, error) {
 	var subjects []provenance.Artifact
-	for _, a := range arts {
+	for _, a := range p.Artifacts {
 		subjects = append(subjects, provenance.Artifact{Name: a.Name, SHA256: a.SHA256})
 	}
 	var deps []provenance.Dependency
-	for _, in := range t.Inputs {
+	for _, in := range p.Inputs {
 		deps = append(deps, provenance.Dependency{Name: in.Name, URI: sbom.InputPURL(in), SHA256: in.SHA256})
 	}
+	name := p.Name
+	if name == "" {
+		name = p.Release.Name
+	}
+	sde := p.Release.SourceDateEpoch
+	st, err := provenance.New(provenance.Options{
+		Release: name, Target: p.Target.Name,
+		Matrix: p.MatrixName, MatrixSHA256: p.MatrixSHA256,
+		Artifacts: subjects, Dependencies: deps, Internal: p.Internal,
+		PypyctlVersion: p.Builder, SourceDateEpoch: &sde,
+	})
+	if err != nil {
+		return Artifact{}, err
+	}
+	if err := provenance.WriteFile(ctx, p.Path, p.Signer, st); err != nil {
+		return Artifact{}, fmt.Errorf("provenance: %w", err)
+	}
+	return describe(p.Path, "provenance")
+}
+
+// writeProvenance is WriteProvenance for this build's output directory.
+func writeProvenance(ctx context.Context, o *Options, t *TreeResult, arts []Artifact) (Artifact, error) {
 	internal := map[string]string{"vm": o.Release.VM}
 	if o.VMArchive != "" {
 		internal["vm"] = "archive"
@@ -67,21 +107,11 @@ func writeProvenance(ctx context.Context, o *Options, t *TreeResult, arts []Arti
 	if o.NoSmoke {
 		internal["smoke"] = "skipped"
 	}
-	sde := o.Release.SourceDateEpoch
-	st, err := provenance.New(provenance.Options{
-		Release: o.Release.Name, Target: o.Target.Name,
-		Matrix: o.MatrixName, MatrixSHA256: o.MatrixSHA256,
-		Artifacts: subjects, Dependencies: deps, Internal: internal,
-		PypyctlVersion: o.Builder, SourceDateEpoch: &sde,
+	return WriteProvenance(ctx, ProvenanceOptions{
+		Signer: o.Signer, Path: filepath.Join(o.OutDir, ProvenanceName(o.Release.ArchiveBase(o.Target))),
+		Release: o.Release, Target: o.Target, MatrixName: o.MatrixName, MatrixSHA256: o.MatrixSHA256,
+		Builder: o.Builder, Inputs: t.Inputs, Artifacts: arts, Internal: internal,
 	})
-	if err != nil {
-		return Artifact{}, err
-	}
-	p := filepath.Join(o.OutDir, ProvenanceName(o.Release.ArchiveBase(o.Target)))
-	if err := provenance.WriteFile(ctx, p, o.Signer, st); err != nil {
-		return Artifact{}, fmt.Errorf("provenance: %w", err)
-	}
-	return describe(p, "provenance")
 }
 
 // describe hashes a file written to the output directory.

@@ -81,6 +81,9 @@ type Report struct {
 	Smoke     *smoke.Report `json:"smoke,omitempty"`
 	Stages    []Stage       `json:"stages"`
 	Artifacts []Artifact    `json:"artifacts"`
+	// Inputs are the pinned inputs (debs, wheels, archives) the tree was
+	// made from: the provenance's resolved dependencies.
+	Inputs []vm.Input `json:"inputs,omitempty"`
 }
 
 // Hits counts the stages that were store hits.
@@ -125,6 +128,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep := t.Report
+	rep.Inputs = t.Inputs
 	formats := o.Formats
 	if len(formats) == 0 {
 		formats = o.Matrix.Formats(o.Release, o.Target)

@@ -329,8 +329,19 @@ func TestReleaseSigned(t *testing.T) {
 			}
 		}
 	}
-	mustRun(t, work, e, "verify", filepath.Join(dir, "pypy3.9-v7.3.11-linux64.tar.bz2"), filepath.Join(dir, "pypy3.9-v7.3.11-linux64.cdx.json"),
-		"--key", filepath.Join(work, "keys", "pypyctl.pub"))
+	out := mustRun(t, work, e, "verify", filepath.Join(dir, "pypy3.9-v7.3.11-linux64.tar.bz2"), filepath.Join(dir, "pypy3.9-v7.3.11-linux64.cdx.json"),
+		"--key", filepath.Join(work, "keys", "pypyctl.pub"), "--json")
+	// The merge wrote the target's signed provenance, and verify checked
+	// that it names the archive; it lists the .debs the VM came from.
+	if !strings.Contains(out.stdout, `"provenance"`) {
+		t.Errorf("verify did not check provenance:\n%s", out.stdout)
+	}
+	stmt := sh(t, dir, e, "head -1 pypy3.9-v7.3.11-linux64.intoto.jsonl | python3 -c 'import sys,json,base64; print(base64.b64decode(json.load(sys.stdin)[\"payload\"]).decode())'")
+	for _, w := range []string{"pypy3.9-v7.3.11-linux64.tar.bz2", "pkg:deb/debian/pypy3@7.3.11", "pkg:pypi/pip@23.0.1"} {
+		if !strings.Contains(stmt, w) {
+			t.Errorf("provenance lacks %s:\n%s", w, stmt)
+		}
+	}
 	// Another key must not verify.
 	mustRun(t, work, e, "keys", "generate", "--out", "other")
 	if r := run(t, work, e, "verify", filepath.Join(dir, "pypy3.9-v7.3.11-linux64.tar.bz2"), "--key", filepath.Join(work, "other", "pypyctl.pub")); r.code == 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/vm"
 )
 
 // A record is one store entry holding a target's finished build outputs
@@ -20,7 +21,7 @@ import (
 // `release --from-store` gathers them.
 const (
 	recordStage   = "release-record"
-	recordVersion = 1
+	recordVersion = 2 // 2: records carry the pinned inputs
 	// RecordFile describes the entry's files.
 	RecordFile = "record.json"
 )
@@ -55,12 +56,14 @@ type Record struct {
 	// Stages is the build that made the record (which stages were hits).
 	Stages []build.Stage `json:"stages"`
 	Smoked bool          `json:"smoked"`
+	// Inputs are the tree's pinned inputs, for the merge's provenance.
+	Pinned []vm.Input `json:"pinned,omitempty"`
 }
 
 // writeRecord keeps the build's outputs in dir (the store entry being
 // made) and describes them. Paths are dropped: the entry moves.
 func writeRecord(dir string, in RecordInputs, rep *build.Report, smoked bool) (*Record, error) {
-	rec := &Record{Inputs: in, Stages: rep.Stages, Smoked: smoked}
+	rec := &Record{Inputs: in, Stages: rep.Stages, Smoked: smoked, Pinned: rep.Inputs}
 	for _, a := range rep.Artifacts {
 		if a.Kind == "checksums" || a.Name == "SHA256SUMS" {
 			if err := os.Remove(filepath.Join(dir, a.Name)); err != nil && !os.IsNotExist(err) {
@@ -181,7 +184,7 @@ func PutRecord(ctx context.Context, st store.Store, in RecordInputs, rep *build.
 				return err
 			}
 		}
-		_, err := writeRecord(dir, in, &build.Report{Stages: rep.Stages, Artifacts: onlyRecorded(rep.Artifacts)}, smoked)
+		_, err := writeRecord(dir, in, &build.Report{Stages: rep.Stages, Artifacts: onlyRecorded(rep.Artifacts), Inputs: rep.Inputs}, smoked)
 		return err
 	})
 	return res.Hit, err

@@ -20,6 +20,7 @@ import (
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/trust"
 	"github.com/pypyctl/pypyctl/trust/keys"
+	"github.com/pypyctl/pypyctl/vm"
 )
 
 // Options configure one release run.
@@ -67,6 +68,7 @@ type TargetReport struct {
 	RecordHit bool             `json:"record_hit"`
 	Stages    []build.Stage    `json:"stages,omitempty"` // the build run now, if any
 	Files     []build.Artifact `json:"files"`
+	Pinned    []vm.Input       `json:"-"` // the record's pinned inputs, for provenance
 	Size      int64            `json:"size"`
 	Seconds   float64          `json:"seconds"`
 }
@@ -276,7 +278,7 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 }
 
 func targetReport(j Job, key store.Key, rec *Record, hit bool, stages []build.Stage, secs float64) TargetReport {
-	t := TargetReport{Release: j.Release.Name, Target: j.Target.Name, Record: string(key), RecordHit: hit, Stages: stages, Files: rec.Files, Seconds: secs}
+	t := TargetReport{Release: j.Release.Name, Target: j.Target.Name, Record: string(key), RecordHit: hit, Stages: stages, Files: rec.Files, Pinned: rec.Pinned, Seconds: secs}
 	for _, f := range rec.Files {
 		t.Size += f.Size
 	}
@@ -303,6 +305,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			rels[name] = rel
 			order = append(order, name)
 		}
+		var subjects []build.Artifact
 		for _, f := range rep.Targets[i].Files {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -314,10 +317,25 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 				return err
 			}
 			arts = append(arts, out)
+			subjects = append(subjects, out)
 			if f.Kind == "archive" {
 				rel.Files = append(rel.Files, publish.ReleaseFile{Target: j.Target.Name, Filename: out.Name, Format: f.Format,
 					Arch: j.Target.VersionsJSON.Arch, Platform: j.Target.VersionsJSON.Platform, SHA256: f.SHA256})
 			}
+		}
+		// The merge holds the key, so it writes each target's signed
+		// provenance over what it publishes (builders need no key).
+		if o.Signer != nil {
+			prov := fileName(o, j, build.ProvenanceName(j.Release.ArchiveBase(j.Target)))
+			a, err := build.WriteProvenance(ctx, build.ProvenanceOptions{
+				Signer: o.Signer, Path: filepath.Join(dist, prov), Release: j.Release, Target: j.Target, Name: name,
+				MatrixName: o.Matrix.Path, MatrixSHA256: o.MatrixSHA256, Builder: o.Builder,
+				Inputs: rep.Targets[i].Pinned, Artifacts: subjects,
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", j.Name(), err)
+			}
+			arts = append(arts, a)
 		}
 	}
 	for _, n := range order {
