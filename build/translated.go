@@ -17,9 +17,11 @@ import (
 // the layout assemble reads. Without a Python 2.7 host this fails at
 // preflight, before anything runs.
 func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, store.Key, error) {
-	local, ok := o.Store.(*store.Local)
+	// The translator keeps its work in the local store (a registry
+	// store's local cache): its key is only known after planning.
+	local, ok := store.LocalOf(o.Store)
 	if !ok {
-		return "", "", errors.New("translating a VM needs a local store")
+		return "", "", errors.New("translating a VM needs a local store or a registry store with a local cache")
 	}
 	r, t := o.Release, o.Target
 	mach := translator.LocalMachine(os.Getenv)

@@ -140,7 +140,7 @@ in .debug files with gnu-debuglinks.`,
 	fl.StringVar(&f.release, "release", "", "release to build (default: the matrix's default_release)")
 	fl.StringVar(&f.out, "out", "dist", "directory for archives and SHA256SUMS")
 	fl.StringVar(&f.formats, "formats", "", "comma-separated archive formats: tar.bz2,tar.gz,tar.xz,tar.zst,zip (default: the matrix's)")
-	fl.StringVar(&f.storeDir, "store", "", "content-addressed store (default: the cache dir's store/)")
+	fl.StringVar(&f.storeDir, "store", "", "content-addressed store: a directory, or oci://HOST[:PORT]/REPO to share stages through a registry (default: the cache dir's store/)")
 	fl.BoolVar(&f.noSmoke, "no-smoke", false, "skip running the built interpreter")
 	fl.StringVar(&f.vmArchive, "vm-archive", "", "import this upstream-layout archive as the VM (pypy.org's or one pypyctl built)")
 	fl.StringVar(&f.vmArchiveSHA256, "vm-archive-sha256", "", "pin for --vm-archive (default: the matrix's pin for the target)")
