@@ -69,6 +69,12 @@ func TestWheelsBuildRepairInstall(t *testing.T) {
 	if !bytes.Equal(wa, wb) {
 		t.Fatalf("two builds differ: %x vs %x", sha256.Sum256(wa), sha256.Sum256(wb))
 	}
+	// The same project as an sdist builds the same wheel.
+	sh(t, work, nil, "mkdir sd && cp -r "+src+" sd/sqlitever-1.0 && tar -C sd -czf sqlitever-1.0.tar.gz sqlitever-1.0")
+	mustRun(t, work, e, "wheels", "build", "sqlitever-1.0.tar.gz", "--target", "linux-amd64", "--out", "c")
+	if !sameFile(t, filepath.Join(work, "c", name), filepath.Join(work, "a", name)) {
+		t.Fatal("the sdist's wheel differs from the source dir's")
+	}
 
 	built := filepath.Join(work, "a", name)
 	rep, code := checkWheels(t, work, e, built)

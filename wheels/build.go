@@ -146,6 +146,21 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	if err := Normalize(built[0], res.Wheel, o.Epoch); err != nil {
 		return nil, err
 	}
+	// The wheel must be the interpreter's: its extension modules carry the
+	// EXT_SUFFIX of the PyPy that built them, and check ties the tags to it.
+	rep, err := Check(res.Wheel)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range rep.ELFs {
+		if extSuffix.MatchString(e.Path) && !strings.HasSuffix(e.Path, res.ExtSuffix) {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("%s: not the interpreter's EXT_SUFFIX %s", e.Path, res.ExtSuffix))
+		}
+	}
+	if !rep.OK() {
+		os.Remove(res.Wheel)
+		return nil, fmt.Errorf("built wheel %s fails its check: %s", filepath.Base(res.Wheel), strings.Join(rep.Problems, "; "))
+	}
 	return res, nil
 }
 
