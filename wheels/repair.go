@@ -98,6 +98,9 @@ func Repair(ctx context.Context, wheelPath string, o RepairOptions) (*RepairResu
 	if err != nil {
 		return nil, err
 	}
+	if len(rep.ELFs) == 0 {
+		return nil, fmt.Errorf("repair %s: the wheel holds no ELF files; it needs no manylinux tag", filepath.Base(wheelPath))
+	}
 	if rep.Manylinux == "" {
 		return nil, fmt.Errorf("repair %s: still no manylinux policy fits: %s", filepath.Base(wheelPath), strings.Join(rep.External, ", "))
 	}

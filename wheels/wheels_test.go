@@ -2,7 +2,9 @@ package wheels
 
 import (
 	"bytes"
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,5 +180,16 @@ func TestRetagWHEEL(t *testing.T) {
 	want := "Wheel-Version: 1.0\nTag: pp39-pypy39_pp73-manylinux_2_17_x86_64\n"
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestRepairPureWheel(t *testing.T) {
+	if _, err := exec.LookPath("patchelf"); err != nil {
+		t.Skip("patchelf not installed (scripts/setup.sh)")
+	}
+	p := pureWheel(t, t.TempDir(), 0)
+	_, err := Repair(context.Background(), p, RepairOptions{OutDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "no ELF files") {
+		t.Fatalf("repair of a pure wheel: %v", err)
 	}
 }
