@@ -376,3 +376,32 @@ func TestPlainBuildIsRecorded(t *testing.T) {
 		t.Fatalf("merge of a never-built format: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestReleaseDistroOutputs: --brew-tap and --apt-repo turn the published
+// release into a Homebrew formula (ruby parses it, and it points at the
+// published archive by sha256) and a signed apt repository (gpg accepts
+// InRelease; the pool holds the target's .deb).
+func TestReleaseDistroOutputs(t *testing.T) {
+	needTools(t, "ruby", "gpg")
+	work := t.TempDir()
+	e := env(t)
+	mustRun(t, work, e, "keys", "generate", "--openpgp", "--out", "pgp")
+	pub, tap, repo := filepath.Join(work, "pub"), filepath.Join(work, "tap"), filepath.Join(work, "apt")
+	rep := parseRelease(t, mustRun(t, work, e, "release", "--targets", "linux-amd64", "--formats", "tar.gz", "--no-smoke",
+		"--to", pub, "--base-url", releaseBaseURL, "--brew-tap", tap, "--apt-repo", repo, "--apt-key", "pgp/apt.key", "--json").stdout)
+	if len(rep.Targets) != 1 {
+		t.Fatalf("targets: %+v", rep.Targets)
+	}
+	formula := filepath.Join(tap, "Formula", "pypy@3.9.rb")
+	sh(t, work, e, "ruby -c "+formula)
+	sum := strings.Fields(sh(t, work, e, "sha256sum "+filepath.Join(pub, "pypy3.9-v7.3.11", "pypy3.9-v7.3.11-linux64.tar.gz")))[0]
+	if b, _ := os.ReadFile(formula); !strings.Contains(string(b), sum) {
+		t.Errorf("formula does not pin the published archive %s:\n%s", sum, b)
+	}
+	home := t.TempDir()
+	sh(t, work, e, "gpg --homedir "+home+" --batch -q --import pgp/apt.asc && gpg --homedir "+home+" --batch --verify "+filepath.Join(repo, "dists", "stable", "InRelease"))
+	debs := sh(t, repo, e, "find pool -name '*.deb'")
+	if !strings.Contains(debs, "_amd64.deb") {
+		t.Fatalf("no amd64 .deb in the pool:\n%s", debs)
+	}
+}

@@ -50,6 +50,8 @@ type Options struct {
 	// the newest Keep nightlies from Dest.
 	Nightly *Nightly
 	Keep    int
+	// Outputs are the distro outputs written after publishing.
+	Outputs Outputs
 	// MatrixSHA256 and Builder are passed to build (and key the records).
 	MatrixSHA256, Builder string
 	Log                   func(string)
@@ -97,6 +99,7 @@ type Report struct {
 	Published *publish.Report `json:"published,omitempty"`
 	Pruned    []string        `json:"pruned,omitempty"`
 	Aliases   []string        `json:"aliases,omitempty"`
+	Outputs   *OutputsReport  `json:"outputs,omitempty"`
 	Seconds   float64         `json:"seconds"`
 }
 
@@ -111,6 +114,12 @@ func (o *Options) logf(format string, a ...any) {
 // metadata and SHA256SUMS, signs, and publishes to Dest.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	start := time.Now()
+	if o.Outputs.any() && o.Dest == "" {
+		return nil, errors.New("a Homebrew tap or an apt repository is made from a published release: give --to")
+	}
+	if o.Outputs.AptRepo != "" && o.Outputs.AptKey == nil {
+		return nil, errors.New("an apt repository is signed: give --apt-key (make one with `pypyctl keys generate --openpgp`)")
+	}
 	jobs, err := Plan(o.Matrix, o.Selection)
 	if err != nil {
 		return nil, err
@@ -148,6 +157,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if o.Dest != "" {
 		if err := publishDist(ctx, &o, jobs, rep, dist); err != nil {
+			return nil, err
+		}
+		if rep.Outputs, err = writeOutputs(ctx, &o, jobs); err != nil {
 			return nil, err
 		}
 	}

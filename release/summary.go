@@ -43,6 +43,14 @@ func WriteSummary(w io.Writer, rep *Report) {
 	for _, p := range rep.Pruned {
 		fmt.Fprintf(w, "pruned %s\n", p)
 	}
+	if x := rep.Outputs; x != nil {
+		for _, f := range x.Formulas {
+			fmt.Fprintf(w, "formula %s\n", f)
+		}
+		if x.Apt != nil {
+			fmt.Fprintf(w, "apt repository %s, suite %s: %s\n", x.Apt.Repo, x.Apt.Suite, strings.Join(x.Debs, ", "))
+		}
+	}
 }
 
 func humanSize(n int64) string {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pypyctl/pypyctl/packaging/apt"
 	"github.com/pypyctl/pypyctl/release"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
@@ -18,6 +19,7 @@ type releaseFlags struct {
 	jobs, workers, keep                 int
 	noSmoke, sign, nightly              bool
 	key, source, rev                    string
+	brewTap, aptRepo, aptSuite, aptKey  string
 }
 
 func newReleaseCmd(a *App) *cobra.Command {
@@ -49,14 +51,23 @@ are the same as a single-process release of the same matrix.
 buildbots do (pypy-c-jit-<N>-<hash12>-<platform>, N = 1 + commit count),
 publishes them as the "nightly" entry of versions.json, points
 pypy-c-jit-latest-<platform>.<format> at them, and with --keep N prunes all
-but the newest N nightlies.`,
+but the newest N nightlies.
+
+Distro outputs, written after publishing (stable releases only):
+--brew-tap DIR writes DIR/Formula/pypy@X.Y.rb from the published
+versions.json; --apt-repo DIR packages every Linux target's tree as a .deb
+(from the store: a merge job pulls the trees the builders made) and adds
+them to the signed apt repository DIR (--apt-suite, --apt-key: an OpenPGP
+key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
+` + "`pypyctl package oci`" + ` over the same store.`,
 		Example: `  pypyctl release --release pypy3.9-v7.3.11 --to public/
   pypyctl release --version 7.3.11 --targets linux-amd64,linux-arm64 --jobs 2 --to public/ --sign --key release.key
   # split: builders, then one merge job
   pypyctl release --release pypy3.9-v7.3.11 --targets linux-amd64 --store /shared/store
   pypyctl release --release pypy3.9-v7.3.11 --targets linux-arm64 --store /shared/store
   pypyctl release --release pypy3.9-v7.3.11 --from-store /shared/store --to public/
-  pypyctl release --nightly --source ~/src/pypy --to nightly/ --keep 7 --json`,
+  pypyctl release --nightly --source ~/src/pypy --to nightly/ --keep 7 --json
+  pypyctl release --to public/ --brew-tap tap/ --apt-repo apt/ --apt-key keys/apt.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.sign && f.key == "" {
@@ -104,6 +115,25 @@ but the newest N nightlies.`,
 			}
 			bi := ReadBuildInfo()
 			o.Builder = bi.Version + "+" + bi.Commit
+			o.Outputs = release.Outputs{AptSuite: f.aptSuite}
+			for _, p := range []struct {
+				in  string
+				out *string
+			}{{f.brewTap, &o.Outputs.BrewTap}, {f.aptRepo, &o.Outputs.AptRepo}} {
+				if p.in != "" {
+					if *p.out, err = filepath.Abs(p.in); err != nil {
+						return err
+					}
+				}
+			}
+			if f.aptRepo != "" {
+				if f.aptKey == "" {
+					return Usagef("--apt-repo needs --apt-key (make one with `pypyctl keys generate --openpgp`)")
+				}
+				if o.Outputs.AptKey, err = apt.LoadKey(f.aptKey, []byte(a.Getenv(keys.PasswordEnv))); err != nil {
+					return fmt.Errorf("--apt-key: %w", err)
+				}
+			}
 			for _, p := range []struct {
 				in  string
 				out *string
@@ -147,6 +177,10 @@ but the newest N nightlies.`,
 	fl.StringVar(&f.source, "source", "", "with --nightly: the git checkout of PyPy the nightly is named after")
 	fl.StringVar(&f.rev, "rev", "", "with --nightly: the revision (default HEAD)")
 	fl.IntVar(&f.keep, "keep", 0, "with --nightly: keep the newest N nightlies in --to, prune the rest")
+	fl.StringVar(&f.brewTap, "brew-tap", "", "also write a Homebrew formula per release into this tap")
+	fl.StringVar(&f.aptRepo, "apt-repo", "", "also add a .deb of every Linux target to this signed apt repository")
+	fl.StringVar(&f.aptSuite, "apt-suite", "stable", "suite of --apt-repo")
+	fl.StringVar(&f.aptKey, "apt-key", "", "OpenPGP private key signing --apt-repo (encrypted keys read PYPYCTL_KEY_PASSWORD)")
 	return c
 }
 
