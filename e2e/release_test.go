@@ -405,3 +405,40 @@ func TestReleaseDistroOutputs(t *testing.T) {
 		t.Fatalf("no amd64 .deb in the pool:\n%s", debs)
 	}
 }
+
+// TestReleaseWheels: a matrix whose release lists a cffi project under
+// wheels: gets its repaired manylinux wheel built with the release's PyPy,
+// listed in SHA256SUMS and published in the release directory.
+func TestReleaseWheels(t *testing.T) {
+	needTools(t, "cc", "patchelf")
+	work := t.TempDir()
+	e := env(t)
+	src, err := filepath.Abs("../wheels/testdata/sqlitever")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := os.ReadFile("../platforms/matrix.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const anchor = "  - name: pypy3.9-v7.3.11\n"
+	if !bytes.Contains(m, []byte(anchor)) {
+		t.Fatal("matrix.yaml no longer has the default release where the test expects it")
+	}
+	m = bytes.Replace(m, []byte(anchor), []byte(anchor+"    wheels:\n      - {name: sqlitever, path: "+src+", repair: true}\n"), 1)
+	mpath := filepath.Join(work, "matrix.yaml")
+	os.WriteFile(mpath, m, 0o644)
+	pub := filepath.Join(work, "pub")
+	out := mustRun(t, work, e, "--matrix", mpath, "release", "--targets", "linux-amd64", "--formats", "tar.gz", "--no-smoke", "--to", pub, "--json")
+	if !strings.Contains(out.stdout, "manylinux_") {
+		t.Fatalf("release report names no repaired wheel:\n%s", out.stdout)
+	}
+	dir := filepath.Join(pub, "pypy3.9-v7.3.11")
+	whl, _ := filepath.Glob(filepath.Join(dir, "sqlitever-1.0-pp39-pypy39_pp73-manylinux_*_x86_64.whl"))
+	if len(whl) != 1 {
+		ls, _ := os.ReadDir(dir)
+		t.Fatalf("published wheel: %v (dir has %v)", whl, ls)
+	}
+	sh(t, dir, e, "sha256sum -c SHA256SUMS && grep -q sqlitever SHA256SUMS")
+	mustRun(t, work, e, "wheels", "check", whl[0])
+}

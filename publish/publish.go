@@ -262,6 +262,13 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		isArchive[f.Filename] = true
 		plan = append(plan, planned{name: f.Filename, src: filepath.Join(dist, f.Filename), kind: "archive", archive: f})
 	}
+	for _, w := range r.Wheels {
+		if !present[w] || !strings.HasSuffix(w, ".whl") || strings.ContainsAny(w, "/\\") {
+			return rr, v, nil, fmt.Errorf("release %s lists wheel %s, which is not a .whl in %s", r.Name, w, dist)
+		}
+		isArchive[w] = true
+		plan = append(plan, planned{name: w, src: filepath.Join(dist, w), kind: "wheel"})
+	}
 	// Sidecars: a listed archive's own (<archive>.sig, .sigstore.json, …)
 	// and release-wide files named after the release (SBOMs, provenance).
 	// Unlisted archives are left alone: they may belong to another build.
@@ -272,6 +279,9 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		own := false
 		for _, f := range r.Files {
 			own = own || strings.HasPrefix(n, f.Filename+".")
+		}
+		for _, w := range r.Wheels {
+			own = own || strings.HasPrefix(n, w+".")
 		}
 		if !own && (strings.HasPrefix(n, r.Name+"-") || strings.HasPrefix(n, r.Name+".")) {
 			if _, _, isArch := index.SplitFormat(n); isArch {

@@ -33,6 +33,9 @@ type Release struct {
 	Date          string        `json:"date,omitempty"` // YYYY-MM-DD; none for nightlies
 	Stable        bool          `json:"stable"`
 	Files         []ReleaseFile `json:"files"`
+	// Wheels are cffi wheels built with the release's PyPy, published in
+	// the release directory beside the archives (not in versions.json).
+	Wheels []string `json:"wheels,omitempty"`
 }
 
 // ReleaseFile is one archive of a release.

@@ -100,6 +100,7 @@ type Report struct {
 	Pruned    []string        `json:"pruned,omitempty"`
 	Aliases   []string        `json:"aliases,omitempty"`
 	Outputs   *OutputsReport  `json:"outputs,omitempty"`
+	Wheels    []BuiltWheel    `json:"wheels,omitempty"`
 	Seconds   float64         `json:"seconds"`
 }
 
@@ -349,6 +350,21 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			}
 			arts = append(arts, a)
 		}
+	}
+	if o.Nightly == nil {
+		ws, err := releaseWheels(ctx, o, jobs, dist)
+		if err != nil {
+			return err
+		}
+		for _, w := range ws {
+			a, err := describeFile(w.Path, "wheel")
+			if err != nil {
+				return err
+			}
+			arts = append(arts, a)
+			rels[w.release].Wheels = append(rels[w.release].Wheels, a.Name)
+		}
+		rep.Wheels = ws
 	}
 	for _, n := range order {
 		r := *rels[n]

@@ -1,0 +1,70 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/wheels"
+)
+
+// BuiltWheel is a wheel of the matrix's wheels: section, built with the
+// release's own PyPy and published beside its archives.
+type BuiltWheel struct {
+	wheels.ReleaseWheel
+	release string
+}
+
+// releaseWheels builds every release's wheels into dist with the trees the
+// builds left in the store (a merge job pulls them from a shared store).
+func releaseWheels(ctx context.Context, o *Options, jobs []Job, dist string) ([]BuiltWheel, error) {
+	base := "."
+	if o.Matrix.Path != platforms.EmbeddedName {
+		base = filepath.Dir(o.Matrix.Path)
+	}
+	var out []BuiltWheel
+	for _, name := range releasesOf(jobs) {
+		r, err := o.Matrix.Release(name)
+		if err != nil {
+			return nil, err
+		}
+		if len(r.Wheels) == 0 {
+			continue
+		}
+		var only []string
+		for _, j := range jobs {
+			if j.Release.Name == name {
+				only = append(only, j.Target.Name)
+			}
+		}
+		ws, err := wheels.BuildRelease(ctx, wheels.ReleaseOptions{
+			Matrix: o.Matrix, Release: r, BaseDir: base, OutDir: dist, Only: only, Log: o.Log,
+			Tree: func(ctx context.Context, t *platforms.Target) (string, error) {
+				tr, err := build.Tree(ctx, build.Options{Matrix: o.Matrix, Release: r, Target: t, Dirs: o.Dirs,
+					Store: o.Store, NoSmoke: true, PostVM: o.PostVM, Log: o.Log, Progress: o.Progress})
+				if err != nil {
+					return "", err
+				}
+				return tr.Dir, nil
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: wheels: %w", name, err)
+		}
+		for _, w := range ws {
+			out = append(out, BuiltWheel{ReleaseWheel: w, release: name})
+		}
+	}
+	return out, nil
+}
+
+func describeFile(p, kind string) (build.Artifact, error) {
+	sum, size, err := fsutil.SHA256File(p)
+	if err != nil {
+		return build.Artifact{}, err
+	}
+	return build.Artifact{Name: filepath.Base(p), Path: p, Kind: kind, Size: size, SHA256: sum}, nil
+}
