@@ -66,20 +66,23 @@ func TestStoreOCISharedBuilders(t *testing.T) {
 	}
 }
 
-// TestStoreOCIReleaseHandoff: a release builder records linux-amd64 in a
-// registry store; a fresh merge machine gathers it with --from-store and
-// publishes archives whose bytes match the published SHA256SUMS.
+// TestStoreOCIReleaseHandoff splits a release of two targets over two
+// builder processes with their own HOME and cache, sharing only a registry
+// on 127.0.0.1; a third process merges and publishes, and the published
+// directory is byte-identical to a single-process release of the same
+// matrix.
 func TestStoreOCIReleaseHandoff(t *testing.T) {
 	ref := "oci://" + startRegistry(t) + "/pypyctl/store"
-	rel := []string{"release", "--release", "pypy3.9-v7.3.11", "--targets", "linux-amd64"}
-	mustRun(t, t.TempDir(), builderEnv(t), append(rel, "--store", ref, "--json")...)
+	rel := []string{"release", "--release", "pypy3.9-v7.3.11"}
+	mustRun(t, t.TempDir(), builderEnv(t), append(rel, "--targets", "linux-amd64", "--store", ref, "--json")...)
+	mustRun(t, t.TempDir(), builderEnv(t), append(rel, "--targets", "linux-arm64", "--no-smoke", "--store", ref, "--json")...)
 
 	work := t.TempDir()
-	rep := parseRelease(t, mustRun(t, work, builderEnv(t), append(rel, "--from-store", ref, "--to", "public", "--json")...).stdout)
-	if len(rep.Targets) != 1 || !rep.Targets[0].RecordHit {
-		t.Fatalf("merge did not find the builder's record in the registry: %+v", rep.Targets)
+	rep := parseRelease(t, mustRun(t, work, builderEnv(t), append(rel, "--from-store", ref, "--to", "split", "--base-url", releaseBaseURL, "--json")...).stdout)
+	if len(rep.Targets) != 2 || !rep.Targets[0].RecordHit || !rep.Targets[1].RecordHit {
+		t.Fatalf("merge did not find both builders' records in the registry: %+v", rep.Targets)
 	}
-	dir := filepath.Join(work, "public", "pypy3.9-v7.3.11")
+	dir := filepath.Join(work, "split", "pypy3.9-v7.3.11")
 	sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
 	if err != nil {
 		t.Fatal(err)
@@ -93,4 +96,7 @@ func TestStoreOCIReleaseHandoff(t *testing.T) {
 	if want := hex.EncodeToString(sum[:]) + "  " + archive; !strings.Contains(string(sums), want) {
 		t.Errorf("SHA256SUMS does not list %q:\n%s", want, sums)
 	}
+	// The same release from one process (its own local store).
+	mustRun(t, work, env(t), append(rel, "--targets", "linux-amd64,linux-arm64", "--no-smoke", "--to", "single", "--base-url", releaseBaseURL)...)
+	sameTrees(t, filepath.Join(work, "single"), filepath.Join(work, "split"))
 }
