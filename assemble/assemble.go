@@ -15,7 +15,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"text/template"
 
 	"github.com/pypyctl/pypyctl/ensurepip"
+	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/vm"
 )
@@ -50,7 +50,7 @@ func Assemble(ctx context.Context, in Input, outDir string) (string, error) {
 			meta.PyPyVersion, meta.PythonVersion, in.Release.Name, in.Release.PyPyVersion, in.Release.PythonVersion)
 	}
 	root := filepath.Join(outDir, in.Release.ArchiveBase(in.Target))
-	if err := copyTree(ctx, vm.TreeDir(in.VMDir), root); err != nil {
+	if err := fsutil.CopyTree(ctx, vm.TreeDir(in.VMDir), root, 0); err != nil {
 		return "", fmt.Errorf("assemble: copy VM: %w", err)
 	}
 	interp := filepath.Base(meta.Interpreter)
@@ -77,7 +77,7 @@ func Assemble(ctx context.Context, in Input, outDir string) (string, error) {
 			return "", err
 		}
 	}
-	if err := copyFile(filepath.Join(in.VMDir, "LICENSE"), filepath.Join(root, "LICENSE")); err != nil {
+	if err := fsutil.CopyFile(filepath.Join(in.VMDir, "LICENSE"), filepath.Join(root, "LICENSE"), 0); err != nil {
 		return "", fmt.Errorf("assemble: LICENSE: %w", err)
 	}
 	readme, err := renderReadme(in, meta)
@@ -135,56 +135,6 @@ func normalise(root string) error {
 			return os.Chmod(p, mode)
 		}
 	})
-}
-
-func copyTree(ctx context.Context, src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(l, target)
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case d.Type().IsRegular():
-			return copyFile(p, target)
-		}
-		return fmt.Errorf("%s: unsupported file type", p)
-	})
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	info, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, info.Mode().Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 var readmeTmpl = template.Must(template.New("readme").Parse(`=====================================

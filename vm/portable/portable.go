@@ -11,7 +11,6 @@ import (
 	"context"
 	"debug/elf"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +79,7 @@ type Plan struct {
 // host libraries they pull in, and resolves each non-glibc library not
 // shipped in the tree itself in dirs.
 func Discover(tree string, dirs []string) (*Plan, error) {
-	elves, err := elfFiles(tree)
+	elves, err := vm.ELFFiles(tree)
 	if err != nil {
 		return nil, err
 	}
@@ -218,43 +217,6 @@ func soname(path string) (string, error) {
 		return "", err
 	}
 	return s[0], nil
-}
-
-// elfFiles lists the tree's regular ELF files, slash-separated, sorted.
-func elfFiles(tree string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		if !isELF(p) {
-			return nil
-		}
-		rel, err := filepath.Rel(tree, p)
-		if err != nil {
-			return err
-		}
-		out = append(out, filepath.ToSlash(rel))
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("portable: %w", err)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-func isELF(p string) bool {
-	f, err := os.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var magic [4]byte
-	if _, err := f.Read(magic[:]); err != nil {
-		return false
-	}
-	return bytes.Equal(magic[:], []byte(elf.ELFMAG))
 }
 
 // Packager names the package a host file belongs to ("libssl3=3.0.11-1"),

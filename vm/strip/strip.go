@@ -10,11 +10,9 @@ import (
 	"context"
 	"debug/elf"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/vm"
@@ -34,7 +32,7 @@ func Strip(ctx context.Context, inDir, outDir string) ([]string, error) {
 		return nil, err
 	}
 	tree := vm.TreeDir(outDir)
-	files, err := ELFFiles(tree)
+	files, err := vm.ELFFiles(tree)
 	if err != nil {
 		return nil, err
 	}
@@ -70,37 +68,6 @@ func Strip(ctx context.Context, inDir, outDir string) ([]string, error) {
 		}
 	}
 	return files, nil
-}
-
-// ELFFiles lists a tree's regular ELF files, slash-separated and sorted.
-func ELFFiles(tree string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		var magic [4]byte
-		_, rerr := f.Read(magic[:])
-		f.Close()
-		if rerr != nil || !bytes.Equal(magic[:], []byte(elf.ELFMAG)) {
-			return nil
-		}
-		rel, err := filepath.Rel(tree, p)
-		if err != nil {
-			return err
-		}
-		out = append(out, filepath.ToSlash(rel))
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("strip: %w", err)
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 // DebugLink reads the .gnu_debuglink file name of an ELF file ("" when
