@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/pypyctl/pypyctl/internal/fsutil"
 )
 
 // WriteSummary prints the per-target table: outputs, their total size,
@@ -31,7 +33,7 @@ func WriteSummary(w io.Writer, rep *Report) {
 		if !t.RecordHit {
 			hits = fmt.Sprintf("%d/%d stages", t.StoreHits(), len(t.Stages))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Release, t.Target, strings.Join(outs, ", "), humanSize(t.Size), hits, fmt.Sprintf("%.1fs", t.Seconds))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Release, t.Target, strings.Join(outs, ", "), fsutil.HumanSize(t.Size), hits, fmt.Sprintf("%.1fs", t.Seconds))
 	}
 	tw.Flush()
 	if rep.Published != nil {
@@ -51,14 +53,4 @@ func WriteSummary(w io.Writer, rep *Report) {
 			fmt.Fprintf(w, "apt repository %s, suite %s: %s\n", x.Apt.Repo, x.Apt.Suite, strings.Join(x.Debs, ", "))
 		}
 	}
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -75,13 +75,9 @@ in .debug files with gnu-debuglinks.`,
 			if err != nil {
 				return err
 			}
-			// The key is loaded before any work, so a wrong password
-			// fails in a second, not after the build.
-			var signer *keys.Signer
-			if f.sign {
-				if signer, err = keys.LoadSigner(f.key, []byte(a.Getenv(keys.PasswordEnv))); err != nil {
-					return fmt.Errorf("--sign: %w", err)
-				}
+			signer, err := a.loadSigner(f.sign, f.key)
+			if err != nil {
+				return err
 			}
 			bi := ReadBuildInfo()
 			p := a.progress()
@@ -123,7 +119,7 @@ in .debug files with gnu-debuglinks.`,
 			return a.Render(rep, func(w io.Writer) {
 				fmt.Fprintf(w, "built %s for %s (%d of %d stages from the store)\n", rep.Release, rep.Target, rep.Hits(), len(rep.Stages))
 				for _, art := range rep.Artifacts {
-					fmt.Fprintf(w, "  %-44s %10s  sha256:%s\n", art.Path, humanSize(art.Size), art.SHA256)
+					fmt.Fprintf(w, "  %-44s %10s  sha256:%s\n", art.Path, fsutil.HumanSize(art.Size), art.SHA256)
 				}
 				for _, art := range rep.Artifacts {
 					if art.Kind == "archive" && strings.HasPrefix(art.Format, "tar") {
@@ -153,16 +149,6 @@ in .debug files with gnu-debuglinks.`,
 	fl.BoolVar(&f.post.Portable, "portable", false, "bundle the non-glibc shared libraries into lib/ with $ORIGIN RUNPATHs (lib/PYPY_PORTABLE_DEPS.txt lists them)")
 	fl.BoolVar(&f.post.Strip, "strip", false, "strip debug info into .debug files kept in the store, with gnu-debuglinks")
 	return c
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // signArtifacts signs what the build wrote, SHA256SUMS included, so one

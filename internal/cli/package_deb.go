@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/packaging/apt"
 	"github.com/pypyctl/pypyctl/packaging/brew"
 	"github.com/pypyctl/pypyctl/packaging/deb"
@@ -98,8 +99,8 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 			rep := debReport{Release: r.Name, Target: t.Name, Tree: tr.Dir, Result: res}
 			return a.Render(rep, func(w io.Writer) {
 				fmt.Fprintf(w, "built %s %s (%s) for %s\n", res.Package, res.Version, res.Architecture, t.Name)
-				fmt.Fprintf(w, "  %s  %s  sha256:%s\n", res.Path, humanSize(res.Size), res.SHA256)
-				fmt.Fprintf(w, "  installs %s (%s), Depends: %s\n", res.Prefix, humanSize(res.InstalledSize*1024), strings.Join(res.Depends, ", "))
+				fmt.Fprintf(w, "  %s  %s  sha256:%s\n", res.Path, fsutil.HumanSize(res.Size), res.SHA256)
+				fmt.Fprintf(w, "  installs %s (%s), Depends: %s\n", res.Prefix, fsutil.HumanSize(res.InstalledSize*1024), strings.Join(res.Depends, ", "))
 				fmt.Fprintf(w, "install it:\n  sudo apt-get install %s\n", res.Path)
 			})
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/packaging/oci"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/trust/keys"
@@ -276,7 +277,7 @@ func renderOCI(w io.Writer, rep *ociReport, pushed bool) {
 	for _, img := range rep.Images {
 		var sizes []string
 		for _, l := range img.Layers {
-			sizes = append(sizes, fmt.Sprintf("%s %s", l.Name, humanSize(l.Size)))
+			sizes = append(sizes, fmt.Sprintf("%s %s", l.Name, fsutil.HumanSize(l.Size)))
 		}
 		fmt.Fprintf(w, "  %-14s %s  (%s; %d Debian packages)\n", img.Platform, img.Digest, strings.Join(sizes, " + "), img.Packages)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/pypyctl/pypyctl/internal/fsutil"
 )
 
 // progress draws one status line on a terminal's stderr; it is silent when
@@ -42,7 +44,7 @@ func (p *progress) update(step string, done, total int64) {
 	if total > 0 {
 		pct = fmt.Sprintf(" %3d%%", done*100/total)
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s%s (%s)", step, pct, humanSize(done))
+	fmt.Fprintf(p.w, "\r\033[K%s%s (%s)", step, pct, fsutil.HumanSize(done))
 	p.drawn = true
 }
 

@@ -99,11 +99,9 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 			if err != nil {
 				return err
 			}
-			var signer *keys.Signer
-			if f.sign {
-				if signer, err = keys.LoadSigner(f.key, []byte(a.Getenv(keys.PasswordEnv))); err != nil {
-					return fmt.Errorf("--sign: %w", err)
-				}
+			signer, err := a.loadSigner(f.sign, f.key)
+			if err != nil {
+				return err
 			}
 			o := release.Options{
 				Matrix:    m,

@@ -1,6 +1,11 @@
 package cli
 
-import "github.com/pypyctl/pypyctl/platforms"
+import (
+	"fmt"
+
+	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/trust/keys"
+)
 
 // releaseTarget loads the matrix and looks up a release ("" = the
 // matrix's default) and a target, the first step of every command that
@@ -19,4 +24,17 @@ func (a *App) releaseTarget(release, target string) (*platforms.Matrix, *platfor
 		return nil, nil, nil, err
 	}
 	return m, r, t, nil
+}
+
+// loadSigner loads --key when --sign is given (nil otherwise), before any
+// work, so a wrong path or password fails in a second, not after a build.
+func (a *App) loadSigner(sign bool, key string) (*keys.Signer, error) {
+	if !sign {
+		return nil, nil
+	}
+	s, err := keys.LoadSigner(key, []byte(a.Getenv(keys.PasswordEnv)))
+	if err != nil {
+		return nil, fmt.Errorf("--sign: %w", err)
+	}
+	return s, nil
 }

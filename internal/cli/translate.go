@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/translator"
 )
@@ -180,7 +181,7 @@ func printTranslateReport(w io.Writer, rep *translator.Report) {
 			time.Duration(rep.Seconds*float64(time.Second)).Round(time.Second), store.Key(rep.Key).Short())
 	}
 	for _, o := range rep.Outputs {
-		fmt.Fprintf(w, "  %-28s %10s  sha256:%s\n", o.Name, humanSize(o.Size), o.SHA256)
+		fmt.Fprintf(w, "  %-28s %10s  sha256:%s\n", o.Name, fsutil.HumanSize(o.Size), o.SHA256)
 	}
 	for _, ph := range rep.Phases {
 		fmt.Fprintf(w, "  phase %-28s %8.1f s\n", ph.Name, ph.Seconds)

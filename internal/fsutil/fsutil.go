@@ -90,3 +90,14 @@ func VerifySHA256(path, want string) error {
 	}
 	return nil
 }
+
+// HumanSize formats a byte count for people: 27.1 MiB, 3.0 KiB, 12 B.
+func HumanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
