@@ -114,6 +114,7 @@ func sh(t *testing.T, dir string, environ []string, script string) string {
 type buildReport struct {
 	Release string `json:"release"`
 	Target  string `json:"target"`
+	Tree    string `json:"tree"`
 	Stages  []struct {
 		Name string `json:"name"`
 		Hit  bool   `json:"store_hit"`

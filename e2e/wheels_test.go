@@ -250,3 +250,40 @@ func writeTestWheel(t *testing.T, dir, name string, members map[string][]byte) s
 	}
 	return p
 }
+
+// TestWheelsBuildARM64 builds the cffi test project for linux-arm64 on
+// this amd64 host: the arm64 PyPy runs under qemu-user (pip and setuptools
+// included) and aarch64-linux-gnu-gcc compiles, giving a linux_aarch64
+// wheel whose module imports under qemu and reports SQLite's version.
+func TestWheelsBuildARM64(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("cross-builds arm64 wheels from an amd64 host")
+	}
+	needTools(t, "qemu-aarch64-static", "aarch64-linux-gnu-gcc")
+	if _, err := os.Stat("/usr/lib/aarch64-linux-gnu/libsqlite3.so"); err != nil {
+		t.Skip("libsqlite3-dev:arm64 not installed (scripts/setup.sh installs it)")
+	}
+	work := t.TempDir()
+	e := env(t)
+	src, _ := filepath.Abs("../wheels/testdata/sqlitever")
+	out := mustRun(t, work, e, "wheels", "build", src, "--target", "linux-arm64", "--out", "w", "--json")
+	whl := filepath.Join(work, "w", "sqlitever-1.0-pp39-pypy39_pp73-linux_aarch64.whl")
+	if _, err := os.Stat(whl); err != nil {
+		t.Fatalf("no aarch64 wheel: %v\n%s", err, out.stdout)
+	}
+	// check ties the ELF machine to the tag: an x86_64 .so would fail.
+	mustRun(t, work, e, "wheels", "check", whl)
+
+	rep := parseReport(t, mustRun(t, work, e, "build", "--target", "linux-arm64", "--formats", "tar.gz", "--no-smoke", "--out", "d", "--json").stdout)
+	sysroots, _ := filepath.Glob(filepath.Join(testCache, "pypyctl", "sysroots", "arm64-*[^k]"))
+	if len(sysroots) == 0 {
+		t.Fatal("no arm64 sysroot in the test cache")
+	}
+	site := filepath.Join(work, "site")
+	sh(t, work, e, "mkdir -p "+site+" && cd "+site+" && unzip -q "+whl)
+	got := sh(t, work, append(e, "PYTHONPATH="+site), "qemu-aarch64-static -L "+sysroots[0]+" "+filepath.Join(rep.Tree, "bin", "pypy3")+
+		` -c "import platform, sqlitever; print(platform.machine(), sqlitever.version())"`)
+	if !strings.HasPrefix(strings.TrimSpace(got), "aarch64 3.") {
+		t.Fatalf("arm64 import said %q", got)
+	}
+}

@@ -10,6 +10,8 @@ need=(
   bzip2 xz-utils zstd unzip faketime bc
   # emulated arm64: qemu-user and the arm64 packages for its sysroot
   qemu-user-static
+  # arm64 wheels: the cross compiler and the arm64 -dev library the test project links
+  gcc-aarch64-linux-gnu libsqlite3-dev:arm64
   # sandboxes, ELF tools, signing and packaging clients the tests drive
   bubblewrap patchelf openssl gnupg sq dpkg-dev lintian debootstrap python3-jsonschema
   # registry, image and formula clients

@@ -20,13 +20,18 @@ import (
 type BuildOptions struct {
 	// Tree is the assembled PyPy tree (its bin/pypy3 builds the wheel).
 	Tree string
-	// Arch is the tree's machine (x86_64, aarch64); only the host's is
-	// built here, since compiling for another arch needs a cross compiler.
-	Arch   string
-	Src    string // a source dir or an sdist (.tar.gz)
-	OutDir string
-	Epoch  int64 // SOURCE_DATE_EPOCH
-	Log    func(string)
+	// Arch is the tree's machine (x86_64, aarch64). Another arch than the
+	// host's runs the tree's PyPy under Emulator and compiles with CrossCC.
+	Arch string
+	// Emulator is the qemu-user command prefix with its sysroot
+	// (smoke.Emulator); CrossCC the C cross compiler for Arch
+	// (CrossCompiler). Both are needed for a foreign Arch only.
+	Emulator []string
+	CrossCC  string
+	Src      string // a source dir or an sdist (.tar.gz)
+	OutDir   string
+	Epoch    int64 // SOURCE_DATE_EPOCH
+	Log      func(string)
 }
 
 // BuildResult is a built wheel and the interpreter facts it was built for.
@@ -55,8 +60,17 @@ func hostArch() string {
 // --no-index` with SOURCE_DATE_EPOCH set, then the wheel rewritten
 // reproducibly into OutDir.
 func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
-	if o.Arch != "" && o.Arch != hostArch() {
-		return nil, fmt.Errorf("building %s wheels on a %s host needs a cross compiler, which wheels build does not drive yet", o.Arch, hostArch())
+	foreign := o.Arch != "" && o.Arch != hostArch()
+	if foreign {
+		if len(o.Emulator) == 0 {
+			return nil, fmt.Errorf("building %s wheels on a %s host runs the tree under qemu-user: no emulator given", o.Arch, hostArch())
+		}
+		if o.CrossCC == "" {
+			return nil, fmt.Errorf("no C cross compiler known for %s", o.Arch)
+		}
+		if _, err := exec.LookPath(o.CrossCC); err != nil {
+			return nil, fmt.Errorf("%s not found: install gcc-%s-linux-gnu (and the -dev:%s packages the project links) to build %s wheels", o.CrossCC, o.Arch, debArch(o.Arch), o.Arch)
+		}
 	}
 	py := filepath.Join(o.Tree, "bin", "pypy3")
 	if _, err := os.Stat(py); err != nil {
@@ -83,6 +97,10 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		"PIP_NO_INDEX=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONDONTWRITEBYTECODE=1",
 		"CFLAGS=-ffile-prefix-map="+tmp+"=/build -fdebug-prefix-map="+tmp+"=/build",
 		"LC_ALL=C")
+	if foreign {
+		// distutils takes the compiler and linker from the environment.
+		env = append(env, "CC="+o.CrossCC, "LDSHARED="+o.CrossCC+" -shared")
+	}
 	runIn := func(dir string, argv ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Dir, cmd.Env = dir, env
@@ -104,6 +122,11 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		return nil, fmt.Errorf("copy tree %s: %v\n%s", o.Tree, err, out)
 	}
 	py = filepath.Join(priv, "bin", "pypy3")
+	if foreign {
+		if py, err = emulatedPython(tmp, py, o.Emulator); err != nil {
+			return nil, err
+		}
+	}
 	log("venv: " + py + " -m venv")
 	if _, err := runIn(tmp, py, "-m", "venv", venv); err != nil {
 		return nil, err
@@ -162,6 +185,49 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		return nil, fmt.Errorf("built wheel %s fails its check: %s", filepath.Base(res.Wheel), strings.Join(rep.Problems, "; "))
 	}
 	return res, nil
+}
+
+// emulatedPython writes a script that runs the foreign interpreter under
+// qemu-user with argv[0] set to the script itself (qemu's -0): PyPy then
+// reports the script as sys.executable, so the venv made from it, and
+// every child process pip and setuptools start through sys.executable,
+// run emulated too, with no binfmt_misc registration on the host.
+func emulatedPython(dir, py string, emulator []string) (string, error) {
+	real, err := filepath.EvalSymlinks(py)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\nexec")
+	for _, a := range emulator {
+		b.WriteString(" " + shellQuote(a))
+	}
+	b.WriteString(` -0 "$0" ` + shellQuote(real) + ` "$@"` + "\n")
+	p := filepath.Join(dir, "pypy3-emulated")
+	return p, os.WriteFile(p, []byte(b.String()), 0o755)
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// CrossCompiler is the Debian cross compiler for a wheel arch ("" if none).
+func CrossCompiler(arch string) string {
+	switch arch {
+	case "aarch64":
+		return "aarch64-linux-gnu-gcc"
+	case "x86_64":
+		return "x86_64-linux-gnu-gcc"
+	}
+	return ""
+}
+
+func debArch(arch string) string {
+	switch arch {
+	case "aarch64":
+		return "arm64"
+	case "x86_64":
+		return "amd64"
+	}
+	return arch
 }
 
 // stageSource copies a source dir, or unpacks an sdist, into dst: the

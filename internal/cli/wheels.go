@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/smoke"
 	"github.com/pypyctl/pypyctl/wheels"
 )
 
@@ -35,9 +37,12 @@ release's assembled PyPy for --target (from the store; built if missing):
 a throwaway venv made offline with the tree's pinned ensurepip wheels, then
 pip wheel --no-deps --no-build-isolation --no-index, with SOURCE_DATE_EPOCH
 from the release. The wheel is rewritten reproducibly (sorted members,
-fixed times), so two builds give identical bytes. Only the host's arch is
-built. Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
+fixed times), so two builds give identical bytes. A foreign --target
+(linux-arm64 on amd64) runs its PyPy under qemu-user and compiles with
+Debian's cross gcc (gcc-aarch64-linux-gnu, plus -dev:arm64 libraries).
+Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 		Example: `  pypyctl wheels build ./myproject --release pypy3.9-v7.3.11
+  pypyctl wheels build ./myproject --target linux-arm64
   pypyctl wheels build dist/myproject-1.0.tar.gz --out wheelhouse/ --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -65,10 +70,23 @@ built. Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 			if out, err = filepath.Abs(out); err != nil {
 				return err
 			}
-			res, err := wheels.Build(cmd.Context(), wheels.BuildOptions{
+			bo := wheels.BuildOptions{
 				Tree: tr.Dir, Arch: wheelArch(t.Arch), Src: src, OutDir: out,
 				Epoch: r.SourceDateEpoch, Log: logf,
-			})
+			}
+			// A foreign target's PyPy runs under qemu-user with the same
+			// sysroot its smoke test uses, and compiles with a cross gcc.
+			if vmm := tr.Report.VM; vmm != nil && vmm.Arch != runtime.GOARCH {
+				sysroot, err := smoke.EnsureSysroot(cmd.Context(), d.Cache, t.DebianArch, smoke.PackageNames(vmm.RuntimeDepends), logf)
+				if err != nil {
+					return err
+				}
+				if bo.Emulator, err = smoke.Emulator(t.DebianArch, sysroot); err != nil {
+					return err
+				}
+				bo.CrossCC = wheels.CrossCompiler(bo.Arch)
+			}
+			res, err := wheels.Build(cmd.Context(), bo)
 			if err != nil {
 				return err
 			}
