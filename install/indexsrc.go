@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/publish/index"
@@ -15,45 +13,6 @@ import (
 
 // maxIndexSize bounds what is read as versions.json or SHA256SUMS.
 const maxIndexSize = 64 << 20
-
-// IndexURL turns an index location into a URL: http(s):// and file:// URLs
-// as they are, anything else as a path. A directory, or a URL ending in
-// "/", means the versions.json inside it.
-func IndexURL(loc string) (*url.URL, error) {
-	if loc == "" {
-		return nil, fmt.Errorf("no index given")
-	}
-	if i := strings.Index(loc, "://"); i > 0 {
-		u, err := url.Parse(loc)
-		if err != nil {
-			return nil, fmt.Errorf("index %q: %w", loc, err)
-		}
-		switch u.Scheme {
-		case "http", "https":
-		case "file":
-			if u.Host != "" && u.Host != "localhost" {
-				return nil, fmt.Errorf("index %q: file URLs name no host", loc)
-			}
-			if st, err := os.Stat(fileURLPath(u)); err == nil && st.IsDir() {
-				u = u.JoinPath("versions.json")
-			}
-		default:
-			return nil, fmt.Errorf("index %q: scheme %s is not http, https or file", loc, u.Scheme)
-		}
-		if u.Path == "" || strings.HasSuffix(u.Path, "/") {
-			u = u.JoinPath("versions.json")
-		}
-		return u, nil
-	}
-	p, err := filepath.Abs(loc)
-	if err != nil {
-		return nil, err
-	}
-	if st, err := os.Stat(p); err == nil && st.IsDir() {
-		p = filepath.Join(p, "versions.json")
-	}
-	return &url.URL{Scheme: "file", Path: filepath.ToSlash(p)}, nil
-}
 
 // IndexUnavailableError says the index could not be fetched (network
 // trouble, server errors) — as opposed to missing or malformed.
@@ -75,7 +34,7 @@ type loadedIndex struct {
 }
 
 func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, error) {
-	u, err := IndexURL(loc)
+	u, err := index.LocationURL(loc)
 	if err != nil {
 		return nil, err
 	}

@@ -178,9 +178,9 @@ func TestIndexURL(t *testing.T) {
 		{"", "", true},
 	}
 	for _, tt := range tests {
-		u, err := IndexURL(tt.in)
+		u, err := index.LocationURL(tt.in)
 		if (err != nil) != tt.wantErr || (err == nil && u.String() != tt.want) {
-			t.Errorf("IndexURL(%q) = %v, %v; want %s", tt.in, u, err, tt.want)
+			t.Errorf("LocationURL(%q) = %v, %v; want %s", tt.in, u, err, tt.want)
 		}
 	}
 }
