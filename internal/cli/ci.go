@@ -53,26 +53,31 @@ PYPYCTL_STORE_TOKEN, else the job's CI_REGISTRY_USER/CI_REGISTRY_PASSWORD.`,
 			if err != nil {
 				return Usagef("%w", err)
 			}
-			res := ciGitHubResult{Release: r.Name, Store: store, Jobs: len(r.Targets), File: out}
-			if out == "" {
-				if a.JSON {
-					res.Workflow = string(data)
-					return a.Render(res, nil)
-				}
-				_, err := a.Stdout.Write(data)
-				return err
-			}
-			if err := fsutil.WriteFileAtomic(out, data, 0o644); err != nil {
-				return fmt.Errorf("write pipeline: %w", err)
-			}
-			a.Logf("wrote %s: %d build jobs for %s, then release", out, res.Jobs, r.Name)
-			return a.Render(res, nil)
+			return a.writeCI(ciGitHubResult{Release: r.Name, Store: store, Jobs: len(r.Targets), File: out}, data, "pipeline", "release")
 		},
 	}
 	c.Flags().StringVar(&release, "release", "", "release to build (default: the matrix's default_release)")
 	c.Flags().StringVar(&store, "store", "", "oci://REGISTRY/REPO to write into the file (default: the PYPYCTL_STORE CI/CD variable)")
 	c.Flags().StringVar(&out, "out", "", "write the pipeline to this file instead of stdout")
 	return c
+}
+
+// writeCI prints a generated CI file (in --json, inside the result), or
+// writes it atomically to res.File.
+func (a *App) writeCI(res ciGitHubResult, data []byte, what, last string) error {
+	if res.File == "" {
+		if a.JSON {
+			res.Workflow = string(data)
+			return a.Render(res, nil)
+		}
+		_, err := a.Stdout.Write(data)
+		return err
+	}
+	if err := fsutil.WriteFileAtomic(res.File, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", what, err)
+	}
+	a.Logf("wrote %s: %d build jobs for %s, then %s", res.File, res.Jobs, res.Release, last)
+	return a.Render(res, nil)
 }
 
 // ciGitHubResult is the --json shape of `ci github` and `ci gitlab`.
@@ -119,20 +124,7 @@ own token). The output depends only on the matrix and the flags.`,
 			if err != nil {
 				return err
 			}
-			res := ciGitHubResult{Release: r.Name, Store: store, Jobs: len(r.Targets), File: out}
-			if out == "" {
-				if a.JSON {
-					res.Workflow = string(data)
-					return a.Render(res, nil)
-				}
-				_, err := a.Stdout.Write(data)
-				return err
-			}
-			if err := fsutil.WriteFileAtomic(out, data, 0o644); err != nil {
-				return fmt.Errorf("write workflow: %w", err)
-			}
-			a.Logf("wrote %s: %d build jobs for %s, then merge", out, res.Jobs, r.Name)
-			return a.Render(res, nil)
+			return a.writeCI(ciGitHubResult{Release: r.Name, Store: store, Jobs: len(r.Targets), File: out}, data, "workflow", "merge")
 		},
 	}
 	c.Flags().StringVar(&release, "release", "", "release to build (default: the matrix's default_release)")
