@@ -110,13 +110,9 @@ func buildDebs(ctx context.Context, o *Options, jobs []Job, out string) ([]strin
 		if err != nil {
 			return nil, fmt.Errorf("%s: tree for the .deb: %w", j.Name(), err)
 		}
-		var runtime []string
-		if m := tr.Report.VM; m != nil && m.Origin == "debian" {
-			runtime = m.RuntimeDepends
-		}
 		res, err := deb.Build(ctx, deb.Options{
 			Tree: tr.Dir, Release: j.Release, Target: j.Target, Project: o.Matrix.Project,
-			RuntimeDepends: runtime, OutDir: out, Log: o.Log,
+			RuntimeDepends: tr.Report.VM.DebianDepends(), OutDir: out, Log: o.Log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", j.Name(), err)

@@ -110,3 +110,12 @@ func CheckRunpath(launcher string) error {
 	}
 	return fmt.Errorf("launcher %s has RUNPATH %v, not $ORIGIN: the tree would not be relocatable", launcher, append(rp, rpath...))
 }
+
+// DebianDepends is RuntimeDepends of a possibly missing VM description:
+// only Debian-imported VMs declare any.
+func (m *Metadata) DebianDepends() []string {
+	if m == nil {
+		return nil
+	}
+	return m.RuntimeDepends
+}

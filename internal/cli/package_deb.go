@@ -84,13 +84,9 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 			if err != nil {
 				return err
 			}
-			var runtime []string
-			if vmMeta := tr.Report.VM; vmMeta != nil && vmMeta.Origin == "debian" {
-				runtime = vmMeta.RuntimeDepends
-			}
 			res, err := deb.Build(cmd.Context(), deb.Options{
 				Tree: tr.Dir, Release: r, Target: t, Project: m.Project,
-				Revision: f.revision, Version: f.version, RuntimeDepends: runtime,
+				Revision: f.revision, Version: f.version, RuntimeDepends: tr.Report.VM.DebianDepends(),
 				Compression: comp, OutDir: out, Log: logf,
 			})
 			if err != nil {

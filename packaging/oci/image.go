@@ -145,11 +145,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		var depends []string
-		if in.VM != nil {
-			depends = in.VM.RuntimeDepends
-		}
-		rootSet := roots(needs, depends, o.Packages)
+		rootSet := roots(needs, in.VM.DebianDepends(), o.Packages)
 		pkgs, changed, err := pins(ctx, o.Archive, o.Lock, in.Target.DebianArch, rootSet, o.UpdateLock, o.Log)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in.Target.Name, err)
