@@ -1,19 +1,18 @@
 package wheels
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/pypyctl/pypyctl/packaging/archive"
 )
 
 // BuildOptions configures Build.
@@ -86,7 +85,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	}
 	defer os.RemoveAll(tmp)
 	src := filepath.Join(tmp, "src")
-	if err := stageSource(o.Src, src); err != nil {
+	if err := stageSource(ctx, o.Src, src); err != nil {
 		return nil, err
 	}
 	venv := filepath.Join(tmp, "venv")
@@ -233,7 +232,7 @@ func debArch(arch string) string {
 // stageSource copies a source dir, or unpacks an sdist, into dst: the
 // build writes build/ and .egg-info into its source, which must not touch
 // the user's tree.
-func stageSource(src, dst string) error {
+func stageSource(ctx context.Context, src, dst string) error {
 	st, err := os.Stat(src)
 	if err != nil {
 		return err
@@ -244,58 +243,7 @@ func stageSource(src, dst string) error {
 	if !strings.HasSuffix(src, ".tar.gz") {
 		return fmt.Errorf("%s: want a source directory or a .tar.gz sdist", src)
 	}
-	return unpackSdist(src, dst)
-}
-
-// unpackSdist unpacks an sdist's single top directory into dst.
-func unpackSdist(path, dst string) error {
-	fh, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	zr, err := gzip.NewReader(fh)
-	if err != nil {
-		return fmt.Errorf("sdist %s: %w", path, err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("sdist %s: %w", path, err)
-		}
-		// Drop the name-version/ top directory.
-		_, rel, ok := strings.Cut(h.Name, "/")
-		if !ok || rel == "" {
-			continue
-		}
-		if !filepath.IsLocal(rel) {
-			return fmt.Errorf("sdist %s: member %q escapes the tree", path, h.Name)
-		}
-		p := filepath.Join(dst, rel)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			out, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode)&0o755|0o600)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(out, tr)
-			if cerr := out.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return fmt.Errorf("sdist %s: %s: %w", path, h.Name, err)
-			}
-		}
-	}
+	// archive.Extract refuses entries that would escape dst; the sdist's
+	// name-version/ top directory is dropped.
+	return archive.Extract(ctx, src, dst, archive.ExtractOptions{StripComponents: 1})
 }
