@@ -67,11 +67,7 @@ func publishFile(src, dst string) (Artifact, error) {
 	}); err != nil {
 		return Artifact{}, err
 	}
-	sum, size, err := fsutil.SHA256File(dst)
-	if err != nil {
-		return Artifact{}, err
-	}
-	return Artifact{Name: filepath.Base(dst), Path: dst, Size: size, SHA256: sum}, nil
+	return Describe(dst, "")
 }
 
 // UpdateSHA256SUMS merges the artifacts' digests into dir/SHA256SUMS (the

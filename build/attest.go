@@ -95,7 +95,7 @@ func WriteProvenance(ctx context.Context, p ProvenanceOptions) (Artifact, error)
 	if err := provenance.WriteFile(ctx, p.Path, p.Signer, st); err != nil {
 		return Artifact{}, fmt.Errorf("provenance: %w", err)
 	}
-	return describe(p.Path, "provenance")
+	return Describe(p.Path, "provenance")
 }
 
 // writeProvenance is WriteProvenance for this build's output directory.
@@ -114,8 +114,8 @@ func writeProvenance(ctx context.Context, o *Options, t *TreeResult, arts []Arti
 	})
 }
 
-// describe hashes a file written to the output directory.
-func describe(p, kind string) (Artifact, error) {
+// Describe hashes a file written to an output directory as an Artifact.
+func Describe(p, kind string) (Artifact, error) {
 	sum, size, err := fsutil.SHA256File(p)
 	if err != nil {
 		return Artifact{}, err

@@ -162,7 +162,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := fsutil.WriteFileAtomic(sbomPath, bom, 0o644); err != nil {
 		return nil, fmt.Errorf("SBOM: %w", err)
 	}
-	art, err := describe(sbomPath, "sbom")
+	art, err := Describe(sbomPath, "sbom")
 	if err != nil {
 		return nil, err
 	}

@@ -357,7 +357,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			return err
 		}
 		for _, w := range ws {
-			a, err := describeFile(w.Path, "wheel")
+			a, err := build.Describe(w.Path, "wheel")
 			if err != nil {
 				return err
 			}

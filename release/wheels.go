@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/pypyctl/pypyctl/build"
-	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/wheels"
 )
@@ -59,12 +58,4 @@ func releaseWheels(ctx context.Context, o *Options, jobs []Job, dist string) ([]
 		}
 	}
 	return out, nil
-}
-
-func describeFile(p, kind string) (build.Artifact, error) {
-	sum, size, err := fsutil.SHA256File(p)
-	if err != nil {
-		return build.Artifact{}, err
-	}
-	return build.Artifact{Name: filepath.Base(p), Path: p, Kind: kind, Size: size, SHA256: sum}, nil
 }
