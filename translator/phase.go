@@ -20,6 +20,9 @@ type Phase struct {
 	// RPythonSeconds is the time RPython's own "Timings:" table gives the
 	// task, when it printed one.
 	RPythonSeconds *float64 `json:"rpython_seconds,omitempty"`
+	// PeakRSSMB is the most resident memory RPython and the programs it
+	// started held together during the phase (sampled once a second).
+	PeakRSSMB float64 `json:"peak_rss_mb,omitempty"`
 }
 
 // taskForTitle maps the titles rpython/translator/driver.py gives its
@@ -47,7 +50,9 @@ const gcTransformPhase = "gctransform"
 var (
 	ansiRE     = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
 	taskLineRE = regexp.MustCompile(`^\[translation:info\] (.+)\.\.\.$`)
-	timerRE    = regexp.MustCompile(`^\[Timer\] (.+?)\s+--- ([0-9.]+) s$`)
+	timerRE    = regexp.MustCompile(`^\[Timer\] (.+?)\s+---\s+([0-9.]+) s$`)
+	// The rtyper's "[rtyper] specializing: 218100 / 218825 blocks   (99%)".
+	percentRE = regexp.MustCompile(`^\[rtyper\] specializing: \d+ / \d+ blocks\s+\((\d+)%\)$`)
 )
 
 // phaseLog receives RPython's merged output: it copies every byte to out
@@ -58,6 +63,10 @@ type phaseLog struct {
 	out     io.Writer
 	now     func() time.Time
 	onPhase func(p Phase, n int)
+
+	// onPercent hears the rtyper's progress, in steps of ten.
+	onPercent func(phase string, pct int)
+	lastPct   int
 
 	partial []byte
 	phases  []Phase
@@ -101,6 +110,15 @@ func (l *phaseLog) line(s string) {
 		}
 		return
 	}
+	if m := percentRE.FindStringSubmatch(s); m != nil {
+		if pct, err := strconv.Atoi(m[1]); err == nil && pct/10 > l.lastPct/10 && l.onPercent != nil {
+			l.onPercent(l.current(), pct)
+		}
+		if pct, err := strconv.Atoi(m[1]); err == nil {
+			l.lastPct = max(l.lastPct, pct)
+		}
+		return
+	}
 	if strings.HasPrefix(s, "[gctransform") && l.current() == "database_c" {
 		l.start(gcTransformPhase, "GC transformation")
 		return
@@ -118,6 +136,19 @@ func (l *phaseLog) line(s string) {
 	}
 }
 
+// observeRSS records one memory sample against the current phase.
+func (l *phaseLog) observeRSS(bytes uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.phases) == 0 {
+		return
+	}
+	mb := float64(bytes>>10) / 1024
+	if p := &l.phases[len(l.phases)-1]; mb > p.PeakRSSMB {
+		p.PeakRSSMB = float64(int(mb*10)) / 10
+	}
+}
+
 func (l *phaseLog) current() string {
 	if len(l.phases) == 0 {
 		return ""
@@ -130,6 +161,7 @@ func (l *phaseLog) start(task, title string) {
 	l.closeCurrent(now)
 	l.phases = append(l.phases, Phase{Name: task, Title: title})
 	l.started = now
+	l.lastPct = 0
 	if l.onPhase != nil {
 		l.onPhase(l.phases[len(l.phases)-1], len(l.phases))
 	}

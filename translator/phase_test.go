@@ -29,6 +29,8 @@ const realLog = "[platform:msg] Set platform with 'host' cc=None, using cc='gcc'
 	"[Timer] Timings:\n" +
 	"[Timer] annotate                       --- 812.5 s\n" +
 	"[Timer] rtype_lltype                   --- 301.0 s\n" +
+	// RPython pads values under 100 s ("%5.1f"): "---  35.0 s".
+	"[Timer] backendopt_lltype              ---  35.0 s\n" +
 	"[Timer] loading target                 --- 0.1 s\n" +
 	"[Timer] Total:                         --- 1113.6 s\n"
 
@@ -86,6 +88,9 @@ func TestPhaseLog(t *testing.T) {
 			}
 			if phases[0].RPythonSeconds == nil || *phases[0].RPythonSeconds != 812.5 || *phases[1].RPythonSeconds != 301 {
 				t.Errorf("RPython's timings not read: %+v %+v", phases[0], phases[1])
+			}
+			if phases[3].RPythonSeconds == nil || *phases[3].RPythonSeconds != 35 {
+				t.Errorf("a padded timing (---  35.0 s, as real RPython prints it) not read: %+v", phases[3])
 			}
 			if phases[2].RPythonSeconds != nil {
 				t.Errorf("pyjitpl got a timing the table did not give")

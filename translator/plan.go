@@ -3,6 +3,7 @@ package translator
 import (
 	"context"
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/translator/builder"
 )
 
 // Builders run the same command in different surroundings.
@@ -18,6 +20,12 @@ const (
 	BuilderHost     = "host"     // in place, on this machine
 	BuilderBwrap    = "bwrap"    // under bubblewrap: read-only /, only the work dir writable, no network
 	BuilderEmulated = "emulated" // a foreign-arch host interpreter under qemu-user
+	// BuilderImage runs in a pinned builder image (translator/builder):
+	// "image" for the default image, "image:NAME" for another.
+	BuilderImage = "image"
+	// DefaultImage is the builder image "image" means: Debian bullseye
+	// with PyPy 2.7 as host and gcc 10.
+	DefaultImage = "pypy2-bullseye"
 )
 
 const (
@@ -31,6 +39,11 @@ const (
 	// WorkVar stands for the per-run scratch directory in plans: the plan
 	// (and so its key) must not depend on temp paths.
 	WorkVar = "$WORK"
+	// ImageVar stands for the builder image's root file system, whose
+	// place depends on the store's path.
+	ImageVar = "$IMAGE"
+	// imageHost is the host interpreter inside a builder image.
+	imageHost = "/usr/bin/pypy"
 	// goalDir is where RPython is run from, relative to the source root.
 	goalDir = "pypy/goal"
 )
@@ -58,6 +71,16 @@ type Request struct {
 	WorkRoot string
 	Machine  *Machine
 	Sources  *Sources
+	// Image is the builder image of an image builder (its pins and key);
+	// ImageRoot its root file system when already made (the host is
+	// probed inside it then).
+	Image     *builder.Image
+	ImageRoot string
+	// RPythonTarget translates another RPython target of the same source
+	// (a path from the source root, e.g.
+	// rpython/translator/goal/targetnopstandalone.py) instead of
+	// targetpypystandalone: a small program proves a builder in seconds.
+	RPythonTarget string
 }
 
 // EnvVar is one variable of the translation's environment. Values of
@@ -85,33 +108,51 @@ type Problem struct {
 // Plan is everything one translation will do. Its Key names the
 // translated VM in the store.
 type Plan struct {
-	Release       string     `json:"release"`
-	PyPyVersion   string     `json:"pypy_version"`
-	PythonVersion string     `json:"python_version"`
-	Target        string     `json:"target"`
-	OS            string     `json:"os"`
-	Arch          string     `json:"arch"`
-	Builder       string     `json:"builder"`
-	Source        SourceInfo `json:"source"`
-	Host          HostPython `json:"host"`
+	Release       string `json:"release"`
+	PyPyVersion   string `json:"pypy_version"`
+	PythonVersion string `json:"python_version"`
+	Target        string `json:"target"`
+	OS            string `json:"os"`
+	Arch          string `json:"arch"`
+	Builder       string `json:"builder"`
+	// Image is the builder image (name, Debian arch, key) of an image
+	// builder.
+	Image  *ImageRef  `json:"image,omitempty"`
+	Source SourceInfo `json:"source"`
+	Host   HostPython `json:"host"`
 	// Dir is where Command runs, relative to the source root.
 	Dir     string   `json:"dir"`
 	Command []string `json:"command"`
 	// Wrapper prefixes Command for the builder (bwrap, qemu-user).
-	Wrapper        []string  `json:"wrapper,omitempty"`
-	Env            []EnvVar  `json:"env"`
-	Outputs        []Output  `json:"outputs"`
-	MinMemoryGB    int       `json:"min_memory_gb"`
-	MinDiskGB      int       `json:"min_disk_gb"`
-	Timeout        string    `json:"timeout"`
-	Key            string    `json:"key"`
-	KeyProvisional bool      `json:"key_provisional"`
-	Notes          []string  `json:"notes,omitempty"`
-	Preflight      []Problem `json:"preflight"`
+	Wrapper []string `json:"wrapper,omitempty"`
+	Env     []EnvVar `json:"env"`
+	// Toolchain is what the host builders' compiler and libraries are
+	// (gcc version, pkg-config versions): part of the key, so another
+	// toolchain's VM is never a hit. An image's key covers its own.
+	Toolchain      map[string]string `json:"toolchain,omitempty"`
+	Outputs        []Output          `json:"outputs"`
+	MinMemoryGB    int               `json:"min_memory_gb"`
+	MinDiskGB      int               `json:"min_disk_gb"`
+	Timeout        string            `json:"timeout"`
+	Key            string            `json:"key"`
+	KeyProvisional bool              `json:"key_provisional"`
+	Notes          []string          `json:"notes,omitempty"`
+	Preflight      []Problem         `json:"preflight"`
 
 	timeout time.Duration
 	passEnv map[string]string
 	rel     *platforms.Release
+	image   *builder.Image
+}
+
+// ImageRef names a plan's builder image.
+type ImageRef struct {
+	Name  string `json:"name"`
+	Suite string `json:"suite"`
+	Arch  string `json:"arch"` // Debian architecture
+	Key   string `json:"key"`
+	// Host is the pinned version of the image's host interpreter package.
+	Host string `json:"host_package"`
 }
 
 // HostMissingCommand stands for the interpreter in a plan without one.
@@ -139,6 +180,7 @@ func NewPlan(ctx context.Context, req Request) (*Plan, error) {
 		Target: t.Name, OS: t.OS, Arch: t.Arch,
 		Builder:   firstNonEmpty(req.Builder, t.Builder, BuilderHost),
 		Dir:       goalDir,
+		image:     req.Image,
 		MinDiskGB: req.MinDiskGB,
 		timeout:   req.Timeout,
 		rel:       r,
@@ -155,7 +197,22 @@ func NewPlan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	p.Timeout = p.timeout.String()
 
-	wrapper, err := builderWrapper(p.Builder, t.Arch, req.Sysroot)
+	target := "targetpypystandalone"
+	if req.RPythonTarget != "" {
+		dir, file, err := rpythonTarget(req.RPythonTarget)
+		if err != nil {
+			return nil, err
+		}
+		p.Dir, target = dir, file
+	}
+	if p.Builder == BuilderImage || strings.HasPrefix(p.Builder, BuilderImage+":") {
+		if req.Image == nil {
+			return nil, fmt.Errorf("builder %s: no builder image selected", p.Builder)
+		}
+		p.Builder = BuilderImage + ":" + req.Image.Name
+		p.Image = &ImageRef{Name: req.Image.Name, Suite: req.Image.Suite, Arch: req.Image.Arch, Key: req.Image.Key, Host: req.Image.Package("pypy")}
+	}
+	wrapper, err := builderWrapper(p.Builder, t.Arch, req.Sysroot, p.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +232,23 @@ func NewPlan(ctx context.Context, req Request) (*Plan, error) {
 	}
 
 	var probePrefix []string
-	if p.Builder == BuilderEmulated {
-		probePrefix = wrapper
+	switch {
+	case p.Image != nil && req.ImageRoot != "":
+		probe := append(builder.Sandbox(req.ImageRoot, "", "/"), "--")
+		if h, err := ProbeHost(ctx, m, probe, imageHost); err != nil {
+			p.Host = HostPython{Path: imageHost, Problem: fmt.Sprintf("builder image %s: %v", p.Image.Name, err)}
+		} else {
+			p.Host = h
+		}
+	case p.Image != nil:
+		p.Host = HostPython{Path: imageHost, Problem: fmt.Sprintf("builder image %s (%s, key %s) is not made yet; translate makes it from its pinned packages (host: pypy %s)",
+			p.Image.Name, p.Image.Arch, req.Image.Short(), p.Image.Host)}
+	default:
+		if p.Builder == BuilderEmulated {
+			probePrefix = wrapper
+		}
+		p.Host = FindHost(ctx, m, req.HostPython, probePrefix)
 	}
-	p.Host = FindHost(ctx, m, req.HostPython, probePrefix)
 
 	jobs := t.Translation.MakeJobs
 	if jobs <= 0 {
@@ -188,10 +258,27 @@ func NewPlan(ctx context.Context, req Request) (*Plan, error) {
 	if p.Host.Found {
 		host = p.Host.Path
 	}
-	p.Command = append([]string{host}, rpythonArgs(t.Translation, jobs)...)
-	p.Outputs = expectedOutputs(r, t)
+	if p.Image != nil {
+		host = imageHost
+	}
+	if req.RPythonTarget != "" {
+		p.Command = append([]string{host}, smallTargetArgs(p.Dir, target, t.Translation, jobs)...)
+		p.Outputs = []Output{{Name: "vm/" + strings.TrimSuffix(target, ".py") + "-c", From: p.Dir + "/" + strings.TrimSuffix(target, ".py") + "-c", Kind: "executable"}}
+	} else {
+		p.Command = append([]string{host}, rpythonArgs(t.Translation, jobs)...)
+		p.Outputs = expectedOutputs(r, t)
+	}
 	if p.Env, p.passEnv, err = planEnv(r, t, req.PassEnv, m.Getenv); err != nil {
 		return nil, err
+	}
+	if p.Image != nil {
+		for i := range p.Env {
+			if p.Env[i].Name == "PATH" {
+				p.Env[i] = EnvVar{Name: "PATH", Value: "/usr/local/bin:/usr/bin:/bin", From: "image"}
+			}
+		}
+	} else if t.OS == m.OS {
+		p.Toolchain = hostToolchain(ctx, m, t)
 	}
 	p.notes(r, t, req.PassEnv, m.Getenv)
 	if err := p.computeKey(); err != nil {
@@ -246,8 +333,8 @@ func qemuArch(goarch string) (string, bool) {
 }
 
 // builderWrapper is the argv prefix a builder puts before the command.
-func builderWrapper(builder, arch, sysroot string) ([]string, error) {
-	switch builder {
+func builderWrapper(b, arch, sysroot, dir string) ([]string, error) {
+	switch b {
 	case BuilderHost:
 		return nil, nil
 	case BuilderBwrap:
@@ -256,7 +343,7 @@ func builderWrapper(builder, arch, sysroot string) ([]string, error) {
 		// sandbox gone when its parent dies.
 		return []string{"bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
 			"--bind", WorkVar, WorkVar, "--unshare-all", "--die-with-parent",
-			"--chdir", WorkVar + "/src/" + goalDir, "--"}, nil
+			"--chdir", WorkVar + "/src/" + dir, "--"}, nil
 	case BuilderEmulated:
 		q, ok := qemuArch(arch)
 		if !ok {
@@ -268,10 +355,12 @@ func builderWrapper(builder, arch, sysroot string) ([]string, error) {
 		}
 		return w, nil
 	}
-	if strings.HasPrefix(builder, "image:") {
-		return nil, fmt.Errorf("builder %s: container-image builders are not supported by translate; use --builder host, bwrap or emulated", builder)
+	if strings.HasPrefix(b, BuilderImage+":") {
+		// The image is the whole file system; the scratch dir appears at
+		// a fixed path, so the generated C does not name the host's.
+		return append(builder.Sandbox(ImageVar, WorkVar, builder.MountWork+"/src/"+dir), "--"), nil
 	}
-	return nil, fmt.Errorf("unknown builder %q (want host, bwrap or emulated)", builder)
+	return nil, fmt.Errorf("unknown builder %q (want host, bwrap, emulated or image[:NAME])", b)
 }
 
 // expectedOutputs are the files RPython copies into pypy/goal: the
@@ -387,13 +476,24 @@ type keyInputs struct {
 	Args          []string          `json:"args"`
 	Env           map[string]string `json:"env"`
 	Outputs       []Output          `json:"outputs"`
+	// Image is the builder image's key: its compiler, -dev libraries and
+	// host interpreter, pinned. Toolchain is the same for host builders.
+	Image     string            `json:"image,omitempty"`
+	Toolchain map[string]string `json:"toolchain,omitempty"`
+	Dir       string            `json:"dir,omitempty"`
 }
 
 func (p *Plan) computeKey() error {
 	in := keyInputs{
 		Release: p.Release, PyPyVersion: p.PyPyVersion, PythonVersion: p.PythonVersion,
 		Target: p.Target, OS: p.OS, Arch: p.Arch, Outputs: p.Outputs,
-		Env: map[string]string{},
+		Env: map[string]string{}, Toolchain: p.Toolchain,
+	}
+	if p.Image != nil {
+		in.Image = p.Image.Key
+	}
+	if p.Dir != goalDir {
+		in.Dir = p.Dir
 	}
 	if p.Source.Digest != "" {
 		in.Source = p.Source.Digest
@@ -411,7 +511,7 @@ func (p *Plan) computeKey() error {
 	}
 	for _, e := range p.Env {
 		switch e.From {
-		case "inherited":
+		case "inherited", "image":
 		case "pass-env":
 			in.Env[e.Name] = p.passEnv[e.Name]
 		default:
@@ -429,3 +529,60 @@ func (p *Plan) computeKey() error {
 
 // Ready says whether the plan can run: host found, no preflight problem.
 func (p *Plan) Ready() bool { return p.Host.Found && len(p.Preflight) == 0 }
+
+// rpythonTarget splits --rpython-target into the directory RPython runs
+// in and the target file, refusing paths that leave the source tree.
+func rpythonTarget(rel string) (dir, file string, err error) {
+	clean := path.Clean(rel)
+	if clean != rel || path.IsAbs(clean) || strings.HasPrefix(clean, "../") || clean == ".." ||
+		!strings.HasSuffix(clean, ".py") || !strings.HasPrefix(path.Base(clean), "target") || strings.ContainsAny(clean, " \n\\") {
+		return "", "", fmt.Errorf("--rpython-target %q: want a target*.py file inside the source tree, e.g. rpython/translator/goal/targetnopstandalone.py", rel)
+	}
+	return path.Dir(clean), path.Base(clean), nil
+}
+
+// smallTargetArgs is the command for a target other than PyPy's: the
+// same RPython, the target's GC and make jobs, without PyPy's JIT and
+// shared-library options (a small program has no JIT driver).
+func smallTargetArgs(dir, target string, tr platforms.Translation, jobs int) []string {
+	up := strings.Repeat("../", strings.Count(dir, "/")+1)
+	args := []string{up + "rpython/bin/rpython", "--batch"}
+	if tr.GC != "" {
+		args = append(args, "--gc="+tr.GC)
+	}
+	if jobs > 0 {
+		args = append(args, "--make-jobs="+strconv.Itoa(jobs))
+	}
+	return append(args, target)
+}
+
+// hostToolchain reads what a host or bwrap build compiles with: the C
+// compiler's version and each C library's pkg-config version. They go
+// into the key, so a machine with another toolchain never gets this
+// machine's VM from a shared store. Unreadable values are recorded as
+// such (and so still differ from a real version).
+func hostToolchain(ctx context.Context, m *Machine, t *platforms.Target) map[string]string {
+	tc := map[string]string{}
+	if m.Run == nil {
+		return tc
+	}
+	cc := "gcc"
+	if f := strings.Fields(t.Translation.CC); len(f) > 0 {
+		cc = f[0]
+	}
+	env := []string{"PATH=" + m.Getenv("PATH"), "LC_ALL=C"}
+	if out, err := m.Run(ctx, env, cc, "-dumpfullversion", "-dumpversion"); err == nil {
+		tc["cc"] = cc + " " + strings.TrimSpace(string(out))
+	} else {
+		tc["cc"] = cc + " unknown"
+	}
+	for _, d := range cDeps() {
+		if d.PkgConfig == "" {
+			continue
+		}
+		if out, err := m.Run(ctx, env, "pkg-config", "--modversion", d.PkgConfig); err == nil {
+			tc[d.PkgConfig] = strings.TrimSpace(string(out))
+		}
+	}
+	return tc
+}

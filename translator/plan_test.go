@@ -270,7 +270,9 @@ func TestBadRequests(t *testing.T) {
 		want   string
 	}{
 		{"unknown builder", func(req *Request) { req.Builder = "docker" }, "unknown builder"},
-		{"image builder", func(req *Request) { req.Builder = "image:debian" }, "not supported"},
+		{"image builder without an image", func(req *Request) { req.Builder = "image:debian" }, "no builder image selected"},
+		{"rpython target outside the tree", func(req *Request) { req.RPythonTarget = "../x/target.py" }, "inside the source tree"},
+		{"rpython target not a target", func(req *Request) { req.RPythonTarget = "rpython/bin/rpython" }, "inside the source tree"},
 		{"pass-env bad name", func(req *Request) { req.PassEnv = []string{"A=B"} }, "not a variable name"},
 		{"pass-env managed", func(req *Request) { req.PassEnv = []string{"HOME"} }, "the plan sets HOME"},
 		{"target not shipped", func(req *Request) {

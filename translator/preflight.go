@@ -3,6 +3,7 @@ package translator
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"strings"
 
@@ -50,14 +51,25 @@ func Preflight(ctx context.Context, p *Plan, t *platforms.Target, req Request) [
 			Message: fmt.Sprintf("target %s is %s/%s but this machine is %s/%s", t.Name, t.OS, t.Arch, m.OS, m.Arch),
 			Fix:     fmt.Sprintf("translate it on a %s builder (the matrix's CI runner for it: %s)", t.OS, t.Runner)})
 	}
-	switch p.Builder {
-	case BuilderEmulated:
+	image := p.Image != nil
+	switch {
+	case image:
+		if _, err := m.LookPath("bwrap"); err != nil {
+			probs = append(probs, Problem{Check: "builder", Message: fmt.Sprintf("builder %s needs bwrap, which is not on PATH", p.Builder),
+				Fix: "apt-get install bubblewrap"})
+		}
+		if sameOS && !nativeArch(t.Arch, m.Arch) {
+			if pr, ok := binfmtProblem(t.Arch, m); !ok {
+				probs = append(probs, pr)
+			}
+		}
+	case p.Builder == BuilderEmulated:
 		if _, err := m.LookPath(p.Wrapper[0]); err != nil {
 			probs = append(probs, Problem{Check: "builder",
 				Message: fmt.Sprintf("builder emulated needs %s, which is not on PATH", p.Wrapper[0]),
 				Fix:     "apt-get install qemu-user-static"})
 		}
-	case BuilderBwrap:
+	case p.Builder == BuilderBwrap:
 		if _, err := m.LookPath("bwrap"); err != nil {
 			probs = append(probs, Problem{Check: "builder", Message: "builder bwrap needs bwrap, which is not on PATH",
 				Fix: "apt-get install bubblewrap"})
@@ -70,9 +82,14 @@ func Preflight(ctx context.Context, p *Plan, t *platforms.Target, req Request) [
 				Fix:     fmt.Sprintf("use --builder emulated (qemu-user) or a native %s runner (matrix: %s)", t.Arch, t.Runner)})
 		}
 	}
-	probs = append(probs, hostProblems(ctx, p, t, m)...)
+	if image && !p.Host.Found {
+		probs = append(probs, Problem{Check: "host-python", Message: p.Host.Problem})
+	} else {
+		probs = append(probs, hostProblems(ctx, p, t, m)...)
+	}
 	probs = append(probs, resourceProblems(p, req)...)
-	if sameOS && t.OS == "linux" {
+	// An image brings its own compiler and -dev libraries.
+	if sameOS && t.OS == "linux" && !image {
 		probs = append(probs, toolProblems(t, m)...)
 		if pr, ok := libraryProblem(ctx, t, m, p.Builder, req.Sysroot); !ok {
 			probs = append(probs, pr)
@@ -243,4 +260,24 @@ func (e *PreflightError) Error() string {
 		}
 	}
 	return b.String()
+}
+
+// binfmtProblem checks that the kernel runs the target's binaries through
+// qemu-user by itself: inside a foreign-arch image RPython starts gcc,
+// make and the built VM as ordinary programs. The F flag makes the kernel
+// open the interpreter at registration, so it works inside the sandbox's
+// mount namespace too.
+func binfmtProblem(arch string, m *Machine) (Problem, bool) {
+	q, ok := qemuArch(arch)
+	if !ok {
+		return Problem{Check: "builder", Message: fmt.Sprintf("no qemu-user emulation known for %s", arch)}, false
+	}
+	entry := "/proc/sys/fs/binfmt_misc/qemu-" + q
+	b, err := os.ReadFile(entry)
+	if err == nil && strings.Contains(string(b), "enabled") && strings.Contains(string(b), "flags: ") && strings.Contains(string(b)[strings.Index(string(b), "flags: "):], "F") {
+		return Problem{}, true
+	}
+	return Problem{Check: "builder",
+		Message: fmt.Sprintf("a %s builder image on this %s machine needs the kernel to run %s binaries with qemu-user (binfmt_misc %s with the F flag); it is not registered", arch, m.Arch, q, entry),
+		Fix:     "apt-get install qemu-user-static binfmt-support (registers it), or scripts/binfmt.sh; or run the target on a native runner"}, false
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/translator/builder"
 )
 
 // Options say where a translation keeps its things and who hears about it.
@@ -30,12 +31,18 @@ type Options struct {
 	KeepWork bool
 	// OnPhase hears about each phase as it starts (n counts from 1).
 	OnPhase func(p Phase, n int)
+	// OnPercent hears a phase's progress where RPython prints one (the
+	// rtyper's block count), in steps of ten percent.
+	OnPercent func(phase string, pct int)
 	// Output, when set, gets RPython's raw output as it comes.
 	Output io.Writer
 	// Log gets progress messages (fetching, where the work is).
 	Log func(string)
 	// Now is the clock for timings (default time.Now).
 	Now func() time.Time
+	// ImageRoot is the builder image's root file system, for plans of
+	// an image builder (builder.Image.Ensure makes it).
+	ImageRoot string
 }
 
 // OutputFile is one stored VM file.
@@ -77,14 +84,16 @@ type RunError struct {
 
 func (e *RunError) Error() string {
 	var b strings.Builder
+	// One line says what failed, where, and where the log is; the
+	// output's last lines follow for context.
 	fmt.Fprintf(&b, "translation of %s for %s failed", e.Release, e.Target)
 	if e.Phase != "" {
 		fmt.Fprintf(&b, " in phase %s", e.Phase)
 	}
-	fmt.Fprintf(&b, ": %v", e.Err)
 	if e.Log != "" {
-		fmt.Fprintf(&b, "\nfull log: %s", e.Log)
+		fmt.Fprintf(&b, " (log: %s)", e.Log)
 	}
+	fmt.Fprintf(&b, ": %v", e.Err)
 	if len(e.Tail) > 0 {
 		b.WriteString("\nlast lines:")
 		for _, l := range e.Tail {
@@ -217,9 +226,14 @@ func runTranslation(ctx context.Context, p *Plan, o Options, srcDir string, file
 	if err := copyFiles(ctx, srcDir, files, src); err != nil {
 		return storedTimings{}, err
 	}
-	argv, err := p.argv(work, o.Machine)
+	argv, err := p.argv(work, o.ImageRoot, o.Machine)
 	if err != nil {
 		return storedTimings{}, err
+	}
+	// Inside an image the scratch dir is mounted at a fixed path.
+	inWork := work
+	if p.Image != nil {
+		inWork = builder.MountWork
 	}
 
 	logPath := filepath.Join(work, "translate.log")
@@ -232,10 +246,13 @@ func runTranslation(ctx context.Context, p *Plan, o Options, srcDir string, file
 		sink = io.MultiWriter(lf, o.Output)
 	}
 	pl := newPhaseLog(sink, o.Now, o.OnPhase)
+	pl.onPercent = o.OnPercent
 	fmt.Fprintf(pl, "# pypyctl: %s for %s, key %s\n# pypyctl: in %s\n# pypyctl: %s\n",
 		p.Release, p.Target, p.Key, filepath.Join(src, p.Dir), strings.Join(argv, " "))
 	start := o.Now()
-	runErr := runGroup(ctx, argv, filepath.Join(src, filepath.FromSlash(p.Dir)), p.runEnv(work, o.Machine.Getenv), pl, o.KillGrace)
+	stopSampling := sampleRSS(pl)
+	runErr := runGroup(ctx, argv, filepath.Join(src, filepath.FromSlash(p.Dir)), p.runEnv(inWork, o.Machine.Getenv), pl, o.KillGrace)
+	stopSampling()
 	phases := pl.finish()
 	t := storedTimings{Phases: phases, Seconds: roundSeconds(o.Now().Sub(start))}
 	if runErr == nil {
@@ -272,9 +289,13 @@ func runTranslation(ctx context.Context, p *Plan, o Options, srcDir string, file
 
 // argv is the command with the builder's wrapper, $WORK filled in and the
 // wrapper's program found on PATH.
-func (p *Plan) argv(work string, m *Machine) ([]string, error) {
+func (p *Plan) argv(work, imageRoot string, m *Machine) ([]string, error) {
 	var argv []string
 	for _, a := range p.Wrapper {
+		if strings.Contains(a, ImageVar) && imageRoot == "" {
+			return nil, fmt.Errorf("builder %s: the builder image is not made (no root file system given)", p.Builder)
+		}
+		a = strings.ReplaceAll(a, ImageVar, imageRoot)
 		argv = append(argv, strings.ReplaceAll(a, WorkVar, work))
 	}
 	argv = append(argv, p.Command...)
@@ -347,4 +368,27 @@ func logf(o Options, format string, a ...any) {
 	if o.Log != nil {
 		o.Log(fmt.Sprintf(format, a...))
 	}
+}
+
+// sampleRSS feeds the translation's memory use to the phase log once a
+// second until the returned function is called.
+func sampleRSS(pl *phaseLog) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if rss, ok := childGroupRSS(); ok {
+					pl.observeRSS(rss)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

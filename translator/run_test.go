@@ -303,7 +303,7 @@ func TestTranslateFailureKeepsLogAndStoresNothing(t *testing.T) {
 				t.Errorf("failed in %q, want %q", re.Phase, c.phase)
 			}
 			msg := err.Error()
-			for _, s := range []string{"failed in phase " + c.phase, "exit status 1", "full log: " + re.Log, "DoubleError: failing on purpose"} {
+			for _, s := range []string{"failed in phase " + c.phase, "exit status 1", "(log: " + re.Log + ")", "DoubleError: failing on purpose"} {
 				if !strings.Contains(msg, s) {
 					t.Errorf("error %q lacks %q", msg, s)
 				}

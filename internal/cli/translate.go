@@ -12,10 +12,12 @@ import (
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/translator"
+	"github.com/pypyctl/pypyctl/translator/builder"
 )
 
 type translateFlags struct {
 	target, release, hostPython, source, builder, storeDir, sysroot string
+	rpythonTarget, builderLock, debianMirror, imageStore            string
 	passEnv                                                         []string
 	minMemory, minDisk                                              int
 	timeout                                                         time.Duration
@@ -47,10 +49,15 @@ host interpreter is missing.`,
 			if f.target == "" {
 				return Usagef("--target is required (e.g. --target linux-amd64; see `pypyctl matrix list`)")
 			}
-			switch f.builder {
-			case "", translator.BuilderHost, translator.BuilderBwrap, translator.BuilderEmulated:
+			switch {
+			case f.builder == "", f.builder == translator.BuilderHost, f.builder == translator.BuilderBwrap,
+				f.builder == translator.BuilderEmulated, f.builder == translator.BuilderImage,
+				strings.HasPrefix(f.builder, translator.BuilderImage+":"):
 			default:
-				return Usagef("--builder %q: want host, bwrap or emulated", f.builder)
+				return Usagef("--builder %q: want host, bwrap, emulated, image or image:NAME", f.builder)
+			}
+			if f.hostPython != "" && strings.HasPrefix(f.builder, translator.BuilderImage) {
+				return Usagef("--host-python and --builder %s exclude each other: the image brings its own host", f.builder)
 			}
 			if f.minMemory < 0 || f.minDisk < 0 {
 				return Usagef("--min-memory and --min-disk take a positive number of GB")
@@ -70,11 +77,42 @@ host interpreter is missing.`,
 			sources := &translator.Sources{Store: st, Downloads: d.Downloads(), Log: func(s string) { a.Logf("%s", s) }}
 			workRoot := filepath.Join(d.Cache, "work")
 			ctx := cmd.Context()
-			plan, err := translator.NewPlan(ctx, translator.Request{
+			req := translator.Request{
 				Release: r, Target: t, Builder: f.builder, HostPython: f.hostPython, SourceDir: f.source,
 				PassEnv: f.passEnv, MinMemoryGB: f.minMemory, MinDiskGB: f.minDisk, Timeout: f.timeout,
 				Sysroot: f.sysroot, WorkRoot: workRoot, Machine: mach, Sources: sources,
-			})
+				RPythonTarget: f.rpythonTarget,
+			}
+			if b := firstNonEmptyStr(f.builder, t.Builder); b == translator.BuilderImage || strings.HasPrefix(b, translator.BuilderImage+":") {
+				ist := st
+				if f.imageStore != "" {
+					if ist, _, err = a.OpenLocalStore(f.imageStore); err != nil {
+						return err
+					}
+				}
+				img, env, err := a.builderImage(b, t.DebianArch, f.builderLock, f.debianMirror, ist)
+				if err != nil {
+					return err
+				}
+				req.Builder, req.Image = b, img
+				// A dry run only looks: the image is probed if it is
+				// already made, never made.
+				if f.dryRun {
+					if dir, ok, err := ist.Lookup(store.Key(img.Key)); err == nil && ok {
+						req.ImageRoot = filepath.Join(dir, "rootfs")
+					}
+				} else {
+					root, hit, err := img.Ensure(ctx, env)
+					if err != nil {
+						return err
+					}
+					if !hit {
+						a.Logf("builder image %s (%s) made: key %s", img.Name, img.Arch, img.Short())
+					}
+					req.ImageRoot = root
+				}
+			}
+			plan, err := translator.NewPlan(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -91,7 +129,7 @@ host interpreter is missing.`,
 			opts := translator.Options{
 				Store: st, Sources: sources, Machine: mach, WorkRoot: workRoot,
 				LogDir: filepath.Join(d.Cache, "logs"), KeepWork: f.keepWork,
-				Log: func(s string) { a.Logf("%s", s) },
+				Log: func(s string) { a.Logf("%s", s) }, ImageRoot: req.ImageRoot,
 				OnPhase: func(ph translator.Phase, n int) {
 					// Progress stays on stderr even with --json; only -q silences it.
 					if !a.Quiet {
@@ -99,6 +137,11 @@ host interpreter is missing.`,
 							time.Since(start).Round(time.Second), n, ph.Title, ph.Name)
 					}
 				},
+			}
+			opts.OnPercent = func(phase string, pct int) {
+				if !a.Quiet {
+					fmt.Fprintf(a.Stderr, "translate: [%s] %s %d%%\n", time.Since(start).Round(time.Second), phase, pct)
+				}
 			}
 			if a.Verbose {
 				opts.Output = a.Stderr
@@ -115,7 +158,11 @@ host interpreter is missing.`,
 	fl.StringVar(&f.release, "release", "", "release whose source to translate (default: the matrix's default_release)")
 	fl.StringVar(&f.hostPython, "host-python", "", "Python 2.7 interpreter with cffi to run RPython (default: pypy, pypy2, pypy2.7, python2.7, python2 on PATH)")
 	fl.StringVar(&f.source, "source", "", "translate this local PyPy checkout instead of the release's source")
-	fl.StringVar(&f.builder, "builder", "", "host, bwrap (sandboxed: read-only /, no network) or emulated (qemu-user) (default: the target's)")
+	fl.StringVar(&f.builder, "builder", "", "host, bwrap (sandboxed: read-only /, no network), emulated (qemu-user), or image[:NAME] (a pinned builder image, default "+translator.DefaultImage+") (default: the target's)")
+	fl.StringVar(&f.rpythonTarget, "rpython-target", "", "translate this RPython target of the source instead of PyPy (e.g. rpython/translator/goal/targetnopstandalone.py: proves a builder in a minute)")
+	fl.StringVar(&f.imageStore, "image-store", "", "store of builder images (default: the --store of the translation)")
+	fl.StringVar(&f.builderLock, "builder-lock", "", "builder-image lock file (default: the one compiled in)")
+	fl.StringVar(&f.debianMirror, "debian-mirror", "", "Debian mirror for builder-image packages (default: $"+builder.MirrorEnv+", else the host's apt sources)")
 	fl.StringVar(&f.sysroot, "sysroot", "", "emulated builder: root of the foreign-arch libraries (qemu -L)")
 	fl.StringArrayVar(&f.passEnv, "pass-env", nil, "also let this variable of your environment through to RPython (repeatable; its value joins the cache key)")
 	fl.IntVar(&f.minMemory, "min-memory", 0, "required RAM in GB (default: the target's min_memory_gb)")
@@ -124,6 +171,7 @@ host interpreter is missing.`,
 	fl.StringVar(&f.storeDir, "store", "", "content-addressed store (default: the cache dir's store/)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and the preflight findings; run nothing")
 	fl.BoolVar(&f.keepWork, "keep-work", false, "keep the scratch directory (generated C sources) after the run")
+	c.AddCommand(newTranslateImageCmd(a))
 	return c
 }
 
@@ -184,7 +232,11 @@ func printTranslateReport(w io.Writer, rep *translator.Report) {
 		fmt.Fprintf(w, "  %-28s %10s  sha256:%s\n", o.Name, fsutil.HumanSize(o.Size), o.SHA256)
 	}
 	for _, ph := range rep.Phases {
-		fmt.Fprintf(w, "  phase %-28s %8.1f s\n", ph.Name, ph.Seconds)
+		rss := ""
+		if ph.PeakRSSMB > 0 {
+			rss = fmt.Sprintf("  peak RSS %6.0f MB", ph.PeakRSSMB)
+		}
+		fmt.Fprintf(w, "  phase %-28s %8.1f s%s\n", ph.Name, ph.Seconds, rss)
 	}
 	fmt.Fprintf(w, "stored in %s\nlog: %s\n", rep.Dir, rep.Log)
 }

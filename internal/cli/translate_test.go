@@ -43,7 +43,7 @@ func TestTranslateCommand(t *testing.T) {
 			code:       0,
 			jsonOutput: true},
 		{name: "target required", args: []string{"translate"}, code: 2, stderr: []string{"--target is required"}},
-		{name: "bad builder", args: []string{"translate", "--target", "linux-amd64", "--builder", "docker"}, code: 2, stderr: []string{"want host, bwrap or emulated"}},
+		{name: "bad builder", args: []string{"translate", "--target", "linux-amd64", "--builder", "docker"}, code: 2, stderr: []string{"want host, bwrap, emulated, image or image:NAME"}},
 		{name: "unknown target", args: []string{"translate", "--target", "plan9-mips"}, code: 1, stderr: []string{"target \"plan9-mips\" is not in the matrix"}},
 		{name: "target not in release", args: []string{"translate", "--target", "linux-s390x", "--release", "pypy3.11-v7.3.20", "--dry-run"}, code: 1, stderr: []string{"does not ship target linux-s390x"}},
 	}

@@ -101,3 +101,22 @@ func HumanSize(n int64) string {
 	}
 	return fmt.Sprintf("%d B", n)
 }
+
+// ReadFileLimit reads a whole file that must not be larger than max
+// bytes: a user-named file may be /dev/zero or a FIFO, and a plain
+// os.ReadFile of it grows without bound.
+func ReadFileLimit(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is larger than %s: not a file pypyctl reads", path, HumanSize(max))
+	}
+	return b, nil
+}

@@ -13,10 +13,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/debrepo"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/smoke"
-	"github.com/pypyctl/pypyctl/vm/debian"
 )
 
 // basePackages are in every image, whatever the tree links against:
@@ -231,101 +230,6 @@ func roots(needs *elfNeeds, runtimeDepends, extra []string) map[string]string {
 	return out
 }
 
-// resolve walks Depends and Pre-Depends from the roots over the archive's
-// candidates. A clause is met by a package already chosen, skipped when
-// it names a maintainer-script-only package, or else met by its first
-// alternative the archive has.
-func resolve(ctx context.Context, a Archive, arch string, rootSet map[string]string) ([]platforms.DebPackage, error) {
-	chosen := map[string]Candidate{}
-	known := map[string]*Candidate{} // nil: the archive lacks it
-	lookup := func(names []string) error {
-		var ask []string
-		for _, n := range names {
-			if _, ok := known[n]; !ok {
-				ask = append(ask, n)
-			}
-		}
-		if len(ask) == 0 {
-			return nil
-		}
-		sort.Strings(ask)
-		got, err := a.Show(ctx, arch, ask)
-		if err != nil {
-			return err
-		}
-		for _, n := range ask {
-			if c, ok := got[n]; ok {
-				known[n] = &c
-			} else {
-				known[n] = nil
-			}
-		}
-		return nil
-	}
-	names := sortedKeys(rootSet)
-	if err := lookup(names); err != nil {
-		return nil, err
-	}
-	for _, n := range names {
-		if known[n] == nil {
-			return nil, fmt.Errorf("package %s (%s) has no %s candidate in the host's apt sources (dpkg --add-architecture %s && apt-get update?)", n, rootSet[n], arch, arch)
-		}
-		chosen[n] = *known[n]
-	}
-	type pending struct {
-		from string
-		alts []string
-	}
-	var queue []pending
-	enqueue := func(c Candidate) {
-		for _, field := range []string{c.PreDepends, c.Depends} {
-			for _, alts := range relations(field) {
-				queue = append(queue, pending{from: c.Name, alts: alts})
-			}
-		}
-	}
-	for _, n := range names {
-		enqueue(chosen[n])
-	}
-	for len(queue) > 0 {
-		var want []string
-		for _, q := range queue {
-			want = append(want, q.alts...)
-		}
-		if err := lookup(want); err != nil {
-			return nil, err
-		}
-		cur := queue
-		queue = nil
-	clauses:
-		for _, q := range cur {
-			for _, alt := range q.alts {
-				if _, ok := chosen[alt]; ok {
-					continue clauses
-				}
-			}
-			for _, alt := range q.alts {
-				if _, skip := scriptOnly(alt); skip {
-					continue clauses
-				}
-			}
-			for _, alt := range q.alts {
-				if c := known[alt]; c != nil {
-					chosen[alt] = *c
-					enqueue(*c)
-					continue clauses
-				}
-			}
-			return nil, fmt.Errorf("%s depends on %s, which has no %s candidate in the host's apt sources", q.from, strings.Join(q.alts, " | "), arch)
-		}
-	}
-	out := make([]platforms.DebPackage, 0, len(chosen))
-	for _, n := range sortedKeys(chosen) {
-		out = append(out, chosen[n].DebPackage)
-	}
-	return out, nil
-}
-
 // pins returns the locked base packages of arch. An architecture the lock
 // has no entry for is resolved and recorded (the first run); update
 // re-resolves it. Otherwise the lock must name every root.
@@ -349,7 +253,7 @@ func pins(ctx context.Context, a Archive, l *Lock, arch string, rootSet map[stri
 	if log != nil {
 		log(fmt.Sprintf("resolving %s base packages from apt (%d roots)", arch, len(rootSet)))
 	}
-	pkgs, err = resolve(ctx, a, arch, rootSet)
+	pkgs, err = debrepo.Resolve(ctx, a, arch, rootSet, isScriptOnly)
 	if err != nil {
 		return nil, false, err
 	}
@@ -362,115 +266,19 @@ func pins(ctx context.Context, a Archive, l *Lock, arch string, rootSet map[stri
 	return l.Packages[arch], true, nil
 }
 
-// fetched is one verified .deb.
-type fetched struct {
-	Pin  platforms.DebPackage
-	Path string
-	Deb  *debian.Deb
-}
+// fetched is one verified .deb of a base layer.
+type fetched = debrepo.Fetched
 
-// fetch returns the pinned packages as verified files in cacheDir,
-// downloading the ones not there. Every file is checked against its pin
-// before anything reads its contents; a mismatch names both digests.
 func fetch(ctx context.Context, a Archive, cacheDir string, pkgs []platforms.DebPackage, lockName string, log func(string)) ([]fetched, error) {
-	out := make([]fetched, len(pkgs))
-	var missing []platforms.DebPackage
-	for i, p := range pkgs {
-		out[i].Pin = p
-		path := filepath.Join(cacheDir, p.FileName())
-		if err := fsutil.VerifySHA256(path, p.SHA256); err == nil {
-			out[i].Path = path
-			continue
-		} else if !errors.Is(err, fs.ErrNotExist) && log != nil {
-			log(fmt.Sprintf("cached %s does not match the lock; downloading it again", p.FileName()))
-		}
-		missing = append(missing, p)
-	}
-	if len(missing) > 0 {
-		if log != nil {
-			log(fmt.Sprintf("downloading %d base packages", len(missing)))
-		}
-		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-			return nil, fmt.Errorf("package cache: %w", err)
-		}
-		tmp, err := os.MkdirTemp(cacheDir, ".oci-download-")
-		if err != nil {
-			return nil, fmt.Errorf("package cache: %w", err)
-		}
-		defer os.RemoveAll(tmp)
-		if err := a.Download(ctx, tmp, missing); err != nil {
-			return nil, err
-		}
-		files, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
-		byName := map[string]platforms.DebPackage{}
-		for _, p := range missing {
-			byName[p.Name] = p
-		}
-		for _, f := range files {
-			d, err := debian.Open(f)
-			if err != nil {
-				return nil, fmt.Errorf("downloaded %s: %w", filepath.Base(f), err)
-			}
-			p, ok := byName[d.Control["Package"]]
-			if !ok || d.Control["Version"] != p.Version || d.Control["Architecture"] != p.Arch {
-				return nil, fmt.Errorf("apt delivered %s %s (%s), which is not what the lock pins", d.Control["Package"], d.Control["Version"], d.Control["Architecture"])
-			}
-			got, _, err := fsutil.SHA256File(f)
-			if err != nil {
-				return nil, err
-			}
-			if got != p.SHA256 {
-				return nil, fmt.Errorf("base package %s does not match the OCI lock %s: expected sha256 %s, got %s (file not used)", p.FileName(), lockName, p.SHA256, got)
-			}
-			if err := os.Rename(f, filepath.Join(cacheDir, p.FileName())); err != nil {
-				return nil, fmt.Errorf("package cache: %w", err)
-			}
-			delete(byName, p.Name)
-		}
-		if len(byName) > 0 {
-			return nil, fmt.Errorf("apt did not deliver %s", strings.Join(sortedKeys(byName), ", "))
-		}
-		for i := range out {
-			if out[i].Path == "" {
-				out[i].Path = filepath.Join(cacheDir, out[i].Pin.FileName())
-			}
-		}
-	}
-	for i := range out {
-		d, err := debian.Open(out[i].Path)
-		if err != nil {
-			return nil, err
-		}
-		c := d.Control
-		if c["Package"] != out[i].Pin.Name || c["Version"] != out[i].Pin.Version || c["Architecture"] != out[i].Pin.Arch {
-			return nil, fmt.Errorf("%s holds %s %s (%s), not the pinned package", out[i].Path, c["Package"], c["Version"], c["Architecture"])
-		}
-		out[i].Deb = d
-	}
-	return out, nil
+	return debrepo.Fetch(ctx, a, cacheDir, pkgs, lockName, log)
 }
 
-// checkClosure makes sure the pinned set is whole: every Depends of every
-// package is met inside it (or only serves maintainer scripts), and every
-// root is there. A lock edited by hand, or resolved for a tree that
-// needed less, fails here rather than in the running image.
 func checkClosure(debs []fetched, lockName, arch string) error {
-	have := map[string]bool{}
-	for _, f := range debs {
-		have[f.Pin.Name] = true
-	}
-	for _, f := range debs {
-		for _, field := range []string{f.Deb.Control["Pre-Depends"], f.Deb.Control["Depends"]} {
-		clauses:
-			for _, alts := range relations(field) {
-				for _, alt := range alts {
-					if _, skip := scriptOnly(alt); skip || have[alt] {
-						continue clauses
-					}
-				}
-				return fmt.Errorf("OCI lock %s (%s): %s depends on %s, which is not pinned: rerun with --update-lock", lockName, arch, f.Pin.Name, strings.Join(alts, " | "))
-			}
-		}
-	}
-	return nil
+	return debrepo.CheckClosure(debs, lockName, arch, isScriptOnly)
 }
+
+func resolve(ctx context.Context, a Archive, arch string, rootSet map[string]string) ([]platforms.DebPackage, error) {
+	return debrepo.Resolve(ctx, a, arch, rootSet, isScriptOnly)
+}
+
+func isScriptOnly(name string) bool { _, ok := scriptOnly(name); return ok }

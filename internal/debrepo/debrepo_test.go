@@ -1,4 +1,4 @@
-package oci
+package debrepo
 
 import (
 	"context"
@@ -23,15 +23,15 @@ func TestRelations(t *testing.T) {
 		{"python3:any, libfoo [amd64]", [][]string{{"python3"}, {"libfoo"}}},
 	}
 	for _, tt := range tests {
-		if got := relations(tt.field); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("relations(%q) = %v, want %v", tt.field, got, tt.want)
+		if got := Relations(tt.field); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Relations(%q) = %v, want %v", tt.field, got, tt.want)
 		}
 	}
 }
 
 func TestParseParagraphs(t *testing.T) {
 	in := "Package: tzdata\nVersion: 2026f\nDescription: time zone\n and daylight-saving data\n\nPackage: libc6\nArchitecture: arm64\n"
-	got := parseParagraphs([]byte(in))
+	got := ParseParagraphs([]byte(in))
 	if len(got) != 2 || got[0]["Description"] != "time zone\n and daylight-saving data" || got[1]["Architecture"] != "arm64" {
 		t.Fatalf("got %#v", got)
 	}

@@ -1,0 +1,164 @@
+//go:build integration
+
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// sharedPyPyGit is ../shared/pypy/pypy.git beside the repository (or
+// $PYPYCTL_SHARED/pypy/pypy.git): PyPy's real release commits. CI always
+// has it; a developer machine without it skips.
+func sharedPyPyGit(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("PYPYCTL_SHARED")
+	if base == "" {
+		wd, _ := os.Getwd()
+		for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
+			if st, err := os.Stat(filepath.Join(d, "shared", "pypy", "pypy.git")); err == nil && st.IsDir() {
+				base = filepath.Join(d, "shared")
+				break
+			}
+		}
+	}
+	p := filepath.Join(base, "pypy", "pypy.git")
+	if st, err := os.Stat(p); base == "" || err != nil || !st.IsDir() {
+		if os.Getenv("PYPYCTL_CI") != "" || os.Getenv("CI") != "" {
+			t.Fatalf("PyPy's release commits (shared/pypy/pypy.git beside the repository, or $PYPYCTL_SHARED) are missing: CI needs them")
+		}
+		t.Skip("no shared/pypy/pypy.git beside the repository (set PYPYCTL_SHARED)")
+	}
+	return p
+}
+
+// brokenTarget is an RPython program the annotator rejects: x is an int
+// on one path and a str on the other.
+const brokenTarget = `def entry_point(argv):
+    if len(argv) > 1:
+        x = 1
+    else:
+        x = "a"
+    return x + 1
+
+def target(*args):
+    return entry_point, None
+`
+
+// TestRealRPythonInBuilderImage translates a small RPython program from
+// PyPy's real 2.7 release source with real RPython, run by PyPy 2.7 in
+// the pinned bullseye builder image under bwrap: the same runner, image
+// and log parser a full PyPy translation uses. The image (a pinned input)
+// may come from the test cache; the translation goes into a fresh store,
+// so RPython really runs every time.
+func TestRealRPythonInBuilderImage(t *testing.T) {
+	needTools(t, "bwrap", "apt-get", "git")
+	repo := sharedPyPyGit(t)
+	src := filepath.Join(t.TempDir(), "src")
+	if out, err := exec.Command("git", "clone", "-q", "--depth", "1", "--branch", "release-pypy2.7-v7.3.20", "file://"+repo, src).CombinedOutput(); err != nil {
+		t.Fatalf("git clone: %v\n%s", err, out)
+	}
+	e := env(t)
+	imageStore := filepath.Join(testCache, "pypyctl", "store")
+	st := filepath.Join(t.TempDir(), "store")
+	args := []string{"translate", "--target", "linux-amd64", "--release", "pypy2.7-v7.3.20", "--source", src,
+		"--builder", "image", "--image-store", imageStore, "--store", st,
+		"--rpython-target", "rpython/translator/goal/targetnopstandalone.py", "--json"}
+
+	r := mustRun(t, "", e, args...)
+	var rep struct {
+		Hit     bool `json:"hit"`
+		Outputs []struct {
+			Name, Path string
+		} `json:"outputs"`
+		Phases []struct {
+			Name    string   `json:"name"`
+			Seconds float64  `json:"seconds"`
+			RPython *float64 `json:"rpython_seconds"`
+			PeakRSS float64  `json:"peak_rss_mb"`
+		} `json:"phases"`
+		Plan struct {
+			Builder string `json:"builder"`
+			Host    struct {
+				Implementation string `json:"implementation"`
+				PyPyVersion    string `json:"pypy_version"`
+			} `json:"host"`
+			Image struct {
+				Name, Key string
+			} `json:"image"`
+		} `json:"plan"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("translate --json: %v\n%s", err, r.stdout)
+	}
+	if rep.Hit {
+		t.Fatal("first translation into a fresh store was a hit")
+	}
+	if rep.Plan.Builder != "image:pypy2-bullseye" || rep.Plan.Image.Key == "" || rep.Plan.Host.Implementation != "PyPy" {
+		t.Fatalf("plan: builder %q image %+v host %+v", rep.Plan.Builder, rep.Plan.Image, rep.Plan.Host)
+	}
+	seen := map[string]bool{}
+	for _, ph := range rep.Phases {
+		seen[ph.Name] = true
+		if ph.Name == "annotate" && (ph.RPython == nil || *ph.RPython <= 0 || ph.PeakRSS <= 0) {
+			t.Errorf("annotate phase lacks RPython's timing or a memory sample: %+v", ph)
+		}
+	}
+	for _, want := range []string{"annotate", "rtype_lltype", "database_c", "source_c", "compile_c"} {
+		if !seen[want] {
+			t.Errorf("phase %s missing from the report: %+v", want, rep.Phases)
+		}
+	}
+	if len(rep.Outputs) != 1 {
+		t.Fatalf("outputs: %+v", rep.Outputs)
+	}
+	// The program was compiled against bullseye's glibc 2.31; it runs on
+	// any newer one.
+	out, err := exec.Command(rep.Outputs[0].Path).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "hello world") {
+		t.Fatalf("translated program: %v\n%s", err, out)
+	}
+
+	// The same plan again is a store hit that runs nothing.
+	r = mustRun(t, "", e, args...)
+	if !strings.Contains(r.stdout, `"hit": true`) {
+		t.Fatalf("second run was not a store hit:\n%s", r.stdout)
+	}
+
+	// An RPython failure: exit 1, one line naming the phase and the kept
+	// log, nothing stored.
+	if err := os.WriteFile(filepath.Join(src, "rpython/translator/goal/targetbroken.py"), []byte(brokenTarget), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sh(t, src, e, "git add rpython/translator/goal/targetbroken.py")
+	bad := append([]string(nil), args[:len(args)-2]...)
+	bad = append(bad, "rpython/translator/goal/targetbroken.py")
+	r = run(t, "", e, bad...)
+	if r.code != 1 {
+		t.Fatalf("broken target: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	// Progress lines come first; the error is the line pypyctl: starts.
+	var first string
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if rest, ok := strings.CutPrefix(l, "pypyctl: "); ok {
+			first = rest
+			break
+		}
+	}
+	if !strings.Contains(first, "failed in phase annotate") || !strings.Contains(first, "(log: ") {
+		t.Fatalf("first error line should name the phase and the log: %q", first)
+	}
+	logPath := first[strings.Index(first, "(log: ")+6:]
+	logPath = logPath[:strings.Index(logPath, ")")]
+	if b, err := os.ReadFile(logPath); err != nil || !strings.Contains(string(b), "UnionError") {
+		t.Fatalf("kept log %s: %v (no UnionError in it)", logPath, err)
+	}
+	entries, _ := filepath.Glob(filepath.Join(st, "*", "*", "MANIFEST"))
+	if len(entries) != 1 {
+		t.Fatalf("the store should hold only the good translation, has %d entries", len(entries))
+	}
+}

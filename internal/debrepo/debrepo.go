@@ -1,0 +1,441 @@
+// Package debrepo reads a Debian archive through apt: the candidate of
+// each package, the dependency closure of a set of roots, and pinned
+// .debs fetched into a cache and checked by sha256 before anything reads
+// them. packaging/oci builds image base layers and translator builds its
+// builder images from it.
+package debrepo
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pypyctl/pypyctl/internal/debfile"
+	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/platforms"
+)
+
+// Candidate is the version of a package the archive would install, with
+// the relations the resolver follows.
+type Candidate struct {
+	platforms.DebPackage
+	Depends    string // the Depends field as written
+	PreDepends string // the Pre-Depends field as written
+	Provides   string // the virtual packages it provides (awk, c-compiler, …)
+}
+
+// Archive is where base-layer packages come from. Apt is the real one;
+// tests pass their own.
+type Archive interface {
+	// Show returns the candidate of each named package for a Debian
+	// architecture, keyed by name: the package built for arch, or the
+	// Architecture: all one. Names the archive does not know are left out.
+	Show(ctx context.Context, arch string, names []string) (map[string]Candidate, error)
+	// Download fetches exactly these versions into dir (file names are the
+	// archive's business: the caller identifies files by their control
+	// data and checks every digest).
+	Download(ctx context.Context, dir string, pkgs []platforms.DebPackage) error
+}
+
+// Apt is the host's apt: `apt-cache show` for candidates and
+// `apt-get download` for files, so whatever mirror and architectures the
+// host has configured are used (`dpkg --add-architecture arm64` for arm64).
+type Apt struct {
+	AptGet   string   // default "apt-get"
+	AptCache string   // default "apt-cache"
+	Env      []string // extra environment
+}
+
+func (a Apt) run(ctx context.Context, dir, bin string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), a.Env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		var ee *exec.Error
+		if errors.As(err, &ee) || errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s not found: the image's base layer is made from Debian packages fetched with apt (install apt, or run on Debian/Ubuntu)", bin)
+		}
+		return nil, fmt.Errorf("%s %s: %w: %s", bin, strings.Join(args[:min(len(args), 4)], " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.Bytes(), nil
+}
+
+// Show implements Archive with `apt-cache show --no-all-versions`. apt
+// spells an Architecture: all package of a foreign architecture without
+// the qualifier, so names missing as name:arch are asked again bare.
+func (a Apt) Show(ctx context.Context, arch string, names []string) (map[string]Candidate, error) {
+	bin := a.AptCache
+	if bin == "" {
+		bin = "apt-cache"
+	}
+	found := map[string]Candidate{}
+	query := func(specs []string) error {
+		if len(specs) == 0 {
+			return nil
+		}
+		out, err := a.run(ctx, "", bin, append([]string{"show", "--no-all-versions"}, specs...)...)
+		if err != nil {
+			return err
+		}
+		for _, p := range ParseParagraphs(out) {
+			c := Candidate{
+				DebPackage: platforms.DebPackage{Name: p["Package"], Version: p["Version"], Arch: p["Architecture"], SHA256: p["SHA256"]},
+				Depends:    p["Depends"], PreDepends: p["Pre-Depends"], Provides: p["Provides"],
+			}
+			if c.Name == "" || (c.Arch != arch && c.Arch != "all") {
+				continue
+			}
+			if _, dup := found[c.Name]; !dup {
+				found[c.Name] = c
+			}
+		}
+		return nil
+	}
+	var specs []string
+	for _, n := range names {
+		specs = append(specs, n+":"+arch)
+	}
+	if err := query(specs); err != nil {
+		return nil, err
+	}
+	specs = specs[:0]
+	for _, n := range names {
+		if _, ok := found[n]; !ok {
+			specs = append(specs, n)
+		}
+	}
+	if err := query(specs); err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
+// Download implements Archive with one `apt-get download` for all files.
+func (a Apt) Download(ctx context.Context, dir string, pkgs []platforms.DebPackage) error {
+	if len(pkgs) == 0 {
+		return nil
+	}
+	bin := a.AptGet
+	if bin == "" {
+		bin = "apt-get"
+	}
+	args := []string{"download"}
+	for _, p := range pkgs {
+		args = append(args, aptSpec(p))
+	}
+	if _, err := a.run(ctx, dir, bin, args...); err != nil {
+		return fmt.Errorf("download base packages (is every architecture enabled: dpkg --add-architecture ARCH && apt-get update? a pinned version that left the mirror needs --update-lock): %w", err)
+	}
+	return nil
+}
+
+// aptSpec names one exact package version for apt-get.
+func aptSpec(p platforms.DebPackage) string {
+	if p.Arch == "all" {
+		return p.Name + "=" + p.Version
+	}
+	return p.Name + ":" + p.Arch + "=" + p.Version
+}
+
+// parseParagraphs reads deb822 paragraphs (apt-cache show output, control
+// files); continuation lines are joined with newlines.
+func ParseParagraphs(b []byte) []map[string]string {
+	var out []map[string]string
+	cur := map[string]string{}
+	var last string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			if len(cur) > 0 {
+				out = append(out, cur)
+				cur = map[string]string{}
+			}
+			last = ""
+			continue
+		}
+		if (line[0] == ' ' || line[0] == '\t') && last != "" {
+			cur[last] += "\n" + line
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		last = strings.TrimSpace(k)
+		cur[last] = strings.TrimSpace(v)
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// relations splits a Depends-style field into clauses of alternative
+// package names; version constraints and :any qualifiers are dropped,
+// since one suite's candidates satisfy each other.
+func Relations(field string) [][]string {
+	var out [][]string
+	for _, clause := range strings.Split(field, ",") {
+		var alts []string
+		for _, alt := range strings.Split(clause, "|") {
+			alt = strings.TrimSpace(alt)
+			if i := strings.IndexAny(alt, " (["); i >= 0 {
+				alt = alt[:i]
+			}
+			alt, _, _ = strings.Cut(alt, ":")
+			if alt != "" {
+				alts = append(alts, alt)
+			}
+		}
+		if len(alts) > 0 {
+			out = append(out, alts)
+		}
+	}
+	return out
+}
+
+// sortedKeys returns a set's members in order.
+func SortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Resolve walks Depends and Pre-Depends from the roots over the archive's
+// candidates. A clause is met by a package already chosen, skipped when
+// it names a maintainer-script-only package, or else met by its first
+// alternative the archive has.
+func Resolve(ctx context.Context, a Archive, arch string, rootSet map[string]string, skip func(name string) bool) ([]platforms.DebPackage, error) {
+	chosen := map[string]Candidate{}
+	known := map[string]*Candidate{} // nil: the archive lacks it
+	lookup := func(names []string) error {
+		var ask []string
+		for _, n := range names {
+			if _, ok := known[n]; !ok {
+				ask = append(ask, n)
+			}
+		}
+		if len(ask) == 0 {
+			return nil
+		}
+		sort.Strings(ask)
+		got, err := a.Show(ctx, arch, ask)
+		if err != nil {
+			return err
+		}
+		for _, n := range ask {
+			if c, ok := got[n]; ok {
+				known[n] = &c
+			} else {
+				known[n] = nil
+			}
+		}
+		return nil
+	}
+	names := SortedKeys(rootSet)
+	if err := lookup(names); err != nil {
+		return nil, err
+	}
+	provided := map[string]bool{}
+	choose := func(c Candidate) {
+		chosen[c.Name] = c
+		for _, alts := range Relations(c.Provides) {
+			for _, v := range alts {
+				provided[v] = true
+			}
+		}
+	}
+	for _, n := range names {
+		if known[n] == nil {
+			return nil, fmt.Errorf("package %s (%s) has no %s candidate in the host's apt sources (dpkg --add-architecture %s && apt-get update?)", n, rootSet[n], arch, arch)
+		}
+		choose(*known[n])
+	}
+	type pending struct {
+		from string
+		alts []string
+	}
+	var queue []pending
+	enqueue := func(c Candidate) {
+		for _, field := range []string{c.PreDepends, c.Depends} {
+			for _, alts := range Relations(field) {
+				queue = append(queue, pending{from: c.Name, alts: alts})
+			}
+		}
+	}
+	for _, n := range names {
+		enqueue(chosen[n])
+	}
+	for len(queue) > 0 {
+		var want []string
+		for _, q := range queue {
+			want = append(want, q.alts...)
+		}
+		if err := lookup(want); err != nil {
+			return nil, err
+		}
+		cur := queue
+		queue = nil
+	clauses:
+		for _, q := range cur {
+			// A chosen package, or a virtual one a chosen package
+			// provides (mawk provides awk), meets the clause.
+			for _, alt := range q.alts {
+				if _, ok := chosen[alt]; ok || provided[alt] {
+					continue clauses
+				}
+			}
+			for _, alt := range q.alts {
+				if skip != nil && skip(alt) {
+					continue clauses
+				}
+			}
+			for _, alt := range q.alts {
+				if c := known[alt]; c != nil {
+					choose(*c)
+					enqueue(*c)
+					continue clauses
+				}
+			}
+			return nil, fmt.Errorf("%s depends on %s, which has no %s candidate in the host's apt sources", q.from, strings.Join(q.alts, " | "), arch)
+		}
+	}
+	out := make([]platforms.DebPackage, 0, len(chosen))
+	for _, n := range SortedKeys(chosen) {
+		out = append(out, chosen[n].DebPackage)
+	}
+	return out, nil
+}
+
+// Fetched is one verified .deb.
+type Fetched struct {
+	Pin  platforms.DebPackage
+	Path string
+	Deb  *debfile.Deb
+}
+
+// Fetch returns the pinned packages as verified files in cacheDir,
+// downloading the ones not there. Every file is checked against its pin
+// before anything reads its contents; a mismatch names both digests.
+func Fetch(ctx context.Context, a Archive, cacheDir string, pkgs []platforms.DebPackage, lockName string, log func(string)) ([]Fetched, error) {
+	out := make([]Fetched, len(pkgs))
+	var missing []platforms.DebPackage
+	for i, p := range pkgs {
+		out[i].Pin = p
+		path := filepath.Join(cacheDir, p.FileName())
+		if err := fsutil.VerifySHA256(path, p.SHA256); err == nil {
+			out[i].Path = path
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) && log != nil {
+			log(fmt.Sprintf("cached %s does not match the lock; downloading it again", p.FileName()))
+		}
+		missing = append(missing, p)
+	}
+	if len(missing) > 0 {
+		if log != nil {
+			log(fmt.Sprintf("downloading %d packages", len(missing)))
+		}
+		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+			return nil, fmt.Errorf("package cache: %w", err)
+		}
+		tmp, err := os.MkdirTemp(cacheDir, ".deb-download-")
+		if err != nil {
+			return nil, fmt.Errorf("package cache: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		if err := a.Download(ctx, tmp, missing); err != nil {
+			return nil, err
+		}
+		files, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
+		byName := map[string]platforms.DebPackage{}
+		for _, p := range missing {
+			byName[p.Name] = p
+		}
+		for _, f := range files {
+			d, err := debfile.Open(f)
+			if err != nil {
+				return nil, fmt.Errorf("downloaded %s: %w", filepath.Base(f), err)
+			}
+			p, ok := byName[d.Control["Package"]]
+			if !ok || d.Control["Version"] != p.Version || d.Control["Architecture"] != p.Arch {
+				return nil, fmt.Errorf("apt delivered %s %s (%s), which is not what the lock pins", d.Control["Package"], d.Control["Version"], d.Control["Architecture"])
+			}
+			got, _, err := fsutil.SHA256File(f)
+			if err != nil {
+				return nil, err
+			}
+			if got != p.SHA256 {
+				return nil, fmt.Errorf("base package %s does not match the OCI lock %s: expected sha256 %s, got %s (file not used)", p.FileName(), lockName, p.SHA256, got)
+			}
+			if err := os.Rename(f, filepath.Join(cacheDir, p.FileName())); err != nil {
+				return nil, fmt.Errorf("package cache: %w", err)
+			}
+			delete(byName, p.Name)
+		}
+		if len(byName) > 0 {
+			return nil, fmt.Errorf("apt did not deliver %s", strings.Join(SortedKeys(byName), ", "))
+		}
+		for i := range out {
+			if out[i].Path == "" {
+				out[i].Path = filepath.Join(cacheDir, out[i].Pin.FileName())
+			}
+		}
+	}
+	for i := range out {
+		d, err := debfile.Open(out[i].Path)
+		if err != nil {
+			return nil, err
+		}
+		c := d.Control
+		if c["Package"] != out[i].Pin.Name || c["Version"] != out[i].Pin.Version || c["Architecture"] != out[i].Pin.Arch {
+			return nil, fmt.Errorf("%s holds %s %s (%s), not the pinned package", out[i].Path, c["Package"], c["Version"], c["Architecture"])
+		}
+		out[i].Deb = d
+	}
+	return out, nil
+}
+
+// CheckClosure makes sure the pinned set is whole: every Depends of every
+// package is met inside it (or only serves maintainer scripts), and every
+// root is there. A lock edited by hand, or resolved for a tree that
+// needed less, fails here rather than in the running image.
+func CheckClosure(debs []Fetched, lockName, arch string, skip func(name string) bool) error {
+	have := map[string]bool{}
+	for _, f := range debs {
+		have[f.Pin.Name] = true
+		for _, alts := range Relations(f.Deb.Control["Provides"]) {
+			for _, v := range alts {
+				have[v] = true
+			}
+		}
+	}
+	for _, f := range debs {
+		for _, field := range []string{f.Deb.Control["Pre-Depends"], f.Deb.Control["Depends"]} {
+		clauses:
+			for _, alts := range Relations(field) {
+				for _, alt := range alts {
+					if (skip != nil && skip(alt)) || have[alt] {
+						continue clauses
+					}
+				}
+				return fmt.Errorf("OCI lock %s (%s): %s depends on %s, which is not pinned: rerun with --update-lock", lockName, arch, f.Pin.Name, strings.Join(alts, " | "))
+			}
+		}
+	}
+	return nil
+}
