@@ -513,7 +513,9 @@ func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, oneLine(stderr.String(), 3))
+		// %v, not %w: an *exec.ExitError has ExitCode, and the CLI would
+		// pass git's status (128) through as pypyctl's own.
+		return out, fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, oneLine(stderr.String(), 3))
 	}
 	return out, nil
 }

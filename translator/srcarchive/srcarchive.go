@@ -167,6 +167,12 @@ func Write(ctx context.Context, r *platforms.Release, o Options) (*Report, error
 	if _, err := exec.LookPath("git"); err != nil {
 		return nil, errors.New("source archives need git (2.35 or later, for git archive --add-file) on PATH")
 	}
+	// git runs inside the clone: every path handed to it must be absolute.
+	out, err := filepath.Abs(o.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("--out %s: %w", o.OutDir, err)
+	}
+	o.OutDir = out
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", o.OutDir, err)
 	}
@@ -281,7 +287,7 @@ func archiveTo(ctx context.Context, w io.Writer, repo, commit, prefix, extra str
 		return cerr
 	}
 	if werr != nil {
-		return fmt.Errorf("git archive %s: %w: %s", commit, werr, strings.TrimSpace(gaErr.String()))
+		return fmt.Errorf("git archive %s: %v: %s", commit, werr, oneLine(gaErr.String()))
 	}
 	return nil
 }
@@ -313,7 +319,7 @@ func gzipCLI(ctx context.Context, w io.Writer, r io.Reader) error {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("gzip -9 -n: %w: %s", err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("gzip -9 -n: %v: %s", err, oneLine(stderr.String()))
 	}
 	return nil
 }
@@ -335,9 +341,16 @@ func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		// %v, not %w: an *exec.ExitError has ExitCode, which the CLI would
+		// take for pypyctl's own exit status.
+		return out, fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, oneLine(stderr.String()))
 	}
 	return out, nil
+}
+
+// oneLine keeps an error one line: a tool's stderr joined with "; ".
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " ; ")), " ")
 }
 
 func logf(o Options, format string, args ...any) {
