@@ -156,6 +156,10 @@ func Write(ctx context.Context, r *platforms.Release, o Options) (*Report, error
 		if !isSourceFormat(f) {
 			return nil, fmt.Errorf("source archives come in tar.gz and tar.bz2, not %s", f)
 		}
+		// Missing tools fail before a clone, not after it.
+		if _, err := exec.LookPath("gzip"); f == archive.TarGz && err != nil {
+			return nil, errNoGzip
+		}
 	}
 	src, err := translator.SourceFromRelease(r)
 	if err != nil {
@@ -170,7 +174,7 @@ func Write(ctx context.Context, r *platforms.Release, o Options) (*Report, error
 	// git runs inside the clone: every path handed to it must be absolute.
 	out, err := filepath.Abs(o.OutDir)
 	if err != nil {
-		return nil, fmt.Errorf("--out %s: %w", o.OutDir, err)
+		return nil, fmt.Errorf("output dir %s: %w", o.OutDir, err)
 	}
 	o.OutDir = out
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
@@ -307,12 +311,14 @@ func compressWith(ctx context.Context, w io.Writer, r io.Reader, f archive.Forma
 	return nil
 }
 
+var errNoGzip = errors.New("tar.gz source archives need gzip on PATH (its -9 -n output is upstream's bytes)")
+
 // gzipCLI runs `gzip -9 -n`: pypy.org's tar.gz bytes are GNU gzip's
 // deflate, which neither Go's nor zlib's encoder reproduces.
 func gzipCLI(ctx context.Context, w io.Writer, r io.Reader) error {
 	path, err := exec.LookPath("gzip")
 	if err != nil {
-		return errors.New("tar.gz source archives need gzip on PATH (its -9 -n output is upstream's bytes)")
+		return errNoGzip
 	}
 	cmd := exec.CommandContext(ctx, path, "-9", "-n", "-c")
 	cmd.Stdin, cmd.Stdout = r, w
