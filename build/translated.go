@@ -25,7 +25,8 @@ func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, sto
 	}
 	r, t := o.Release, o.Target
 	mach := translator.LocalMachine(os.Getenv)
-	sources := &translator.Sources{Store: local, Downloads: o.Dirs.Downloads(), Log: o.Log}
+	sources := &translator.Sources{Store: local, Downloads: o.Dirs.Downloads(), Log: o.Log,
+		GitMirror: os.Getenv(translator.GitMirrorEnv)}
 	workRoot := filepath.Join(o.Dirs.Cache, "work")
 	plan, err := translator.NewPlan(ctx, translator.Request{
 		Release: r, Target: t, WorkRoot: workRoot, Machine: mach, Sources: sources,

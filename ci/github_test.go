@@ -113,7 +113,7 @@ func emulatedMatrix(t *testing.T) *platforms.Matrix {
     python_version: 3.11.11
     date: "2025-02-26"
     source_date_epoch: 1740528000
-    source: {git: {url: https://github.com/pypy/pypy}}
+    source: {git: {url: https://github.com/pypy/pypy, commit: 1111111111111111111111111111111111111111, tree: 2222222222222222222222222222222222222222}}
     vm: translate
     targets: [{name: linux-amd64}, {name: linux-s390x}]
 `

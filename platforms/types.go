@@ -104,11 +104,14 @@ type Source struct {
 	Archive *Input     `yaml:"archive,omitempty" json:"archive,omitempty"`
 }
 
-// GitSource is a PyPy checkout at a tag (and optionally a pinned commit).
+// GitSource is a PyPy checkout at a tag, pinned by commit and tree. The
+// tree pin is what makes a mirror safe: whatever serves the clone, the
+// content must hash to it.
 type GitSource struct {
 	URL    string `yaml:"url" json:"url"`
 	Tag    string `yaml:"tag,omitempty" json:"tag,omitempty"`
-	Commit string `yaml:"commit,omitempty" json:"commit,omitempty"`
+	Commit string `yaml:"commit,omitempty" json:"commit,omitempty"` // 40 hex digits
+	Tree   string `yaml:"tree,omitempty" json:"tree,omitempty"`     // 40 hex digits: git rev-parse COMMIT^{tree}
 }
 
 // Input is a file pinned by sha256, found by URL or by file name in the

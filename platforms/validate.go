@@ -39,6 +39,7 @@ var (
 	pypyVersionRE   = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)((a|b|rc)(0|[1-9][0-9]*))?$`)
 	pythonVersionRE = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
 	sha256RE        = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	gitObjectRE     = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	builderRE       = regexp.MustCompile(`^(host|bwrap|emulated|image:[^\s]+)$`)
 	// Target names end up in file names, CI job names and command lines.
 	targetNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
@@ -775,12 +776,39 @@ func (v *validator) checkSource(i int, r *Release, label string) {
 	if r.Source.Git == nil && r.Source.Archive == nil {
 		v.report(v.near("releases", i, "source"), "release %s: source needs git or archive", label)
 	}
-	if g := r.Source.Git; g != nil && g.URL == "" {
+	g := r.Source.Git
+	if g != nil && g.URL == "" {
 		v.report(v.near("releases", i, "source", "git", "url"), "release %s: source.git.url is required", label)
+	}
+	if g != nil {
+		// A translated release builds from exactly one tree: the commit
+		// and tree pins are checked after every clone, so a moved tag or a
+		// dishonest mirror fails before translation.
+		for _, pin := range []struct{ key, val string }{{"commit", g.Commit}, {"tree", g.Tree}} {
+			switch {
+			case pin.val == "" && r.VM == "translate":
+				v.report(v.near("releases", i, "source", "git", pin.key), "release %s: a translated release must pin source.git.%s (40 hex digits)", label, pin.key)
+			case pin.val != "" && !gitObjectRE.MatchString(pin.val):
+				v.report(v.near("releases", i, "source", "git", pin.key), "release %s: source.git.%s %q is not 40 lowercase hex digits", label, pin.key, pin.val)
+			}
+		}
+	}
+	if r.VM == "translate" && g == nil {
+		v.report(v.near("releases", i, "source"), "release %s: a translated release needs source.git with its commit and tree pinned", label)
 	}
 	if a := r.Source.Archive; a != nil {
 		v.checkInput(a, "release "+label+": source.archive", "releases", i, "source", "archive")
+		if r.Name != "" && a.File != "" && !isSrcArchiveName(r.Name, a.File) {
+			v.report(v.near("releases", i, "source", "archive", "file"), "release %s: source.archive.file %q is not named %s-src.<format> (tar.gz, tar.bz2, …)", label, a.File, r.Name)
+		}
 	}
+}
+
+// isSrcArchiveName reports whether file is upstream's name for the
+// release's source archive in a format pypyctl writes.
+func isSrcArchiveName(release, file string) bool {
+	rest, ok := strings.CutPrefix(file, release+"-src.")
+	return ok && contains(archiveFormats, rest)
 }
 
 func (v *validator) checkInput(in *Input, label string, path ...any) {

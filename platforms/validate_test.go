@@ -39,7 +39,7 @@ releases:
     latest: true
     source_date_epoch: 1751587200
     source:
-      git: {url: https://github.com/pypy/pypy, tag: release-pypy3.11-v7.3.20}
+      git: {url: https://github.com/pypy/pypy, tag: release-pypy3.11-v7.3.20, commit: 413c9b7f57f5d40da72669857e97a636150fc533, tree: f6a325e4616ae76bc4167484b3e85c1cc70b13df}
     vm: translate
     targets:
       - name: linux-amd64
@@ -68,7 +68,7 @@ const release3 = `  - name: pypy3.11-v7.3.19
     date: "2025-02-26"
     latest: true
     source_date_epoch: 1740528000
-    source: {git: {url: https://github.com/pypy/pypy}}
+    source: {git: {url: https://github.com/pypy/pypy, commit: 1111111111111111111111111111111111111111, tree: 2222222222222222222222222222222222222222}}
     vm: translate
     targets: [{name: linux-amd64}]
 `
@@ -214,6 +214,32 @@ func TestValidateProblems(t *testing.T) {
 			name:  "sha256 upper case",
 			edits: []edit{{"sha256: 21847932176d570d5b012e10fb807cf0f95ff851c525d9397afbda5a72a13650", "sha256: 21847932176D570D5B012E10FB807CF0F95FF851C525D9397AFBDA5A72A13650"}},
 			want:  []string{`47:78 release pypy3.9-v7.3.11: debian.packages[0]: sha256 "21847932176D570D5B012E10FB807CF0F95FF851C525D9397AFBDA5A72A13650" is not 64 lowercase hex digits`},
+		},
+		{
+			name:  "translated release without commit and tree pins",
+			edits: []edit{{", commit: 413c9b7f57f5d40da72669857e97a636150fc533, tree: f6a325e4616ae76bc4167484b3e85c1cc70b13df}", "}"}},
+			want: []string{
+				`30:12 release pypy3.11-v7.3.20: a translated release must pin source.git.commit (40 hex digits)`,
+				`30:12 release pypy3.11-v7.3.20: a translated release must pin source.git.tree (40 hex digits)`,
+			},
+		},
+		{
+			name:  "git pins not 40 hex digits",
+			edits: []edit{{"commit: 413c9b7f57f5d40da72669857e97a636150fc533", "commit: 413c9b7"}, {"tree: f6a325e4616ae76bc4167484b3e85c1cc70b13df", "tree: F6A325E4616AE76BC4167484B3E85C1CC70B13DF"}},
+			want: []string{
+				`30:87 release pypy3.11-v7.3.20: source.git.commit "413c9b7" is not 40 lowercase hex digits`,
+				`30:102 release pypy3.11-v7.3.20: source.git.tree "F6A325E4616AE76BC4167484B3E85C1CC70B13DF" is not 40 lowercase hex digits`,
+			},
+		},
+		{
+			name:  "translated release from an archive only",
+			edits: []edit{{"      git: {url: https://github.com/pypy/pypy, tag: release-pypy3.11-v7.3.20, commit: 413c9b7f57f5d40da72669857e97a636150fc533, tree: f6a325e4616ae76bc4167484b3e85c1cc70b13df}\n", "      archive: {file: pypy3.11-v7.3.20-src.tar.bz2, sha256: 7786dda760003e2ea7409c1037e50200c578ec427ce0245ac4cd758710b206fb}\n"}},
+			want:  []string{`30:7 release pypy3.11-v7.3.20: a translated release needs source.git with its commit and tree pinned`},
+		},
+		{
+			name:  "source archive not named after the release",
+			edits: []edit{{"tree: f6a325e4616ae76bc4167484b3e85c1cc70b13df}\n", "tree: f6a325e4616ae76bc4167484b3e85c1cc70b13df}\n      archive: {file: pypy3.11-v7.3.19-src.tar.bz2, sha256: 7786dda760003e2ea7409c1037e50200c578ec427ce0245ac4cd758710b206fb}\n"}},
+			want:  []string{`31:23 release pypy3.11-v7.3.20: source.archive.file "pypy3.11-v7.3.19-src.tar.bz2" is not named pypy3.11-v7.3.20-src.<format>`},
 		},
 		{
 			name:  "inherited format not known",

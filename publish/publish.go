@@ -269,6 +269,13 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		isArchive[w] = true
 		plan = append(plan, planned{name: w, src: filepath.Join(dist, w), kind: "wheel"})
 	}
+	for _, src := range r.Sources {
+		if !present[src] || !strings.HasPrefix(src, r.Name+"-src.") || strings.ContainsAny(src, "/\\") {
+			return rr, v, nil, fmt.Errorf("release %s lists source archive %s, which is not a %s-src.* file in %s", r.Name, src, r.Name, dist)
+		}
+		isArchive[src] = true
+		plan = append(plan, planned{name: src, src: filepath.Join(dist, src), kind: "source"})
+	}
 	// Sidecars: a listed archive's own (<archive>.sig, .sigstore.json, …)
 	// and release-wide files named after the release (SBOMs, provenance).
 	// Unlisted archives are left alone: they may belong to another build.
@@ -282,6 +289,9 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		}
 		for _, w := range r.Wheels {
 			own = own || strings.HasPrefix(n, w+".")
+		}
+		for _, src := range r.Sources {
+			own = own || strings.HasPrefix(n, src+".")
 		}
 		if !own && (strings.HasPrefix(n, r.Name+"-") || strings.HasPrefix(n, r.Name+".")) {
 			if _, _, isArch := index.SplitFormat(n); isArch {

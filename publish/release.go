@@ -36,6 +36,10 @@ type Release struct {
 	// Wheels are cffi wheels built with the release's PyPy, published in
 	// the release directory beside the archives (not in versions.json).
 	Wheels []string `json:"wheels,omitempty"`
+	// Sources are the release's -src archives (<name>-src.tar.gz, …),
+	// published in the release directory; versions.json has no entry
+	// for them, as upstream's has none.
+	Sources []string `json:"sources,omitempty"`
 }
 
 // ReleaseFile is one archive of a release.

@@ -18,6 +18,7 @@ import (
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish"
 	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/translator/srcarchive"
 	"github.com/pypyctl/pypyctl/trust"
 	"github.com/pypyctl/pypyctl/trust/keys"
 	"github.com/pypyctl/pypyctl/vm"
@@ -54,8 +55,11 @@ type Options struct {
 	Outputs Outputs
 	// MatrixSHA256 and Builder are passed to build (and key the records).
 	MatrixSHA256, Builder string
-	Log                   func(string)
-	Progress              func(step string, done, total int64)
+	// GitMirror is cloned instead of a release's git URL when its -src
+	// archives are made (the pins are checked either way).
+	GitMirror string
+	Log       func(string)
+	Progress  func(step string, done, total int64)
 
 	// runBuild is build.Run; tests replace it.
 	runBuild func(context.Context, build.Options) (*build.Report, error)
@@ -92,16 +96,17 @@ func (t *TargetReport) StoreHits() int {
 
 // Report is what a release run did.
 type Report struct {
-	Releases  []string        `json:"releases"`
-	Nightly   *Nightly        `json:"nightly,omitempty"`
-	Targets   []TargetReport  `json:"targets"`
-	Dist      string          `json:"dist,omitempty"`
-	Published *publish.Report `json:"published,omitempty"`
-	Pruned    []string        `json:"pruned,omitempty"`
-	Aliases   []string        `json:"aliases,omitempty"`
-	Outputs   *OutputsReport  `json:"outputs,omitempty"`
-	Wheels    []BuiltWheel    `json:"wheels,omitempty"`
-	Seconds   float64         `json:"seconds"`
+	Releases  []string             `json:"releases"`
+	Nightly   *Nightly             `json:"nightly,omitempty"`
+	Targets   []TargetReport       `json:"targets"`
+	Dist      string               `json:"dist,omitempty"`
+	Published *publish.Report      `json:"published,omitempty"`
+	Pruned    []string             `json:"pruned,omitempty"`
+	Aliases   []string             `json:"aliases,omitempty"`
+	Outputs   *OutputsReport       `json:"outputs,omitempty"`
+	Wheels    []BuiltWheel         `json:"wheels,omitempty"`
+	Sources   []srcarchive.Archive `json:"sources,omitempty"`
+	Seconds   float64              `json:"seconds"`
 }
 
 func (o *Options) logf(format string, a ...any) {
@@ -365,6 +370,21 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			rels[w.release].Wheels = append(rels[w.release].Wheels, a.Name)
 		}
 		rep.Wheels = ws
+		srcs, byRelease, err := releaseSources(ctx, o, jobs, dist)
+		if err != nil {
+			return err
+		}
+		for _, sa := range srcs {
+			a, err := build.Describe(sa.Path, "source")
+			if err != nil {
+				return err
+			}
+			arts = append(arts, a)
+		}
+		for name, files := range byRelease {
+			rels[name].Sources = append(rels[name].Sources, files...)
+		}
+		rep.Sources = srcs
 	}
 	for _, n := range order {
 		r := *rels[n]

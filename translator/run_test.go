@@ -447,10 +447,11 @@ func TestTranslateMissingOutput(t *testing.T) {
 
 func TestTranslateFromGitSource(t *testing.T) {
 	url, c1, _ := gitRepo(t)
+	tree1 := runGit(t, strings.TrimPrefix(url, "file://"), "rev-parse", c1+"^{tree}")
 	rg := newRig(t)
 	p := rg.plan(func(r *Request) {
 		rel := *r.Release
-		rel.Source.Git.URL, rel.Source.Git.Commit = url, c1
+		rel.Source.Git.URL, rel.Source.Git.Commit, rel.Source.Git.Tree = url, c1, tree1
 		r.Release, r.SourceDir = &rel, ""
 	})
 	if !p.KeyProvisional || p.Source.Fetched {
@@ -468,7 +469,7 @@ func TestTranslateFromGitSource(t *testing.T) {
 	// and a hit without fetching.
 	p2 := rg.plan(func(r *Request) {
 		rel := *r.Release
-		rel.Source.Git.URL, rel.Source.Git.Commit = url, c1
+		rel.Source.Git.URL, rel.Source.Git.Commit, rel.Source.Git.Tree = url, c1, tree1
 		r.Release, r.SourceDir = &rel, ""
 	})
 	if p2.KeyProvisional || p2.Key != rep.Key {

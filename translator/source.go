@@ -42,7 +42,12 @@ type SourceInfo struct {
 	URL    string `json:"url,omitempty"`
 	Tag    string `json:"tag,omitempty"`
 	Commit string `json:"commit,omitempty"` // the pin, if any
+	Tree   string `json:"tree,omitempty"`   // the pinned tree, if any
 	Head   string `json:"head,omitempty"`   // the commit fetched
+	// Mirror is the URL actually cloned when a git mirror replaced URL.
+	// It is not part of the pin: the commit and tree checks make any
+	// mirror's clone the same source.
+	Mirror string `json:"mirror,omitempty"`
 	// archive: URL above or File (looked up in the download cache)
 	File   string `json:"file,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`
@@ -63,7 +68,7 @@ type SourceInfo struct {
 func (s SourceInfo) pin() map[string]string {
 	switch s.Kind {
 	case SourceGit:
-		return map[string]string{"kind": s.Kind, "url": s.URL, "tag": s.Tag, "commit": s.Commit}
+		return map[string]string{"kind": s.Kind, "url": s.URL, "tag": s.Tag, "commit": s.Commit, "tree": s.Tree}
 	case SourceArchive:
 		return map[string]string{"kind": s.Kind, "sha256": s.SHA256}
 	}
@@ -81,6 +86,9 @@ func (s SourceInfo) Describe() string {
 		}
 		if s.Commit != "" {
 			fmt.Fprintf(&b, " commit %s", s.Commit)
+		}
+		if s.Mirror != "" {
+			fmt.Fprintf(&b, " (via mirror %s)", s.Mirror)
 		}
 	case SourceArchive:
 		name := s.File
@@ -108,7 +116,7 @@ func SourceFromRelease(r *platforms.Release) (SourceInfo, error) {
 		if g.URL == "" || (g.Tag == "" && g.Commit == "") {
 			return SourceInfo{}, fmt.Errorf("release %s: git source needs a url and a tag or commit", r.Name)
 		}
-		return SourceInfo{Kind: SourceGit, URL: g.URL, Tag: g.Tag, Commit: g.Commit}, nil
+		return SourceInfo{Kind: SourceGit, URL: g.URL, Tag: g.Tag, Commit: strings.ToLower(g.Commit), Tree: strings.ToLower(g.Tree)}, nil
 	case r.Source.Archive != nil:
 		a := r.Source.Archive
 		if !isHexDigest(a.SHA256) {
@@ -238,12 +246,20 @@ func hashFiles(dir string, files []string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// GitMirrorEnv names the environment variable that sets Sources.GitMirror
+// (the --git-mirror flag wins over it).
+const GitMirrorEnv = "PYPYCTL_GIT_MIRROR"
+
 // Sources fetches PyPy sources into the store.
 type Sources struct {
 	Store     *store.Local
 	Downloads string       // download cache for source archives
 	Client    *http.Client // nil: http.DefaultClient
 	Log       func(string) // progress messages; may be nil
+	// GitMirror, when set, is cloned instead of every git source's URL
+	// (a file:// path or any URL git clones). The pinned commit and tree
+	// are checked after the clone either way.
+	GitMirror string
 }
 
 // storedSource is source.json in a source store entry.
@@ -303,6 +319,9 @@ func (s *Sources) Fetch(ctx context.Context, src *SourceInfo) (string, []string,
 	}
 	res, err := s.Store.Ensure(ctx, k, func(ctx context.Context, dir string) error {
 		got := *src
+		if got.Kind == SourceGit {
+			got.Mirror = s.GitMirror
+		}
 		var err error
 		switch src.Kind {
 		case SourceGit:
@@ -339,41 +358,89 @@ func (s *Sources) logf(format string, a ...any) {
 	}
 }
 
-// fetchGit makes a shallow clone at the tag (checking the pinned commit
-// when there is one) or of the pinned commit, records its tree hash and
-// drops .git so the stored tree is only the source.
+// fetchGit makes a shallow clone at the tag or of the pinned commit, from
+// the mirror when one is set, checks the commit and tree pins, records
+// the tree hash and drops .git so the stored tree is only the source.
 func (s *Sources) fetchGit(ctx context.Context, src *SourceInfo, dest string) error {
-	s.logf("cloning %s %s", src.URL, firstNonEmpty(src.Tag, src.Commit))
+	url := src.URL
+	if src.Mirror != "" {
+		url = src.Mirror
+	}
+	s.logf("cloning %s %s", url, firstNonEmpty(src.Tag, src.Commit))
 	if src.Tag != "" {
-		if _, err := git(ctx, "", "clone", "--quiet", "--depth", "1", "--branch", src.Tag, "--", src.URL, dest); err != nil {
+		if _, err := git(ctx, "", "clone", "--quiet", "--depth", "1", "--branch", src.Tag, "--", url, dest); err != nil {
 			return err
 		}
 	} else {
 		if _, err := git(ctx, "", "init", "--quiet", dest); err != nil {
 			return err
 		}
-		if _, err := git(ctx, dest, "fetch", "--quiet", "--depth", "1", "--", src.URL, src.Commit); err != nil {
+		if _, err := git(ctx, dest, "fetch", "--quiet", "--depth", "1", "--", url, src.Commit); err != nil {
 			return err
 		}
 		if _, err := git(ctx, dest, "checkout", "--quiet", "--detach", "FETCH_HEAD"); err != nil {
 			return err
 		}
 	}
-	head, err := git(ctx, dest, "rev-parse", "HEAD")
+	// HEAD of a clone at an annotated tag is already the tag's commit;
+	// ^{commit} says so explicitly.
+	commit, tree, err := RevParseCommitTree(ctx, dest, "HEAD")
 	if err != nil {
 		return err
 	}
-	commit := strings.TrimSpace(string(head))
-	if src.Commit != "" && !strings.HasPrefix(commit, strings.ToLower(src.Commit)) {
-		return fmt.Errorf("%s tag %s is commit %s, but the matrix pins commit %s (was the tag moved?)", src.URL, src.Tag, commit, src.Commit)
-	}
-	tree, err := git(ctx, dest, "rev-parse", "HEAD^{tree}")
-	if err != nil {
+	if err := CheckGitPins(*src, url, commit, tree); err != nil {
 		return err
 	}
 	src.Head = commit
-	src.Digest = "git-tree:" + strings.TrimSpace(string(tree))
+	src.Digest = "git-tree:" + tree
 	return os.RemoveAll(filepath.Join(dest, ".git"))
+}
+
+// RevParseCommitTree resolves rev (a tag, annotated or not, or a commit)
+// in the repository at dir (a work tree or a bare git dir) to its commit
+// and tree.
+func RevParseCommitTree(ctx context.Context, dir, rev string) (commit, tree string, err error) {
+	if strings.HasPrefix(rev, "-") {
+		return "", "", fmt.Errorf("git revision %q: must not start with '-'", rev)
+	}
+	out, err := git(ctx, dir, "rev-parse", rev+"^{commit}", rev+"^{tree}")
+	if err != nil {
+		return "", "", err
+	}
+	ids := strings.Fields(string(out))
+	if len(ids) != 2 {
+		return "", "", fmt.Errorf("git rev-parse %s in %s: unexpected output %q", rev, dir, out)
+	}
+	return ids[0], ids[1], nil
+}
+
+// GitPinError is a fetched commit or tree that is not the matrix's pin.
+type GitPinError struct {
+	URL, Tag  string
+	What      string // "commit" or "tree"
+	Got, Want string
+}
+
+func (e *GitPinError) Error() string {
+	at := e.URL
+	if e.Tag != "" {
+		at += " tag " + e.Tag
+	}
+	hint := "was the tag moved, or does the mirror serve another repository?"
+	return fmt.Sprintf("%s: %s is %s, but the matrix pins %s %s (%s)", at, e.What, e.Got, e.What, e.Want, hint)
+}
+
+// CheckGitPins compares a fetched commit and tree with the source's pins
+// (either pin may be absent; a commit pin may be abbreviated). url is
+// where the clone came from, for the message.
+func CheckGitPins(src SourceInfo, url, commit, tree string) error {
+	if src.Commit != "" && !strings.HasPrefix(commit, strings.ToLower(src.Commit)) {
+		return &GitPinError{URL: url, Tag: src.Tag, What: "commit", Got: commit, Want: src.Commit}
+	}
+	if src.Tree != "" && tree != strings.ToLower(src.Tree) {
+		return &GitPinError{URL: url, Tag: src.Tag, What: "tree", Got: tree, Want: src.Tree}
+	}
+	return nil
 }
 
 // fetchArchive finds the archive in the download cache (or downloads it),
@@ -446,7 +513,9 @@ func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, oneLine(stderr.String(), 3))
+		// %v, not %w: an *exec.ExitError has ExitCode, and the CLI would
+		// pass git's status (128) through as pypyctl's own.
+		return out, fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, oneLine(stderr.String(), 3))
 	}
 	return out, nil
 }

@@ -37,30 +37,45 @@ func gitRepo(t *testing.T) (url, c1, c2 string) {
 	writeFile(t, filepath.Join(dir, "later.txt"), "later\n", 0o644)
 	runGit(t, dir, "add", "-A")
 	runGit(t, dir, "commit", "-q", "-m", "two")
-	runGit(t, dir, "tag", "later")
+	// Annotated, like upstream's 7.3.23 tags: TAG^{commit} is the commit.
+	runGit(t, dir, "tag", "-a", "-m", "later", "later")
 	c2 = runGit(t, dir, "rev-parse", "HEAD")
 	return "file://" + dir, c1, c2
 }
 
 func TestFetchGit(t *testing.T) {
 	url, c1, c2 := gitRepo(t)
+	repo := strings.TrimPrefix(url, "file://")
+	t1 := runGit(t, repo, "rev-parse", c1+"^{tree}")
+	t2 := runGit(t, repo, "rev-parse", c2+"^{tree}")
+	unreachable := "file://" + filepath.Join(t.TempDir(), "not-a-repo")
 	cases := []struct {
-		name, tag, commit string
+		name, url, mirror string
+		tag, commit, tree string
 		wantHead          string
 		wantErr           string
 	}{
 		{name: "tag", tag: "release-pypy3.11-v7.3.20", wantHead: c1},
 		{name: "tag with its commit pinned", tag: "release-pypy3.11-v7.3.20", commit: c1, wantHead: c1},
-		{name: "tag with a short pin", tag: "later", commit: c2[:12], wantHead: c2},
-		{name: "tag moved away from the pin", tag: "later", commit: c1, wantErr: "was the tag moved?"},
+		{name: "tag with commit and tree pinned", tag: "release-pypy3.11-v7.3.20", commit: c1, tree: t1, wantHead: c1},
+		{name: "annotated tag with a short pin", tag: "later", commit: c2[:12], tree: t2, wantHead: c2},
+		{name: "tag moved away from the pin", tag: "later", commit: c1, wantErr: "commit is " + c2 + ", but the matrix pins commit " + c1},
+		{name: "tree not the pinned one", tag: "later", commit: c2, tree: t1, wantErr: "tree is " + t2 + ", but the matrix pins tree " + t1},
 		{name: "commit only", commit: c1, wantHead: c1},
 		{name: "missing tag", tag: "no-such-tag", wantErr: "no-such-tag"},
+		{name: "mirror replaces the url", url: unreachable, mirror: url, tag: "later", commit: c2, tree: t2, wantHead: c2},
+		{name: "mirror serving another tree", url: unreachable, mirror: url, tag: "later", commit: c2, tree: t1, wantErr: url + " tag later: tree is " + t2},
+		{name: "unreachable without the mirror", url: unreachable, tag: "later", wantErr: "not-a-repo"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var logs []string
-			s := &Sources{Store: newStore(t), Log: func(m string) { logs = append(logs, m) }}
-			r := &platforms.Release{Name: "r", Source: platforms.Source{Git: &platforms.GitSource{URL: url, Tag: c.tag, Commit: c.commit}}}
+			s := &Sources{Store: newStore(t), Log: func(m string) { logs = append(logs, m) }, GitMirror: c.mirror}
+			from := url
+			if c.url != "" {
+				from = c.url
+			}
+			r := &platforms.Release{Name: "r", Source: platforms.Source{Git: &platforms.GitSource{URL: from, Tag: c.tag, Commit: c.commit, Tree: c.tree}}}
 			src, err := SourceFromRelease(r)
 			if err != nil {
 				t.Fatal(err)
@@ -78,10 +93,12 @@ func TestFetchGit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			repo := strings.TrimPrefix(url, "file://")
 			wantTree := runGit(t, repo, "rev-parse", c.wantHead+"^{tree}")
 			if src.Digest != "git-tree:"+wantTree || src.Head != c.wantHead || !src.Fetched || src.StoreKey == "" {
 				t.Fatalf("source %+v, want tree %s head %s", src, wantTree, c.wantHead)
+			}
+			if src.Mirror != c.mirror {
+				t.Fatalf("source mirror %q, want %q", src.Mirror, c.mirror)
 			}
 			if _, err := os.Stat(filepath.Join(dir, ".git")); !os.IsNotExist(err) {
 				t.Fatalf("stored tree keeps .git: %v", err)

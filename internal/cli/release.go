@@ -10,6 +10,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/packaging/apt"
 	"github.com/pypyctl/pypyctl/release"
+	"github.com/pypyctl/pypyctl/translator"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
@@ -20,6 +21,7 @@ type releaseFlags struct {
 	noSmoke, sign, nightly              bool
 	key, source, rev                    string
 	brewTap, aptRepo, aptSuite, aptKey  string
+	gitMirror                           string
 }
 
 func newReleaseCmd(a *App) *cobra.Command {
@@ -109,7 +111,8 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 				Store:     st, Dirs: d, Jobs: f.jobs, FromStore: f.fromStore != "",
 				BaseURL: f.base, Formats: splitList(f.formats), NoSmoke: f.noSmoke, Workers: f.workers,
 				Signer: signer, Keep: f.keep, MatrixSHA256: matrixSHA256(m),
-				Log: func(s string) { a.Logf("%s", s) },
+				GitMirror: a.gitMirror(f.gitMirror),
+				Log:       func(s string) { a.Logf("%s", s) },
 			}
 			bi := ReadBuildInfo()
 			o.Builder = bi.Version + "+" + bi.Commit
@@ -167,6 +170,7 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 	fl.StringVar(&f.dist, "dist", "", "also keep the gathered outputs (archives, SHA256SUMS, *.release.json) here")
 	fl.StringVar(&f.base, "base-url", "", "URL where --to is served, for versions.json (default: a file:// URL of --to)")
 	fl.IntVar(&f.jobs, "jobs", 1, "targets built at once")
+	fl.StringVar(&f.gitMirror, "git-mirror", "", "clone release sources (for the -src archives) from this URL (default $"+translator.GitMirrorEnv+"); pins are checked")
 	fl.IntVar(&f.workers, "workers", 0, "compression workers per build (0: all cores; output is identical for any value)")
 	fl.BoolVar(&f.noSmoke, "no-smoke", false, "skip running the built interpreters")
 	fl.BoolVar(&f.sign, "sign", false, "sign every output and SHA256SUMS (.sig and .sigstore.json beside each)")

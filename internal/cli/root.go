@@ -30,7 +30,7 @@ them as a version manager.`,
 
 	root.AddCommand(
 		newMatrixCmd(a),
-		newTranslateCmd(a),
+		newTranslateCmd(a), newSourceCmd(a),
 		newBuildCmd(a),
 		newSignCmd(a), newVerifyCmd(a), newKeysCmd(a), newTrustCmd(a),
 		newPublishCmd(a), newServeCmd(a),

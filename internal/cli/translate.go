@@ -17,7 +17,7 @@ import (
 
 type translateFlags struct {
 	target, release, hostPython, source, builder, storeDir, sysroot string
-	rpythonTarget, builderLock, debianMirror, imageStore            string
+	rpythonTarget, builderLock, debianMirror, imageStore, gitMirror string
 	passEnv                                                         []string
 	minMemory, minDisk                                              int
 	timeout                                                         time.Duration
@@ -74,7 +74,8 @@ host interpreter is missing.`,
 				return err
 			}
 			mach := translator.LocalMachine(a.Getenv)
-			sources := &translator.Sources{Store: st, Downloads: d.Downloads(), Log: func(s string) { a.Logf("%s", s) }}
+			sources := &translator.Sources{Store: st, Downloads: d.Downloads(), Log: func(s string) { a.Logf("%s", s) },
+				GitMirror: a.gitMirror(f.gitMirror)}
 			workRoot := filepath.Join(d.Cache, "work")
 			ctx := cmd.Context()
 			req := translator.Request{
@@ -169,6 +170,7 @@ host interpreter is missing.`,
 	fl.IntVar(&f.minDisk, "min-disk", 0, fmt.Sprintf("required free disk at the work dir in GB (default %d)", translator.DefaultMinDiskGB))
 	fl.DurationVar(&f.timeout, "timeout", translator.DefaultTimeout, "give up (and kill RPython's process group) after this long")
 	fl.StringVar(&f.storeDir, "store", "", "content-addressed store (default: the cache dir's store/)")
+	fl.StringVar(&f.gitMirror, "git-mirror", "", "clone the release's git source from this URL instead (default $"+translator.GitMirrorEnv+"); the pinned commit and tree are checked")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan and the preflight findings; run nothing")
 	fl.BoolVar(&f.keepWork, "keep-work", false, "keep the scratch directory (generated C sources) after the run")
 	c.AddCommand(newTranslateImageCmd(a))
@@ -239,4 +241,12 @@ func printTranslateReport(w io.Writer, rep *translator.Report) {
 		fmt.Fprintf(w, "  phase %-28s %8.1f s%s\n", ph.Name, ph.Seconds, rss)
 	}
 	fmt.Fprintf(w, "stored in %s\nlog: %s\n", rep.Dir, rep.Log)
+}
+
+// gitMirror is --git-mirror, else $PYPYCTL_GIT_MIRROR, else none.
+func (a *App) gitMirror(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return a.Getenv(translator.GitMirrorEnv)
 }

@@ -1,0 +1,60 @@
+// Package testenv tells tests what the machine provides. A test that
+// cannot run here says so through Missing: it fails in CI (PYPYCTL_CI=1),
+// where everything it needs must be present, and skips elsewhere.
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// CIEnv set to 1 turns every Missing into a failure.
+const CIEnv = "PYPYCTL_CI"
+
+// SharedEnv names the shared directory (the one holding pypy/pypy.git)
+// when it is not found beside the repository.
+const SharedEnv = "PYPYCTL_SHARED"
+
+// Missing ends the test: a failure in CI, a skip elsewhere.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(CIEnv) == "1" {
+		t.Fatalf("required in CI ("+CIEnv+"=1): "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// SharedPyPy returns the shared pypy directory (pypy.git, upstream/):
+// $PYPYCTL_SHARED/pypy, else the first shared/pypy found walking up from
+// the working directory (a clone's CI checkout has it beside the clone).
+func SharedPyPy(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv(SharedEnv); d != "" {
+		p := filepath.Join(d, "pypy")
+		if isDir(filepath.Join(p, "pypy.git")) {
+			return p
+		}
+		Missing(t, "$%s=%s has no pypy/pypy.git", SharedEnv, d)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		p := filepath.Join(dir, "shared", "pypy")
+		if isDir(filepath.Join(p, "pypy.git")) {
+			return p
+		}
+		if filepath.Dir(dir) == dir {
+			break
+		}
+	}
+	Missing(t, "no shared/pypy/pypy.git above %s (set $%s)", wd, SharedEnv)
+	return ""
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
