@@ -50,6 +50,9 @@ func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, erro
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", u, err)
 	}
+	if err := validateIndex(ix, u.Scheme == "file"); err != nil {
+		return nil, fmt.Errorf("index %s: %w", u, err)
+	}
 	return &loadedIndex{url: u, ix: ix}, nil
 }
 
@@ -68,6 +71,9 @@ func (li *loadedIndex) fileURL(f index.File) (*url.URL, error) {
 	// A remote index must not point installs at local files.
 	if u.Scheme == "file" && li.url.Scheme != "file" {
 		return nil, fmt.Errorf("%s: index %s points at a local file %s", f.Filename, li.url, u)
+	}
+	if u.Scheme == "file" && u.Host != "" && u.Host != "localhost" {
+		return nil, fmt.Errorf("%s: download_url %s names another host", f.Filename, Quote(u.String()))
 	}
 	return u, nil
 }
