@@ -1,0 +1,306 @@
+package install
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pypyctl/pypyctl/publish/index"
+)
+
+// Hostile indexes and servers (issue #21). Every server here listens on
+// 127.0.0.1 and every test is bounded by a context deadline.
+
+// rawServer accepts connections on 127.0.0.1 and hands each to serve,
+// which may misbehave at will; connections are closed when the test ends.
+func rawServer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go serve(c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// readRequest consumes one request's head, so the client is not stuck
+// writing.
+func readRequest(c net.Conn) {
+	br := bufio.NewReader(c)
+	http.ReadRequest(br)
+}
+
+// jsonIndex writes versions.json with one 3.11 entry whose only file is f.
+func jsonIndex(t *testing.T, f index.File, pypy string) string {
+	t.Helper()
+	dir := t.TempDir()
+	ix := index.Index{{PyPyVersion: pypy, PythonVersion: "3.11.13", Stable: true, LatestPyPy: true, Files: []index.File{f}}}
+	var b strings.Builder
+	if err := ix.Encode(&b); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "versions.json")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const anySum = "0000000000000000000000000000000000000000000000000000000000000000"
+
+func TestHostileFileNamesStayInTheCache(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	src := t.TempDir()
+	publishFixtures(t, src, "", rel311)
+	archive := filepath.Join(src, "pypy3.11-v7.3.20", rel311.archiveName())
+	if _, err := os.Stat(archive); err != nil {
+		// publish's layout may differ; find the archive wherever it went.
+		matches, _ := filepath.Glob(filepath.Join(src, "*", rel311.archiveName()))
+		if len(matches) != 1 {
+			t.Fatalf("published archive not found: %v", matches)
+		}
+		archive = matches[0]
+	}
+	sum := fileSHA(t, archive)
+	for _, name := range []string{
+		"../../../../VICTIM/backup.tar.gz",
+		"..tar.gz",
+		"...tar.gz",
+		".tar.gz",
+		"sub/pypy3.11-v7.3.20-linux64.tar.gz",
+		"pypy3.11-v7.3.20-linux64.tar.gz\n",
+		"pypy3.11-v7.3.20-linux64",
+		`..\pypy3.11-v7.3.20-linux64.tar.gz`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := testDirs(t)
+			victimDir := t.TempDir()
+			victim := filepath.Join(victimDir, "backup.tar.gz")
+			os.WriteFile(victim, []byte("precious"), 0o644)
+			// Aim the traversal at the victim from the cache dir.
+			rel, _ := filepath.Rel(d.Downloads(), victim)
+			fname := strings.Replace(name, "../../../../VICTIM/backup.tar.gz", rel, 1)
+			loc := jsonIndex(t, index.File{Filename: fname, Arch: "x64", Platform: "linux", DownloadURL: "file://" + archive, SHA256: sum}, "7.3.20")
+			in := newTestInstaller(t, d)
+			res, err := in.Install(ctx, mustRequest(t, "3.11"), Options{Index: loc})
+			var ie *InvalidIndexError
+			if !errors.As(err, &ie) {
+				t.Fatalf("install = %s, %v; want an InvalidIndexError", mustJSON(res), err)
+			}
+			if b, err := os.ReadFile(victim); err != nil || string(b) != "precious" {
+				t.Errorf("victim changed: %q, %v", b, err)
+			}
+			ents, _ := os.ReadDir(victimDir)
+			if len(ents) != 1 {
+				t.Errorf("victim dir holds %d entries", len(ents))
+			}
+			assertNothingInstalled(t, d)
+		})
+	}
+}
+
+func TestIndexValidation(t *testing.T) {
+	good := index.File{Filename: "pypy3.11-v7.3.20-linux64.tar.gz", Arch: "x64", Platform: "linux", DownloadURL: "https://example.invalid/a.tar.gz", SHA256: anySum}
+	tests := []struct {
+		name   string
+		edit   func(ix index.Index) index.Index
+		local  bool
+		reason string // "" = valid
+	}{
+		{"valid", func(ix index.Index) index.Index { return ix }, false, ""},
+		{"uppercase sha256 normalised", func(ix index.Index) index.Index {
+			ix[0].Files[0].SHA256 = strings.ToUpper("ab" + anySum[2:])
+			return ix
+		}, false, ""},
+		{"short sha256", func(ix index.Index) index.Index { ix[0].Files[0].SHA256 = "abc"; return ix }, false, "64 hex"},
+		{"non-hex sha256", func(ix index.Index) index.Index { ix[0].Files[0].SHA256 = "zz" + anySum[2:]; return ix }, false, "64 hex"},
+		{"duplicate entry", func(ix index.Index) index.Index { return append(ix, ix[0]) }, false, "duplicate entry"},
+		{"duplicate file", func(ix index.Index) index.Index {
+			ix[0].Files = append(ix[0].Files, ix[0].Files[0])
+			return ix
+		}, false, "duplicate file"},
+		{"terminal escape in version", func(ix index.Index) index.Index { ix[0].PyPyVersion = "7.3.20\x1b[2J"; return ix }, false, "control"},
+		{"bad pypy version", func(ix index.Index) index.Index { ix[0].PyPyVersion = "seven"; return ix }, false, "not a version"},
+		{"file URL from a remote index", func(ix index.Index) index.Index { ix[0].Files[0].DownloadURL = "file:///etc/passwd"; return ix }, false, "local files"},
+		{"file URL on another host", func(ix index.Index) index.Index {
+			ix[0].Files[0].DownloadURL = "file://otherhost/x.tar.gz"
+			return ix
+		}, true, "another host"},
+		{"file URL, local index", func(ix index.Index) index.Index { ix[0].Files[0].DownloadURL = "file:///srv/x.tar.gz"; return ix }, true, ""},
+		{"ftp URL", func(ix index.Index) index.Index { ix[0].Files[0].DownloadURL = "ftp://h/x.tar.gz"; return ix }, false, "scheme"},
+		{"negative size", func(ix index.Index) index.Index { ix[0].Files[0].Size = -1; return ix }, false, "negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ix := tt.edit(index.Index{{PyPyVersion: "7.3.20", PythonVersion: "3.11.13", Stable: true, Files: []index.File{good}}})
+			err := validateIndex(ix, tt.local)
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range ix[0].Files {
+					if f.SHA256 != strings.ToLower(f.SHA256) {
+						t.Errorf("sha256 not normalised: %s", f.SHA256)
+					}
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("err = %v, want %q", err, tt.reason)
+			}
+			if strings.ContainsAny(err.Error(), "\x1b\n") {
+				t.Errorf("error prints raw control characters: %q", err.Error())
+			}
+		})
+	}
+}
+
+func TestIndexTrailingGarbage(t *testing.T) {
+	if _, err := index.Parse(strings.NewReader(`[] {"x": 1}`)); err == nil {
+		t.Fatal("trailing data accepted")
+	}
+}
+
+func TestHostileServers(t *testing.T) {
+	// A server that sends headers, then part of the body, then stalls.
+	stall := func(c net.Conn) {
+		readRequest(c)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n0123456789")
+		time.Sleep(time.Minute)
+	}
+	// One that never answers.
+	mute := func(c net.Conn) {
+		readRequest(c)
+		time.Sleep(time.Minute)
+	}
+	// One whose body never ends.
+	endless := func(c net.Conn) {
+		readRequest(c)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
+		buf := make([]byte, 64<<10)
+		for {
+			if _, err := c.Write(buf); err != nil {
+				return
+			}
+		}
+	}
+	tests := []struct {
+		name  string
+		serve func(net.Conn)
+		size  int64
+		check func(error) bool
+	}{
+		{"headers then stall", stall, 0, func(err error) bool { var e *IdleError; return errors.As(err, &e) }},
+		{"no headers", mute, 0, func(err error) bool { var e *IdleError; return errors.As(err, &e) }},
+		{"endless body", endless, 0, func(err error) bool { var e *SizeLimitError; return errors.As(err, &e) }},
+		{"endless body, size from index", endless, 1 << 20, func(err error) bool { var e *SizeLimitError; return errors.As(err, &e) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			base := rawServer(t, tt.serve)
+			loc := jsonIndex(t, index.File{Filename: "pypy3.11-v7.3.20-linux64.tar.gz", Arch: "x64", Platform: "linux",
+				DownloadURL: base + "/pypy3.11-v7.3.20-linux64.tar.gz", SHA256: anySum, Size: tt.size}, "7.3.20")
+			d := testDirs(t)
+			in := newTestInstaller(t, d)
+			in.IdleTimeout = 300 * time.Millisecond
+			in.MaxDownload = 4 << 20
+			start := time.Now()
+			_, err := in.Install(ctx, mustRequest(t, "3.11"), Options{Index: loc})
+			if err == nil || !tt.check(err) {
+				t.Fatalf("err = %v", err)
+			}
+			if el := time.Since(start); el > 10*time.Second {
+				t.Errorf("took %s", el)
+			}
+			parts, _ := filepath.Glob(filepath.Join(d.Downloads(), "*.part"))
+			if tt.name != "headers then stall" && len(parts) > 0 {
+				t.Errorf("left %v", parts)
+			}
+			assertNothingInstalled(t, d)
+		})
+	}
+}
+
+func TestLocalReadsAreCapped(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	d := testDirs(t)
+	in := newTestInstaller(t, d)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := in.Install(ctx, mustRequest(t, "3.11"), Options{Index: "/dev/zero"})
+	var e *SizeLimitError
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestStalledDownloadDoesNotBlockOtherInstalls(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d := testDirs(t)
+	started := make(chan struct{}, 1)
+	base := rawServer(t, func(c net.Conn) {
+		readRequest(c)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n01234")
+		started <- struct{}{}
+		time.Sleep(time.Minute)
+	})
+	slow := jsonIndex(t, index.File{Filename: "pypy3.11-v7.3.20-linux64.tar.gz", Arch: "x64", Platform: "linux",
+		DownloadURL: base + "/a.tar.gz", SHA256: anySum}, "7.3.20")
+	done := make(chan error, 1)
+	go func() {
+		in := newTestInstaller(t, d)
+		in.Retries = -1
+		in.IdleTimeout = 20 * time.Second
+		_, err := in.Install(ctx, mustRequest(t, "3.11"), Options{Index: slow})
+		done <- err
+	}()
+	<-started
+	local := t.TempDir()
+	publishFixtures(t, local, "", rel27)
+	start := time.Now()
+	res, err := newTestInstaller(t, d).Install(ctx, mustRequest(t, "2.7"), Options{Index: local})
+	if err != nil || res.Status != StatusInstalled {
+		t.Fatalf("install = %s, %v", mustJSON(res), err)
+	}
+	if el := time.Since(start); el > 5*time.Second || res.Waited {
+		t.Errorf("the unrelated install waited (%s, waited=%v)", el, res.Waited)
+	}
+	cancel()
+	<-done
+}
