@@ -1,10 +1,12 @@
 package install
 
 import (
+	"archive/tar"
 	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -303,4 +305,93 @@ func TestStalledDownloadDoesNotBlockOtherInstalls(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// archivePathIn finds a published archive under dest.
+func archivePathIn(t *testing.T, dest, name string) string {
+	t.Helper()
+	matches, _ := filepath.Glob(filepath.Join(dest, "*", name))
+	if len(matches) != 1 {
+		t.Fatalf("published archive %s not found: %v", name, matches)
+	}
+	return matches[0]
+}
+
+func TestArchiveMustBeTheReleaseItIsInstalledAs(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	src := t.TempDir()
+	old := rel311
+	old.name, old.pypy = "pypy3.11-v7.3.98", "7.3.98"
+	publishFixtures(t, src, "", old)
+	archive := archivePathIn(t, src, old.archiveName())
+	// An index entry for 7.3.99 whose bytes are 7.3.98's.
+	loc := jsonIndex(t, index.File{Filename: "pypy3.11-v7.3.99-linux64.tar.gz", Arch: "x64", Platform: "linux",
+		DownloadURL: "file://" + archive, SHA256: fileSHA(t, archive)}, "7.3.99")
+	d := testDirs(t)
+	_, err := newTestInstaller(t, d).Install(ctx, mustRequest(t, "3.11"), Options{Index: loc})
+	if err == nil || !strings.Contains(err.Error(), "another release") {
+		t.Fatalf("err = %v", err)
+	}
+	assertNothingInstalled(t, d)
+}
+
+func TestInstalledTreeIsSettled(t *testing.T) {
+	top := rel311.name + "-" + rel311.suffix
+	base := fakeTree(top, rel311.python, nil)
+	base[0].mode = 0o7777 // top dir: world-writable, setuid, setgid, sticky
+	tests := []struct {
+		name    string
+		extra   []entry
+		wantErr string
+	}{
+		{"read-only dir and 07777 top", []entry{
+			{name: top + "/lib/ro/", typ: tar.TypeDir, mode: 0o555},
+			{name: top + "/lib/ro/f", typ: tar.TypeReg, mode: 0o4777, body: "x"},
+		}, ""},
+		{"link into a sibling install", []entry{
+			{name: top + "/lib/evil", typ: tar.TypeSymlink, link: "../../pypy2.7-v7.3.20-linux64/bin/pypy2.7"},
+		}, "outside the installed tree"},
+		{"link to the parent through a self link", []entry{
+			{name: top + "/self", typ: tar.TypeSymlink, link: "."},
+			{name: top + "/evil", typ: tar.TypeSymlink, link: "self/.."},
+		}, "outside the installed tree"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			src := t.TempDir()
+			es := append(append([]entry(nil), base...), tt.extra...)
+			publishEntries(t, src, "", rel311, es)
+			d := testDirs(t)
+			l := Layout{Data: d.Data}
+			res, err := newTestInstaller(t, d).Install(ctx, mustRequest(t, "3.11"), Options{Index: src})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("install = %s, %v; want %q", mustJSON(res), err, tt.wantErr)
+				}
+				assertNothingInstalled(t, d)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			filepath.WalkDir(res.Dir, func(p string, de fs.DirEntry, err error) error {
+				if err != nil || de.Type()&fs.ModeSymlink != 0 {
+					return err
+				}
+				st, _ := os.Lstat(p)
+				m := st.Mode()
+				if m.Perm()&0o022 != 0 || m&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 || (m.IsDir() && m.Perm()&0o700 != 0o700) {
+					t.Errorf("%s has mode %v", p, m)
+				}
+				return nil
+			})
+			if _, err := Uninstall(ctx, l, mustRequest(t, res.Name)); err != nil {
+				t.Fatal(err)
+			}
+			assertNothingInstalled(t, d)
+		})
+	}
 }

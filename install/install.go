@@ -404,7 +404,7 @@ func (in *Installer) extract(ctx context.Context, l Layout, c Candidate, archive
 	if err != nil {
 		return "", false, err
 	}
-	defer os.RemoveAll(tmp)
+	defer removeAll(tmp)
 	unpacked := filepath.Join(tmp, "tree")
 	if err := os.Mkdir(unpacked, 0o755); err != nil {
 		return "", false, err
@@ -422,6 +422,12 @@ func (in *Installer) extract(ctx context.Context, l Layout, c Candidate, archive
 	}
 	top, err := topDir(unpacked)
 	if err != nil {
+		return "", false, fmt.Errorf("%s: %w", c.File.Filename, err)
+	}
+	if err := checkTopName(c, top); err != nil {
+		return "", false, err
+	}
+	if err := settleTree(top); err != nil {
 		return "", false, fmt.Errorf("%s: %w", c.File.Filename, err)
 	}
 	name = c.Name()

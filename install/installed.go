@@ -255,7 +255,7 @@ func removeTree(l Layout, dir string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := removeAll(tmp); err != nil {
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}
 	return nil
@@ -270,7 +270,7 @@ func cleanTemps(l Layout) {
 	}
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), tempPrefix) {
-			os.RemoveAll(filepath.Join(l.Versions(), e.Name()))
+			removeAll(filepath.Join(l.Versions(), e.Name()))
 		}
 	}
 }
