@@ -18,12 +18,14 @@ import (
 // a release's top directory must be the name its archive file carries
 // (what upstream's package.py writes), so bytes signed for one release
 // cannot be installed as another. Nightlies are named by their top
-// directory, which must then be a nightly name.
+// directory, which must then at least be a well-formed name.
 func checkTopName(c Candidate, top string) error {
 	got := filepath.Base(top)
 	if c.Version.IsNightly() {
-		if an, ok := index.ParseArchiveBase(got); !ok || an.PyPy != index.Nightly {
-			return fmt.Errorf("%s: top directory %s is not a nightly's name", c.File.Filename, Quote(got))
+		// Nightly archives keep the build's top directory (a release or
+		// nightly name; see docs/releasing.md): it must be one of those.
+		if _, ok := index.ParseArchiveBase(got); !ok {
+			return fmt.Errorf("%s: top directory %s is not a PyPy release or nightly name", c.File.Filename, Quote(got))
 		}
 		return nil
 	}
