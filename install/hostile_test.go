@@ -395,3 +395,15 @@ func TestInstalledTreeIsSettled(t *testing.T) {
 		})
 	}
 }
+
+func TestIndexEntryMustNameItsOwnRelease(t *testing.T) {
+	f := index.File{Filename: "pypy3.11-v7.3.98-linux64.tar.gz", Arch: "x64", Platform: "linux", DownloadURL: "https://h.invalid/a.tar.gz", SHA256: anySum}
+	for _, v := range []index.Version{
+		{PyPyVersion: "7.3.99", PythonVersion: "3.11.13", Files: []index.File{f}},
+		{PyPyVersion: "7.3.98", PythonVersion: "3.10.14", Files: []index.File{f}},
+	} {
+		if err := validateIndex(index.Index{v}, false); err == nil || !strings.Contains(err.Error(), "is not PyPy") {
+			t.Errorf("%s/%s: err = %v", v.PyPyVersion, v.PythonVersion, err)
+		}
+	}
+}

@@ -101,6 +101,12 @@ func validateIndex(ix index.Index, local bool) error {
 			if err := ValidArchiveName(f.Filename); err != nil {
 				return &InvalidIndexError{fw, err.Error()}
 			}
+			// The name is what gets installed: it must be this entry's
+			// release, not another one's bytes under a new version.
+			if an, _ := index.ParseArchiveName(f.Filename); !v.IsNightly() &&
+				(an.PyPy != v.PyPyVersion || !strings.HasPrefix(v.PythonVersion+".", an.Python+".")) {
+				return &InvalidIndexError{fw, fmt.Sprintf("file %s is not PyPy %s for Python %s", Quote(f.Filename), v.PyPyVersion, v.PythonVersion)}
+			}
 			if names[f.Filename] {
 				return &InvalidIndexError{fw, "duplicate file " + Quote(f.Filename)}
 			}
