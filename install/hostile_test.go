@@ -407,3 +407,76 @@ func TestIndexEntryMustNameItsOwnRelease(t *testing.T) {
 		}
 	}
 }
+
+func TestSignedIdentityAndRollback(t *testing.T) {
+	keyDir := t.TempDir()
+	key, pub := writeKey(t, keyDir, "release.pub")
+	old := rel311
+	old.name, old.pypy, old.date = "pypy3.11-v7.3.19", "7.3.19", "2025-02-26"
+	newTrusting := func(t *testing.T) (*Installer, Layout) {
+		d := testDirs(t)
+		l := Layout{Data: d.Data}
+		if _, err := AddTrustedKey(l, pub); err != nil {
+			t.Fatal(err)
+		}
+		in := newTestInstaller(t, d)
+		in.Verifier = nil
+		return in, l
+	}
+	t.Run("signed SHA256SUMS binds the name", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		dest := t.TempDir()
+		publishFixtures(t, dest, "", rel311)
+		relDir := filepath.Join(dest, rel311.name)
+		signFile(t, key, filepath.Join(relDir, "SHA256SUMS"))
+		in, _ := newTrusting(t)
+		res, err := in.Install(ctx, mustRequest(t, "3.11"), Options{Index: dest})
+		if err != nil || !strings.Contains(res.Signature, "signed SHA256SUMS") {
+			t.Fatalf("install = %s, %v", mustJSON(res), err)
+		}
+		// The same signed digest listed under another name does not vouch
+		// for this one.
+		sums := filepath.Join(relDir, "SHA256SUMS")
+		b, _ := os.ReadFile(sums)
+		os.WriteFile(sums, []byte(strings.Replace(string(b), rel311.archiveName(), "pypy3.11-v7.3.21-linux64.tar.gz", 1)), 0o644)
+		signFile(t, key, sums)
+		in2, _ := newTrusting(t)
+		_, err = in2.Install(ctx, mustRequest(t, "3.11"), Options{Index: dest})
+		var se *SignatureError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), "does not list") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("rolled-back signed index", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		dest := t.TempDir()
+		vj := filepath.Join(dest, "versions.json")
+		publishFixtures(t, dest, "", old)
+		signFile(t, key, filepath.Join(dest, old.name, "SHA256SUMS"))
+		signFile(t, key, vj)
+		oldIndex, _ := os.ReadFile(vj)
+		oldSig, _ := os.ReadFile(vj + ".sig")
+		publishFixtures(t, dest, "", rel311)
+		signFile(t, key, filepath.Join(dest, rel311.name, "SHA256SUMS"))
+		signFile(t, key, vj)
+		in, _ := newTrusting(t)
+		res, err := in.Install(ctx, mustRequest(t, "3.11"), Options{Index: dest})
+		if err != nil || res.PyPyVersion != "7.3.20" {
+			t.Fatalf("install = %s, %v", mustJSON(res), err)
+		}
+		// Replay the older, correctly signed index.
+		os.WriteFile(vj, oldIndex, 0o644)
+		os.WriteFile(vj+".sig", oldSig, 0o644)
+		var rb *RollbackError
+		if _, err := in.Install(ctx, mustRequest(t, "3.11"), Options{Index: dest, Force: true}); !errors.As(err, &rb) {
+			t.Fatalf("rollback: err = %v", err)
+		}
+		// Stripping the signature does not help either.
+		os.Remove(vj + ".sig")
+		if _, err := in.Install(ctx, mustRequest(t, "3.11"), Options{Index: dest, Force: true}); err == nil || !strings.Contains(err.Error(), "signed before") {
+			t.Fatalf("unsigned: err = %v", err)
+		}
+	})
+}

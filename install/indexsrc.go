@@ -31,6 +31,7 @@ func (e *IndexUnavailableError) Unwrap() error { return e.Err }
 type loadedIndex struct {
 	url *url.URL
 	ix  index.Index
+	raw []byte // the bytes read, which versions.json.sig signs
 }
 
 func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, error) {
@@ -53,7 +54,7 @@ func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, erro
 	if err := validateIndex(ix, u.Scheme == "file"); err != nil {
 		return nil, fmt.Errorf("index %s: %w", u, err)
 	}
-	return &loadedIndex{url: u, ix: ix}, nil
+	return &loadedIndex{url: u, ix: ix, raw: data}, nil
 }
 
 // fileURL resolves a file's download_url against the index URL.

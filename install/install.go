@@ -197,6 +197,13 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	if err != nil {
 		return nil, err
 	}
+	keys, err := TrustedKeys(l)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := in.checkSignedIndex(ctx, f, l, li, keys, !o.DryRun); err != nil {
+		return nil, &SignatureError{File: li.url.String(), Err: err}
+	}
 	c, err := Resolve(li.ix, r, host)
 	if err != nil {
 		return nil, err
@@ -233,10 +240,6 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	}
 	res.SHA256, res.ChecksumFrom = sum, from
 
-	keys, err := TrustedKeys(l)
-	if err != nil {
-		return nil, err
-	}
 	// The name was validated with the index; checked again because it
 	// becomes a path.
 	if err := ValidArchiveName(c.File.Filename); err != nil {
@@ -269,7 +272,10 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	res.CacheHit, res.Size = hit, size
 	res.Signature = "not required (no trusted keys)"
 	if len(keys) > 0 {
-		who, err := in.verifySignature(ctx, f, u, sum, keys)
+		who, ok, err := in.verifyReleaseSums(ctx, f, u, c.File.Filename, sum, keys)
+		if err == nil && !ok {
+			who, err = in.verifySignature(ctx, f, u, sum, keys)
+		}
 		if err != nil {
 			return nil, &SignatureError{File: c.File.Filename, Err: err}
 		}
