@@ -153,8 +153,10 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("merged versions.json would be invalid: %s", strings.Join(probs, "; "))
 	}
 	rep.VersionsJSON = filepath.Join(dest, VersionsJSON)
-	if err := fsutil.WriteAtomic(rep.VersionsJSON, 0o644, ix.Encode); err != nil {
+	if warn, err := writeIndex(rep.VersionsJSON, ix); err != nil {
 		return nil, err
+	} else if warn != "" {
+		rep.Warnings = append(rep.Warnings, warn)
 	}
 	rep.DownloadMetadata = filepath.Join(dest, DownloadMetadata)
 	cat := index.UVCatalogue(ix)
