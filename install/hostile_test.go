@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pypyctl/pypyctl/packaging/archive"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
 
@@ -479,4 +480,24 @@ func TestSignedIdentityAndRollback(t *testing.T) {
 			t.Fatalf("unsigned: err = %v", err)
 		}
 	})
+}
+
+func TestDecompressionBombIsCapped(t *testing.T) {
+	defer func(old int64) { minTreeCap = old }(minTreeCap)
+	minTreeCap = 1 << 20
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	top := rel311.name + "-" + rel311.suffix
+	es := fakeTree(top, rel311.python, nil)
+	// 16 MiB of zeros compress to a few KiB: far beyond 50 times.
+	es = append(es, entry{name: top + "/lib/bomb", typ: tar.TypeReg, mode: 0o644, body: strings.Repeat("\x00", 16<<20)})
+	src := t.TempDir()
+	publishEntries(t, src, "", rel311, es)
+	d := testDirs(t)
+	_, err := newTestInstaller(t, d).Install(ctx, mustRequest(t, "3.11"), Options{Index: src})
+	var tl *archive.TooLargeError
+	if !errors.As(err, &tl) {
+		t.Fatalf("err = %v", err)
+	}
+	assertNothingInstalled(t, d)
 }
