@@ -501,3 +501,18 @@ func TestDecompressionBombIsCapped(t *testing.T) {
 	}
 	assertNothingInstalled(t, d)
 }
+
+func TestHugeVersionFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), VersionFileName)
+	os.WriteFile(p, []byte(strings.Repeat("3", 10<<20)), 0o644)
+	_, err := ReadVersionFile(p)
+	var sl *SizeLimitError
+	if !errors.As(err, &sl) {
+		t.Fatalf("err = %v", err)
+	}
+	// A long line under the cap is reported, not taken as empty.
+	os.WriteFile(p, []byte(strings.Repeat("x", 60<<10)), 0o644)
+	if _, err := ReadVersionFile(p); err == nil || strings.Contains(err.Error(), "is empty") {
+		t.Fatalf("err = %v", err)
+	}
+}
