@@ -516,3 +516,22 @@ func TestHugeVersionFile(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestSymlinkedTrustedKeyIsUsed(t *testing.T) {
+	dir := t.TempDir()
+	_, pub := writeKey(t, dir, "release.pub")
+	l := Layout{Data: t.TempDir()}
+	os.MkdirAll(l.TrustedKeys(), 0o755)
+	if err := os.Symlink(pub, filepath.Join(l.TrustedKeys(), "linked.pub")); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := TrustedKeys(l)
+	if err != nil || len(ks) != 1 || ks[0].Name != "linked.pub" {
+		t.Fatalf("keys = %v, %v", ks, err)
+	}
+	// A dangling one is an error, not silently no key.
+	os.Symlink(filepath.Join(dir, "gone.pub"), filepath.Join(l.TrustedKeys(), "gone.pub"))
+	if _, err := TrustedKeys(l); err == nil {
+		t.Fatal("dangling trusted key ignored")
+	}
+}

@@ -371,6 +371,11 @@ func (in *Installer) sumFromSHA256SUMS(ctx context.Context, f *fetcher, sumsURL 
 	if !ok {
 		return "", &NoChecksumError{File: filename, SumsURL: sumsURL.String()}
 	}
+	// Checked before the download, not reported as a mismatch after it.
+	sum, err = NormalizeSHA256(sum)
+	if err != nil {
+		return "", fmt.Errorf("%s: %s: %w", sumsURL, filename, err)
+	}
 	return sum, nil
 }
 
