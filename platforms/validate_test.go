@@ -559,3 +559,14 @@ func FuzzValidateYAML(f *testing.F) {
 		}
 	})
 }
+
+func TestSecondDocumentIsAnError(t *testing.T) {
+	data := append(append([]byte(nil), EmbeddedYAML()...), []byte("\n---\nreleases: []\n")...)
+	if _, err := Parse("m.yaml", data); err == nil || !strings.Contains(err.Error(), "second YAML document") {
+		t.Fatalf("Parse: %v", err)
+	}
+	_, probs := ValidateYAML("m.yaml", data)
+	if len(probs) != 1 || probs[0].Line == 0 || !strings.Contains(probs[0].Message, "second YAML document") {
+		t.Fatalf("problems = %v", probs)
+	}
+}
