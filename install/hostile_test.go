@@ -535,3 +535,26 @@ func TestSymlinkedTrustedKeyIsUsed(t *testing.T) {
 		t.Fatal("dangling trusted key ignored")
 	}
 }
+
+func TestUninstallReadOnlyTree(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	src := t.TempDir()
+	publishFixtures(t, src, "", rel311)
+	d := testDirs(t)
+	l := Layout{Data: d.Data}
+	res, err := newTestInstaller(t, d).Install(ctx, mustRequest(t, "3.11"), Options{Index: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an older pypyctl left it: read-only directories, top included.
+	ro := filepath.Join(res.Dir, "lib", "ro")
+	os.MkdirAll(ro, 0o755)
+	os.WriteFile(filepath.Join(ro, "f"), []byte("x"), 0o444)
+	os.Chmod(ro, 0o555)
+	os.Chmod(res.Dir, 0o555)
+	if _, err := Uninstall(ctx, l, mustRequest(t, res.Name)); err != nil {
+		t.Fatal(err)
+	}
+	assertNothingInstalled(t, d)
+}

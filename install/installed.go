@@ -251,6 +251,11 @@ func removeTree(l Layout, dir string) error {
 		return err
 	}
 	gone := filepath.Join(tmp, "old")
+	// Moving a directory rewrites its "..": a non-root owner needs write
+	// permission on it, which an archive may have taken away.
+	if st, err := os.Lstat(dir); err == nil && st.IsDir() && st.Mode().Perm()&0o700 != 0o700 {
+		os.Chmod(dir, st.Mode().Perm()|0o700)
+	}
 	if err := os.Rename(dir, gone); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("remove %s: %w", dir, err)
