@@ -355,7 +355,7 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		}
 		for _, f := range r.Files {
 			if f.Filename == fr.Name {
-				v.Files = append(v.Files, index.File{Filename: f.Filename, Arch: f.Arch, Platform: f.Platform, DownloadURL: fr.URL, SHA256: fr.SHA256})
+				v.Files = append(v.Files, index.File{Filename: f.Filename, Arch: f.Arch, Platform: f.Platform, DownloadURL: fr.URL, SHA256: fr.SHA256, Size: fr.Size})
 			}
 		}
 	}
