@@ -570,3 +570,24 @@ func TestSecondDocumentIsAnError(t *testing.T) {
 		t.Fatalf("problems = %v", probs)
 	}
 }
+
+func TestSharedAnchorProblemsHavePositions(t *testing.T) {
+	base := string(EmbeddedYAML())
+	tests := []struct{ name, yaml string }{
+		{"anchor used as int and mapping", strings.Replace(strings.Replace(base, "      make_jobs: 0", "      make_jobs: &m 0", 1), "    translation: {lto: true}", "    translation: *m", 1)},
+		{"anchor used as string and list", strings.Replace(strings.Replace(base, "    runner: ubuntu-24.04\n", "    runner: &r ubuntu-24.04\n", 1), "      rpython_options: []", "      rpython_options: *r", 1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, probs := ValidateYAML("m.yaml", []byte(tt.yaml))
+			if len(probs) == 0 {
+				t.Fatal("no problems")
+			}
+			for _, p := range probs {
+				if p.Line == 0 || strings.Contains(p.Message, "cannot decode") {
+					t.Errorf("problem %s", p)
+				}
+			}
+		})
+	}
+}
