@@ -591,3 +591,12 @@ func TestSharedAnchorProblemsHavePositions(t *testing.T) {
 		})
 	}
 }
+
+func TestEndlessMatrixFile(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	if _, err := Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("Load(/dev/zero) = %v", err)
+	}
+}
