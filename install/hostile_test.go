@@ -9,10 +9,12 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -557,4 +559,20 @@ func TestUninstallReadOnlyTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertNothingInstalled(t, d)
+}
+
+func TestBadCertificateIsNotRetried(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	loc := jsonIndex(t, index.File{Filename: "pypy3.11-v7.3.20-linux64.tar.gz", Arch: "x64", Platform: "linux",
+		DownloadURL: srv.URL + "/a.tar.gz", SHA256: anySum}, "7.3.20")
+	d := testDirs(t)
+	in := newTestInstaller(t, d)
+	in.Retries = 3
+	if _, err := in.Install(ctx, mustRequest(t, "3.11"), Options{Index: loc}); err == nil || strings.Contains(err.Error(), "attempts") {
+		t.Fatalf("err = %v (want one attempt)", err)
+	}
 }

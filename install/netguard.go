@@ -2,6 +2,8 @@ package install
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -116,7 +118,13 @@ func limitedCopy(w io.Writer, r io.Reader, limit int64, url string) (int64, erro
 	return n, err
 }
 
+// isPermanent: errors another attempt cannot fix — an oversized answer,
+// or a server whose certificate does not verify.
 func isPermanent(err error) bool {
 	var sl *SizeLimitError
-	return errors.As(err, &sl)
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &sl) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
 }

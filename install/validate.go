@@ -32,7 +32,7 @@ func Quote(s string) string { return strconv.Quote(s) }
 // have no place in names, versions or URLs.
 func hasControl(s string) bool {
 	for _, r := range s {
-		if r == utf8RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+		if r == utf8RuneError || unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
 			return true
 		}
 	}
