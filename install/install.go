@@ -254,7 +254,9 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 		limit = DefaultMaxDownload
 	}
 	// Downloads lock only their own cache entry: a slow server for one
-	// version must not hold up installs of others.
+	// version must not hold up installs of others. The lock is kept
+	// through extraction, so no other run replaces the verified file
+	// before it is unpacked (lock order: download, then install).
 	waited := false
 	dlock, err := fsutil.Acquire(ctx, archivePath+".lock", func() {
 		waited = true
@@ -264,8 +266,8 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 		return nil, err
 	}
 	df := in.fetcher("download " + c.File.Filename)
+	defer dlock.Release()
 	hit, size, err := df.download(ctx, u, archivePath, sum, limit)
-	dlock.Release()
 	if err != nil {
 		return nil, fmt.Errorf("download %s: %w", c.File.Filename, err)
 	}
