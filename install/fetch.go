@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
@@ -307,7 +308,9 @@ func parseContentRange(s string) (start, size int64, ok bool) {
 
 // copyLocal copies src to part and returns the copy's sha256 and size.
 func copyLocal(ctx context.Context, src, part string, limit int64, progress func(done, total int64)) (string, int64, error) {
-	in, err := os.Open(src)
+	// O_NONBLOCK and fstat: an index naming a FIFO or device as its
+	// archive must fail at once, not block or stream forever.
+	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if os.IsNotExist(err) {
 		return "", 0, &NotFoundError{URL: src}
 	}
@@ -315,10 +318,14 @@ func copyLocal(ctx context.Context, src, part string, limit int64, progress func
 		return "", 0, err
 	}
 	defer in.Close()
-	var total int64 = -1
-	if st, err := in.Stat(); err == nil {
-		total = st.Size()
+	st, err := in.Stat()
+	if err != nil {
+		return "", 0, err
 	}
+	if !st.Mode().IsRegular() {
+		return "", 0, fmt.Errorf("%s is not a regular file", src)
+	}
+	total := st.Size()
 	out, err := os.OpenFile(part, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return "", 0, err

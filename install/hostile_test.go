@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -574,5 +575,23 @@ func TestBadCertificateIsNotRetried(t *testing.T) {
 	in.Retries = 3
 	if _, err := in.Install(ctx, mustRequest(t, "3.11"), Options{Index: loc}); err == nil || strings.Contains(err.Error(), "attempts") {
 		t.Fatalf("err = %v (want one attempt)", err)
+	}
+}
+
+func TestLocalArchiveMustBeARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pypy3.11-v7.3.20-linux64.tar.gz")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	for _, src := range []string{fifo, "/dev/zero"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		loc := jsonIndex(t, index.File{Filename: "pypy3.11-v7.3.20-linux64.tar.gz", Arch: "x64", Platform: "linux",
+			DownloadURL: "file://" + src, SHA256: anySum}, "7.3.20")
+		_, err := newTestInstaller(t, testDirs(t)).Install(ctx, mustRequest(t, "3.11"), Options{Index: loc})
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("%s: err = %v", src, err)
+		}
 	}
 }
