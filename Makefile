@@ -5,7 +5,7 @@ BIN := bin/pypyctl
 DIST ?= dist
 export GOFLAGS ?= -mod=mod
 
-.PHONY: all setup build demo test unit integration bench lint clean
+.PHONY: all setup build demo test unit fuzz integration bench lint clean
 
 all: build
 
@@ -32,6 +32,18 @@ test: setup
 
 unit:
 	$(GO) test -count=1 ./...
+	$(MAKE) fuzz
+
+# Short fuzzing of the parsers that read untrusted input (an index from the
+# network, a .python-version from any checkout). FUZZTIME=1m for longer runs.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./install:FuzzIndex ./install:FuzzVersionFile
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 # Only the packages with integration-tagged tests: `make unit` ran the rest.
 integration: build

@@ -329,6 +329,9 @@ func TestReleaseSigned(t *testing.T) {
 			}
 		}
 	}
+	// The index is signed too: installs trusting the key refuse a
+	// replayed older one (docs/trust.md).
+	mustRun(t, work, e, "verify", filepath.Join(pub, "versions.json"), "--key", filepath.Join(work, "keys", "pypyctl.pub"))
 	out := mustRun(t, work, e, "verify", filepath.Join(dir, "pypy3.9-v7.3.11-linux64.tar.bz2"), filepath.Join(dir, "pypy3.9-v7.3.11-linux64.cdx.json"),
 		"--key", filepath.Join(work, "keys", "pypyctl.pub"), "--json")
 	// The merge wrote the target's signed provenance, and verify checked

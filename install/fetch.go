@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
@@ -26,6 +27,7 @@ type fetcher struct {
 	backoff  time.Duration // first wait; doubles per attempt
 	progress func(done, total int64)
 	log      func(string)
+	idle     time.Duration // per-read and header wait; zero: DefaultIdleTimeout
 }
 
 // statusError is an HTTP answer other than success.
@@ -67,7 +69,7 @@ func isRetryable(ctx context.Context, err error) bool {
 		return se.retryable()
 	}
 	var nf *NotFoundError
-	if errors.As(err, &nf) {
+	if errors.As(err, &nf) || isPermanent(err) {
 		return false
 	}
 	// Truncations, resets and timeouts: the network, worth another try.
@@ -104,11 +106,7 @@ func (f *fetcher) retry(ctx context.Context, what string, op func() error) error
 // readSmall fetches a small file (index, checksums, signature) whole.
 func (f *fetcher) readSmall(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
 	if u.Scheme == "file" {
-		b, err := os.ReadFile(fileURLPath(u))
-		if os.IsNotExist(err) {
-			return nil, &NotFoundError{URL: u.String()}
-		}
-		return b, err
+		return readLocal(fileURLPath(u), limit)
 	}
 	var data []byte
 	err := f.retry(ctx, "GET "+u.String(), func() error {
@@ -116,7 +114,7 @@ func (f *fetcher) readSmall(ctx context.Context, u *url.URL, limit int64) ([]byt
 		if err != nil {
 			return err
 		}
-		resp, err := f.client.Do(req)
+		resp, err := f.guardedGet(ctx, req)
 		if err != nil {
 			return err
 		}
@@ -127,12 +125,15 @@ func (f *fetcher) readSmall(ctx context.Context, u *url.URL, limit int64) ([]byt
 		if resp.StatusCode != http.StatusOK {
 			return &statusError{url: u.String(), status: resp.StatusCode}
 		}
+		if resp.ContentLength > limit {
+			return &SizeLimitError{URL: u.String(), Limit: limit}
+		}
 		data, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		if err != nil {
 			return err
 		}
 		if int64(len(data)) > limit {
-			return fmt.Errorf("%s is larger than %d bytes", u, limit)
+			return &SizeLimitError{URL: u.String(), Limit: limit}
 		}
 		if resp.ContentLength >= 0 && int64(len(data)) != resp.ContentLength {
 			return &TruncatedError{URL: u.String(), Got: int64(len(data)), Want: resp.ContentLength}
@@ -142,11 +143,33 @@ func (f *fetcher) readSmall(ctx context.Context, u *url.URL, limit int64) ([]byt
 	return data, err
 }
 
+// readLocal reads a local file of at most limit bytes: /dev/zero or a
+// huge file given as --index must fail, not exhaust memory.
+func readLocal(path string, limit int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, &NotFoundError{URL: path}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, &SizeLimitError{URL: path, Limit: limit}
+	}
+	return b, nil
+}
+
 // download puts the file at u into dst, verified against wantSHA256. A
 // dst that already has those bytes is a cache hit. Otherwise the bytes go
 // to dst.part, which survives interruptions and is resumed with a Range
 // request next time; only verified bytes are renamed to dst.
-func (f *fetcher) download(ctx context.Context, u *url.URL, dst, wantSHA256 string) (hit bool, size int64, err error) {
+// At most limit bytes are accepted.
+func (f *fetcher) download(ctx context.Context, u *url.URL, dst, wantSHA256 string, limit int64) (hit bool, size int64, err error) {
 	if got, n, err := fsutil.SHA256File(dst); err == nil {
 		if got == wantSHA256 {
 			return true, n, nil
@@ -161,12 +184,16 @@ func (f *fetcher) download(ctx context.Context, u *url.URL, dst, wantSHA256 stri
 	var n int64
 	if u.Scheme == "file" {
 		// A local copy is hashed as it is made: one read of the source.
-		if got, n, err = copyLocal(ctx, fileURLPath(u), part, f.progress); err != nil {
+		if got, n, err = copyLocal(ctx, fileURLPath(u), part, limit, f.progress); err != nil {
+			os.Remove(part)
 			return false, 0, err
 		}
 	} else {
-		err := f.retry(ctx, "download "+u.String(), func() error { return f.getRange(ctx, u, part) })
+		err := f.retry(ctx, "download "+u.String(), func() error { return f.getRange(ctx, u, part, limit) })
 		if err != nil {
+			if isPermanent(err) {
+				os.Remove(part) // nothing worth resuming
+			}
 			return false, 0, err
 		}
 		// A resumed part holds bytes of earlier runs: hash all of it.
@@ -187,7 +214,7 @@ func (f *fetcher) download(ctx context.Context, u *url.URL, dst, wantSHA256 stri
 }
 
 // getRange appends the rest of u to part.
-func (f *fetcher) getRange(ctx context.Context, u *url.URL, part string) error {
+func (f *fetcher) getRange(ctx context.Context, u *url.URL, part string, limit int64) error {
 	var have int64
 	if st, err := os.Stat(part); err == nil {
 		have = st.Size()
@@ -201,7 +228,7 @@ func (f *fetcher) getRange(ctx context.Context, u *url.URL, part string) error {
 	}
 	// Uncompressed bytes are what the digest covers.
 	req.Header.Set("Accept-Encoding", "identity")
-	resp, err := f.client.Do(req)
+	resp, err := f.guardedGet(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -232,13 +259,24 @@ func (f *fetcher) getRange(ctx context.Context, u *url.URL, part string) error {
 	if err != nil {
 		return err
 	}
-	n, copyErr := io.Copy(out, &progressReader{r: resp.Body, done: have, total: total, fn: f.progress})
+	if total > limit {
+		out.Close()
+		return &SizeLimitError{URL: u.String(), Limit: limit}
+	}
+	n, copyErr := limitedCopy(out, &progressReader{r: resp.Body, done: have, total: total, fn: f.progress}, limit-have, u.String())
 	if err := out.Close(); err != nil && copyErr == nil {
 		copyErr = err
 	}
 	got := have + n
+	var idle *IdleError
+	if errors.As(copyErr, &idle) {
+		return copyErr
+	}
 	if total >= 0 && got < total {
 		return &TruncatedError{URL: u.String(), Got: got, Want: total}
+	}
+	if isPermanent(copyErr) {
+		return copyErr
 	}
 	if copyErr != nil {
 		return fmt.Errorf("download %s: %w", u, copyErr)
@@ -269,8 +307,10 @@ func parseContentRange(s string) (start, size int64, ok bool) {
 }
 
 // copyLocal copies src to part and returns the copy's sha256 and size.
-func copyLocal(ctx context.Context, src, part string, progress func(done, total int64)) (string, int64, error) {
-	in, err := os.Open(src)
+func copyLocal(ctx context.Context, src, part string, limit int64, progress func(done, total int64)) (string, int64, error) {
+	// O_NONBLOCK and fstat: an index naming a FIFO or device as its
+	// archive must fail at once, not block or stream forever.
+	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if os.IsNotExist(err) {
 		return "", 0, &NotFoundError{URL: src}
 	}
@@ -278,16 +318,20 @@ func copyLocal(ctx context.Context, src, part string, progress func(done, total 
 		return "", 0, err
 	}
 	defer in.Close()
-	var total int64 = -1
-	if st, err := in.Stat(); err == nil {
-		total = st.Size()
+	st, err := in.Stat()
+	if err != nil {
+		return "", 0, err
 	}
+	if !st.Mode().IsRegular() {
+		return "", 0, fmt.Errorf("%s is not a regular file", src)
+	}
+	total := st.Size()
 	out, err := os.OpenFile(part, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return "", 0, err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), &progressReader{r: ctxReader{ctx, in}, total: total, fn: progress})
+	n, err := limitedCopy(io.MultiWriter(out, h), &progressReader{r: ctxReader{ctx, in}, total: total, fn: progress}, limit, src)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}

@@ -31,6 +31,7 @@ func (e *IndexUnavailableError) Unwrap() error { return e.Err }
 type loadedIndex struct {
 	url *url.URL
 	ix  index.Index
+	raw []byte // the bytes read, which versions.json.sig signs
 }
 
 func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, error) {
@@ -50,7 +51,10 @@ func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, erro
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", u, err)
 	}
-	return &loadedIndex{url: u, ix: ix}, nil
+	if err := validateIndex(ix, u.Scheme == "file"); err != nil {
+		return nil, fmt.Errorf("index %s: %w", u, err)
+	}
+	return &loadedIndex{url: u, ix: ix, raw: data}, nil
 }
 
 // fileURL resolves a file's download_url against the index URL.
@@ -68,6 +72,9 @@ func (li *loadedIndex) fileURL(f index.File) (*url.URL, error) {
 	// A remote index must not point installs at local files.
 	if u.Scheme == "file" && li.url.Scheme != "file" {
 		return nil, fmt.Errorf("%s: index %s points at a local file %s", f.Filename, li.url, u)
+	}
+	if u.Scheme == "file" && u.Host != "" && u.Host != "localhost" {
+		return nil, fmt.Errorf("%s: download_url %s names another host", f.Filename, Quote(u.String()))
 	}
 	return u, nil
 }

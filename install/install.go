@@ -58,8 +58,14 @@ type Installer struct {
 	Client    *http.Client      // nil: a client with sane timeouts
 	Retries   int               // extra download attempts; negative: none
 	Backoff   time.Duration     // first retry wait; zero: 500 ms
-	Log       func(string)
-	Progress  func(step string, done, total int64)
+	// IdleTimeout bounds the wait for headers and between body reads;
+	// zero: DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MaxDownload caps an archive the index gives no size for; zero:
+	// DefaultMaxDownload.
+	MaxDownload int64
+	Log         func(string)
+	Progress    func(step string, done, total int64)
 }
 
 // Options are per install.
@@ -135,14 +141,9 @@ func (in *Installer) host() (index.Platform, error) {
 func (in *Installer) fetcher(step string) *fetcher {
 	c := in.Client
 	if c == nil {
-		c = &http.Client{Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			TLSHandshakeTimeout:   30 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
-			IdleConnTimeout:       90 * time.Second,
-		}}
+		c = defaultClient()
 	}
-	f := &fetcher{client: c, retries: in.Retries, backoff: in.Backoff, log: in.Log}
+	f := &fetcher{client: c, retries: in.Retries, backoff: in.Backoff, log: in.Log, idle: in.IdleTimeout}
 	if f.retries == 0 {
 		f.retries = 4
 	} else if f.retries < 0 {
@@ -196,6 +197,13 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	if err != nil {
 		return nil, err
 	}
+	keys, err := TrustedKeys(l)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := in.checkSignedIndex(ctx, f, l, li, keys, !o.DryRun); err != nil {
+		return nil, &SignatureError{File: li.url.String(), Err: err}
+	}
 	c, err := Resolve(li.ix, r, host)
 	if err != nil {
 		return nil, err
@@ -221,7 +229,61 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 		return res, nil
 	}
 
+	// Checksum first: nothing is downloaded that cannot be verified.
+	sum, from := c.File.SHA256, "index"
+	if sum == "" {
+		sumsURL := sumsURLFor(u)
+		if sum, err = in.sumFromSHA256SUMS(ctx, f, sumsURL, c.File.Filename); err != nil {
+			return nil, err
+		}
+		from = sumsURL.String()
+	}
+	res.SHA256, res.ChecksumFrom = sum, from
+
+	// The name was validated with the index; checked again because it
+	// becomes a path.
+	if err := ValidArchiveName(c.File.Filename); err != nil {
+		return nil, err
+	}
+	archivePath := filepath.Join(in.Dirs.Downloads(), c.File.Filename)
+	limit := c.File.Size
+	if limit == 0 {
+		limit = in.MaxDownload
+	}
+	if limit <= 0 {
+		limit = DefaultMaxDownload
+	}
+	// Downloads lock only their own cache entry: a slow server for one
+	// version must not hold up installs of others. The lock is kept
+	// through extraction, so no other run replaces the verified file
+	// before it is unpacked (lock order: download, then install).
 	waited := false
+	dlock, err := fsutil.Acquire(ctx, archivePath+".lock", func() {
+		waited = true
+		in.logf("waiting for another pypyctl install to finish downloading %s", c.File.Filename)
+	})
+	if err != nil {
+		return nil, err
+	}
+	df := in.fetcher("download " + c.File.Filename)
+	defer dlock.Release()
+	hit, size, err := df.download(ctx, u, archivePath, sum, limit)
+	if err != nil {
+		return nil, fmt.Errorf("download %s: %w", c.File.Filename, err)
+	}
+	res.CacheHit, res.Size = hit, size
+	res.Signature = "not required (no trusted keys)"
+	if len(keys) > 0 {
+		who, ok, err := in.verifyReleaseSums(ctx, f, u, c.File.Filename, sum, keys)
+		if err == nil && !ok {
+			who, err = in.verifySignature(ctx, f, u, sum, keys)
+		}
+		if err != nil {
+			return nil, &SignatureError{File: c.File.Filename, Err: err}
+		}
+		res.Signature = "verified by " + who
+	}
+
 	lock, err := fsutil.Acquire(ctx, l.Lock(), func() {
 		waited = true
 		in.logf("waiting for another pypyctl install to finish (%s)", l.Lock())
@@ -241,37 +303,6 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 			out.Waited = waited
 			return out, nil
 		}
-	}
-
-	// Checksum first: nothing is downloaded that cannot be verified.
-	sum, from := c.File.SHA256, "index"
-	if sum == "" {
-		sumsURL := sumsURLFor(u)
-		if sum, err = in.sumFromSHA256SUMS(ctx, f, sumsURL, c.File.Filename); err != nil {
-			return nil, err
-		}
-		from = sumsURL.String()
-	}
-	res.SHA256, res.ChecksumFrom = sum, from
-
-	keys, err := TrustedKeys(l)
-	if err != nil {
-		return nil, err
-	}
-	archivePath := filepath.Join(in.Dirs.Downloads(), c.File.Filename)
-	df := in.fetcher("download " + c.File.Filename)
-	hit, size, err := df.download(ctx, u, archivePath, sum)
-	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", c.File.Filename, err)
-	}
-	res.CacheHit, res.Size = hit, size
-	res.Signature = "not required (no trusted keys)"
-	if len(keys) > 0 {
-		who, err := in.verifySignature(ctx, f, u, sum, keys)
-		if err != nil {
-			return nil, &SignatureError{File: c.File.Filename, Err: err}
-		}
-		res.Signature = "verified by " + who
 	}
 
 	rec := Receipt{
@@ -342,6 +373,11 @@ func (in *Installer) sumFromSHA256SUMS(ctx context.Context, f *fetcher, sumsURL 
 	if !ok {
 		return "", &NoChecksumError{File: filename, SumsURL: sumsURL.String()}
 	}
+	// Checked before the download, not reported as a mismatch after it.
+	sum, err = NormalizeSHA256(sum)
+	if err != nil {
+		return "", fmt.Errorf("%s: %s: %w", sumsURL, filename, err)
+	}
 	return sum, nil
 }
 
@@ -381,7 +417,7 @@ func (in *Installer) extract(ctx context.Context, l Layout, c Candidate, archive
 	if err != nil {
 		return "", false, err
 	}
-	defer os.RemoveAll(tmp)
+	defer removeAll(tmp)
 	unpacked := filepath.Join(tmp, "tree")
 	if err := os.Mkdir(unpacked, 0o755); err != nil {
 		return "", false, err
@@ -399,6 +435,12 @@ func (in *Installer) extract(ctx context.Context, l Layout, c Candidate, archive
 	}
 	top, err := topDir(unpacked)
 	if err != nil {
+		return "", false, fmt.Errorf("%s: %w", c.File.Filename, err)
+	}
+	if err := checkTopName(c, top); err != nil {
+		return "", false, err
+	}
+	if err := settleTree(top); err != nil {
 		return "", false, fmt.Errorf("%s: %w", c.File.Filename, err)
 	}
 	name = c.Name()

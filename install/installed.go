@@ -251,11 +251,16 @@ func removeTree(l Layout, dir string) error {
 		return err
 	}
 	gone := filepath.Join(tmp, "old")
+	// Moving a directory rewrites its "..": a non-root owner needs write
+	// permission on it, which an archive may have taken away.
+	if st, err := os.Lstat(dir); err == nil && st.IsDir() && st.Mode().Perm()&0o700 != 0o700 {
+		os.Chmod(dir, st.Mode().Perm()|0o700)
+	}
 	if err := os.Rename(dir, gone); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := removeAll(tmp); err != nil {
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}
 	return nil
@@ -270,7 +275,7 @@ func cleanTemps(l Layout) {
 	}
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), tempPrefix) {
-			os.RemoveAll(filepath.Join(l.Versions(), e.Name()))
+			removeAll(filepath.Join(l.Versions(), e.Name()))
 		}
 	}
 }

@@ -26,12 +26,23 @@ func TrustedKeys(l Layout) ([]TrustedKey, error) {
 	var out []TrustedKey
 	for _, e := range ents {
 		n := e.Name()
-		if !e.Type().IsRegular() || strings.HasPrefix(n, ".") || !(strings.HasSuffix(n, ".pub") || strings.HasSuffix(n, ".pem")) {
+		if strings.HasPrefix(n, ".") || !(strings.HasSuffix(n, ".pub") || strings.HasSuffix(n, ".pem")) {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(l.TrustedKeys(), n))
+		// A key file that cannot be read is an error, never skipped: a
+		// user who trusts a key must not install unverified by accident.
+		// Symlinks (a key managed elsewhere) are followed.
+		p := filepath.Join(l.TrustedKeys(), n)
+		st, err := os.Stat(p)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("trusted key %s: %w", p, err)
+		}
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("trusted key %s is not a regular file", p)
+		}
+		data, err := readLocal(p, 1<<20)
+		if err != nil {
+			return nil, fmt.Errorf("trusted key %s: %w", p, err)
 		}
 		out = append(out, TrustedKey{Name: n, PEM: data})
 	}

@@ -43,10 +43,22 @@ func FindVersionFile(dir string) (string, bool) {
 // CPython-only "cpython@3.12" or pyenv's "system") are skipped, so a file
 // shared with other tools still works; none readable is an error.
 func ReadVersionFile(path string) ([]Request, error) {
-	data, err := os.ReadFile(path)
+	// A pin file is a few lines; a huge one is a mistake or an attack.
+	data, err := readLocal(path, maxVersionFile)
+	var nf *NotFoundError
+	if errors.As(err, &nf) {
+		return nil, &os.PathError{Op: "open", Path: path, Err: os.ErrNotExist}
+	}
 	if err != nil {
 		return nil, err
 	}
+	return parseVersionFile(path, data)
+}
+
+// maxVersionFile bounds .python-version.
+const maxVersionFile = 64 << 10
+
+func parseVersionFile(path string, data []byte) ([]Request, error) {
 	var out []Request
 	var skipped []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -57,10 +69,13 @@ func ReadVersionFile(path string) ([]Request, error) {
 		}
 		r, err := ParseRequest(line)
 		if err != nil {
-			skipped = append(skipped, line)
+			skipped = append(skipped, Quote(line))
 			continue
 		}
 		out = append(out, r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(out) == 0 {
 		if len(skipped) > 0 {

@@ -1,9 +1,11 @@
 package platforms
 
 import (
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"gopkg.in/yaml.v3"
@@ -39,12 +41,24 @@ func readFile(path string) ([]byte, error) {
 	if path == "" {
 		return EmbeddedYAML(), nil
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read matrix: %w", err)
 	}
+	defer f.Close()
+	// Bounded: --matrix /dev/zero must fail, not exhaust memory.
+	data, err := io.ReadAll(io.LimitReader(f, maxMatrixSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read matrix: %w", err)
+	}
+	if len(data) > maxMatrixSize {
+		return nil, fmt.Errorf("read matrix: %s is larger than %d bytes", path, maxMatrixSize)
+	}
 	return data, nil
 }
+
+// maxMatrixSize bounds a matrix file; the embedded one is a few KiB.
+const maxMatrixSize = 16 << 20
 
 // Parse decodes a matrix and applies target defaults. It fails on YAML
 // syntax and type errors but does not check meaning; see Validate, or
@@ -65,11 +79,24 @@ var errEmpty = errors.New("the matrix is empty")
 
 func parseNode(data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
 		return nil, err
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, errEmpty
+	}
+	// A second document would be silently ignored: refuse it.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		if err != nil {
+			return nil, err
+		}
+		line := extra.Line
+		if len(extra.Content) > 0 {
+			line = extra.Content[0].Line
+		}
+		return nil, fmt.Errorf("yaml: line %d: a second YAML document; a matrix file holds exactly one", line)
 	}
 	return &doc, nil
 }

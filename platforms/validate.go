@@ -44,6 +44,7 @@ var (
 	// Target names end up in file names, CI job names and command lines.
 	targetNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 	syntaxLineRE = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
+	decodeLineRE = regexp.MustCompile(`^line ([0-9]+): `)
 )
 
 // ValidateFile reads a matrix file (the embedded matrix for an empty path)
@@ -79,8 +80,19 @@ func ValidateYAML(name string, data []byte) (*Matrix, []Problem) {
 	v.walkRoot()
 	m, err := decode(name, doc)
 	if err != nil {
-		// The repaired tree should always decode; keep the error if not.
-		v.add(0, 0, fmt.Sprintf("cannot decode matrix: %v", err))
+		// Repairs are made at an anchor, which other aliases share: a
+		// decode error after reported problems is their echo, naming
+		// values the file does not hold. Otherwise keep it, positioned.
+		if len(v.probs) == 0 {
+			line := 1
+			var te *yaml.TypeError
+			if errors.As(err, &te) && len(te.Errors) > 0 {
+				if sm := decodeLineRE.FindStringSubmatch(te.Errors[0]); sm != nil {
+					line, _ = strconv.Atoi(sm[1])
+				}
+			}
+			v.add(line, 1, fmt.Sprintf("cannot decode matrix: %v", err))
+		}
 		return nil, v.sorted()
 	}
 	v.check(m)

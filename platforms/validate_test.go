@@ -585,3 +585,44 @@ func FuzzValidateYAML(f *testing.F) {
 		}
 	})
 }
+
+func TestSecondDocumentIsAnError(t *testing.T) {
+	data := append(append([]byte(nil), EmbeddedYAML()...), []byte("\n---\nreleases: []\n")...)
+	if _, err := Parse("m.yaml", data); err == nil || !strings.Contains(err.Error(), "second YAML document") {
+		t.Fatalf("Parse: %v", err)
+	}
+	_, probs := ValidateYAML("m.yaml", data)
+	if len(probs) != 1 || probs[0].Line == 0 || !strings.Contains(probs[0].Message, "second YAML document") {
+		t.Fatalf("problems = %v", probs)
+	}
+}
+
+func TestSharedAnchorProblemsHavePositions(t *testing.T) {
+	base := string(EmbeddedYAML())
+	tests := []struct{ name, yaml string }{
+		{"anchor used as int and mapping", strings.Replace(strings.Replace(base, "      make_jobs: 0", "      make_jobs: &m 0", 1), "    translation: {lto: true}", "    translation: *m", 1)},
+		{"anchor used as string and list", strings.Replace(strings.Replace(base, "    runner: ubuntu-24.04\n", "    runner: &r ubuntu-24.04\n", 1), "      rpython_options: []", "      rpython_options: *r", 1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, probs := ValidateYAML("m.yaml", []byte(tt.yaml))
+			if len(probs) == 0 {
+				t.Fatal("no problems")
+			}
+			for _, p := range probs {
+				if p.Line == 0 || strings.Contains(p.Message, "cannot decode") {
+					t.Errorf("problem %s", p)
+				}
+			}
+		})
+	}
+}
+
+func TestEndlessMatrixFile(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	if _, err := Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("Load(/dev/zero) = %v", err)
+	}
+}

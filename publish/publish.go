@@ -113,6 +113,11 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer lock.Release()
 
+	// A destination whose SHA256SUMS files do not parse would fail the
+	// final step after versions.json changed: refuse before touching it.
+	if _, err := collectTopSums(dest); err != nil {
+		return nil, fmt.Errorf("%s: %w", dest, err)
+	}
 	rels, fromMatrix, err := selectReleases(dist, o)
 	if err != nil {
 		return nil, err
@@ -153,8 +158,10 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("merged versions.json would be invalid: %s", strings.Join(probs, "; "))
 	}
 	rep.VersionsJSON = filepath.Join(dest, VersionsJSON)
-	if err := fsutil.WriteAtomic(rep.VersionsJSON, 0o644, ix.Encode); err != nil {
+	if warn, err := writeIndex(rep.VersionsJSON, ix); err != nil {
 		return nil, err
+	} else if warn != "" {
+		rep.Warnings = append(rep.Warnings, warn)
 	}
 	rep.DownloadMetadata = filepath.Join(dest, DownloadMetadata)
 	cat := index.UVCatalogue(ix)
@@ -300,8 +307,17 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 			}
 			own = true
 		}
+		if own && !publishableSidecar(n) {
+			logf("skipping %s: not a signature, SBOM or provenance file", n)
+			continue
+		}
 		if own {
 			plan = append(plan, planned{name: n, src: filepath.Join(dist, n), kind: kindOf(n)})
+		}
+	}
+	for _, p := range plan {
+		if err := checkFileName(r.Name, p.name); err != nil {
+			return rr, v, nil, err
 		}
 	}
 	// Hash everything before copying anything, so a corrupt DIST changes
@@ -349,7 +365,7 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		}
 		for _, f := range r.Files {
 			if f.Filename == fr.Name {
-				v.Files = append(v.Files, index.File{Filename: f.Filename, Arch: f.Arch, Platform: f.Platform, DownloadURL: fr.URL, SHA256: fr.SHA256})
+				v.Files = append(v.Files, index.File{Filename: f.Filename, Arch: f.Arch, Platform: f.Platform, DownloadURL: fr.URL, SHA256: fr.SHA256, Size: fr.Size})
 			}
 		}
 	}
@@ -509,9 +525,26 @@ func dropStaleSignatures(dir string) (string, error) {
 // entries as <release>/<file>, so `sha256sum -c SHA256SUMS` in DEST checks
 // everything published.
 func writeTopSums(dest string) (string, error) {
-	ents, err := os.ReadDir(dest)
+	all, err := collectTopSums(dest)
 	if err != nil {
 		return "", err
+	}
+	path := filepath.Join(dest, SumsName)
+	data := all.Bytes()
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return "", nil
+	}
+	if err := fsutil.WriteFileAtomic(path, data, 0o644); err != nil {
+		return "", err
+	}
+	return dropStaleSignatures(dest)
+}
+
+// collectTopSums reads every release directory's SHA256SUMS.
+func collectTopSums(dest string) (index.Sums, error) {
+	ents, err := os.ReadDir(dest)
+	if err != nil {
+		return nil, err
 	}
 	all := index.Sums{}
 	var dirs []string
@@ -524,19 +557,11 @@ func writeTopSums(dest string) (string, error) {
 	for _, d := range dirs {
 		s, err := index.ReadSums(filepath.Join(dest, d, SumsName))
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		for n, sum := range s {
 			all[d+"/"+n] = sum
 		}
 	}
-	path := filepath.Join(dest, SumsName)
-	data := all.Bytes()
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
-		return "", nil
-	}
-	if err := fsutil.WriteFileAtomic(path, data, 0o644); err != nil {
-		return "", err
-	}
-	return dropStaleSignatures(dest)
+	return all, nil
 }

@@ -13,6 +13,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -54,7 +55,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, err := h.root.Open(name)
+	// O_NONBLOCK: opening a FIFO someone left in the directory must not
+	// wait for a writer (one stuck goroutine per request); the fstat
+	// below then refuses anything but files and directories.
+	f, err := h.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		http.NotFound(w, r)
 		return
@@ -67,7 +71,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if st.IsDir() {
 		if !strings.HasSuffix(r.URL.Path, "/") {
-			http.Redirect(w, r, path.Base(p)+"/", http.StatusMovedPermanently)
+			// The cleaned absolute path: a relative "b/" resolves wrongly
+			// from "/a/b/." or "/a/b/c/..".
+			http.Redirect(w, r, strings.TrimSuffix(p, "/")+"/", http.StatusMovedPermanently)
 			return
 		}
 		h.list(w, f, name)
@@ -135,7 +141,16 @@ func Serve(ctx context.Context, dir, addr string, ready func(url string)) error 
 	if err != nil {
 		return fmt.Errorf("serve %s: %w", dir, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Every phase of a connection is bounded, so slow or stuck clients
+	// cannot pin goroutines and descriptors forever. WriteTimeout allows
+	// a large archive over a slow link.
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Minute,
+		IdleTimeout:       60 * time.Second,
+	}
 	if ready != nil {
 		ready("http://" + ln.Addr().String() + "/")
 	}

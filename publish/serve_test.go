@@ -4,9 +4,11 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -95,5 +97,51 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not stop after cancel")
+	}
+}
+
+func TestServeHostilePaths(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "rel"), 0o755)
+	os.WriteFile(filepath.Join(dir, "rel", "a.tar.gz"), []byte("x"), 0o644)
+	if err := syscall.Mkfifo(filepath.Join(dir, "rel", "fifo.tar.gz"), 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	h, err := NewHandler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	client := &http.Client{
+		Timeout:       5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	tests := []struct {
+		path     string
+		status   int
+		location string
+	}{
+		{"/rel/fifo.tar.gz", http.StatusNotFound, ""},
+		{"/rel/.", http.StatusMovedPermanently, "/rel/"},
+		{"/rel/a.tar.gz/..", http.StatusMovedPermanently, "/rel/"},
+		{"/rel", http.StatusMovedPermanently, "/rel/"},
+		{"/rel/", http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			// Several requests: each must come back, none may hang.
+			for range 3 {
+				resp, err := client.Get(srv.URL + tt.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tt.status || resp.Header.Get("Location") != tt.location {
+					t.Fatalf("GET %s = %d %q", tt.path, resp.StatusCode, resp.Header.Get("Location"))
+				}
+			}
+		})
 	}
 }

@@ -457,6 +457,13 @@ func publishDist(ctx context.Context, o *Options, jobs []Job, rep *Report, dist 
 		return err
 	}
 	rep.Published = pr
+	// A signed index lets installs that trust the key refuse a replayed
+	// older one (docs/trust.md).
+	if o.Signer != nil {
+		if _, err := trust.SignFiles(ctx, o.Signer, []string{pr.VersionsJSON}); err != nil {
+			return err
+		}
+	}
 	if o.Nightly == nil {
 		return nil
 	}

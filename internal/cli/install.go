@@ -69,6 +69,7 @@ func (a *App) refreshShims(d dirs.Dirs) {
 func newInstallCmd(a *App) *cobra.Command {
 	var indexFlag string
 	var dryRun, force bool
+	var maxDownload int64
 	c := &cobra.Command{
 		Use:   "install REQUEST",
 		Short: "Install a PyPy from the index",
@@ -103,7 +104,9 @@ request is reused (no index is read); --force reinstalls.`,
 				return err
 			}
 			p := a.progress()
-			res, err := a.installer(d, p).Install(cmd.Context(), req, install.Options{Index: loc, DryRun: dryRun, Force: force})
+			in := a.installer(d, p)
+			in.MaxDownload = maxDownload
+			res, err := in.Install(cmd.Context(), req, install.Options{Index: loc, DryRun: dryRun, Force: force})
 			p.clear()
 			if err != nil {
 				return err
@@ -130,6 +133,7 @@ request is reused (no index is read); --force reinstalls.`,
 	c.Flags().StringVar(&indexFlag, "index", "", "versions.json URL, path or directory (default: $PYPYCTL_INDEX, config.yaml, the project index)")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "resolve the request and say what would be installed")
 	c.Flags().BoolVar(&force, "force", false, "reinstall even if a matching version is installed")
+	c.Flags().Int64Var(&maxDownload, "max-download", install.DefaultMaxDownload, "largest archive, in bytes, to download when the index gives no size")
 	return c
 }
 

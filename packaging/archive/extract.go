@@ -26,6 +26,16 @@ type ExtractOptions struct {
 	// Progress, when set, gets the archive bytes read so far and the
 	// archive's size.
 	Progress func(done, total int64)
+	// MaxBytes caps the file data written (0: no cap), so a small
+	// archive cannot expand to fill the disk.
+	MaxBytes int64
+}
+
+// TooLargeError says an archive expands to more than ExtractOptions.MaxBytes.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("archive expands to more than %d bytes", e.Limit)
 }
 
 // UnsafeEntryError is an archive entry Extract refuses to create: it
@@ -104,6 +114,7 @@ func extractInto(ctx context.Context, dest string, opt ExtractOptions, progress 
 		strip:    opt.StripComponents,
 		nodes:    map[string]*node{},
 		progress: progress,
+		max:      opt.MaxBytes,
 	}
 	if err := read(x); err != nil {
 		return err
@@ -185,6 +196,8 @@ type extractor struct {
 	links    []string         // symlinks, in creation order
 	buf      []byte
 	progress func()
+	written  int64 // file bytes so far
+	max      int64 // cap on written; 0: none
 }
 
 // item is one archive entry, whatever the container format.
@@ -463,6 +476,11 @@ func (x *extractor) file(rel string, it item) error {
 			return err
 		}
 		n, rerr := it.body.Read(x.buf)
+		x.written += int64(n)
+		if x.max > 0 && x.written > x.max {
+			out.Close()
+			return &TooLargeError{Limit: x.max}
+		}
 		if n > 0 {
 			if _, err := out.Write(x.buf[:n]); err != nil {
 				out.Close()

@@ -33,6 +33,8 @@ type File struct {
 	Platform    string `json:"platform"`
 	DownloadURL string `json:"download_url"`
 	SHA256      string `json:"sha256,omitempty"`
+	// Size in bytes, when known: installs refuse to download more.
+	Size int64 `json:"size,omitempty"`
 }
 
 // PlatformPair is the file's (arch, platform) pair.
@@ -47,6 +49,10 @@ func Parse(r io.Reader) (Index, error) {
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&ix); err != nil {
 		return nil, fmt.Errorf("versions.json: %w", err)
+	}
+	// One document: anything after it is corruption or an attack.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("versions.json: data after the top-level array")
 	}
 	for i, v := range ix {
 		if v.PyPyVersion == "" || v.PythonVersion == "" {
