@@ -8,6 +8,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/translator"
+	"github.com/pypyctl/pypyctl/translator/builder"
 )
 
 // translatedStage gets the VM of a `vm: translate` release: the
@@ -28,9 +29,12 @@ func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, sto
 	sources := &translator.Sources{Store: local, Downloads: o.Dirs.Downloads(), Log: o.Log,
 		GitMirror: os.Getenv(translator.GitMirrorEnv)}
 	workRoot := filepath.Join(o.Dirs.Cache, "work")
-	plan, err := translator.NewPlan(ctx, translator.Request{
-		Release: r, Target: t, WorkRoot: workRoot, Machine: mach, Sources: sources,
-	})
+	req := translator.Request{Release: r, Target: t, WorkRoot: workRoot, Machine: mach, Sources: sources}
+	if _, err := req.UseImage(ctx, builder.Config{Getenv: os.Getenv, Cache: o.Dirs.Cache,
+		Downloads: o.Dirs.Downloads(), Store: local, Log: o.Log}, false); err != nil {
+		return "", "", err
+	}
+	plan, err := translator.NewPlan(ctx, req)
 	if err != nil {
 		return "", "", err
 	}
@@ -39,7 +43,7 @@ func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, sto
 	}
 	tr, err := translator.Translate(ctx, plan, translator.Options{
 		Store: local, Sources: sources, Machine: mach, WorkRoot: workRoot,
-		LogDir: filepath.Join(o.Dirs.Cache, "logs"), Log: o.Log,
+		LogDir: filepath.Join(o.Dirs.Cache, "logs"), Log: o.Log, ImageRoot: req.ImageRoot,
 	})
 	if err != nil {
 		return "", "", err

@@ -287,7 +287,7 @@ func NewPlan(ctx context.Context, req Request) (*Plan, error) {
 	if p.Source.Digest == "" {
 		p.Notes = append(p.Notes, "key is provisional: the source is not fetched yet; its content digest replaces the pin at run time")
 	}
-	if !p.Host.Found {
+	if !p.Host.Found && p.Image == nil {
 		p.Notes = append(p.Notes, "key is provisional: no host interpreter, whose version is part of the key")
 	}
 	p.Preflight = Preflight(ctx, p, t, req)
@@ -500,7 +500,8 @@ func (p *Plan) computeKey() error {
 	} else {
 		in.Source = p.Source.pin()
 	}
-	if p.Host.Found {
+	// An image's key already names its host interpreter, pinned.
+	if p.Host.Found && p.Image == nil {
 		in.Host = map[string]any{"implementation": p.Host.Implementation, "version": p.Host.Version,
 			"pypy_version": p.Host.PyPyVersion, "cffi": p.Host.CFFI, "bits": p.Host.Bits}
 	}
@@ -523,7 +524,7 @@ func (p *Plan) computeKey() error {
 		return err
 	}
 	p.Key = string(k)
-	p.KeyProvisional = p.Source.Digest == "" || !p.Host.Found
+	p.KeyProvisional = p.Source.Digest == "" || (!p.Host.Found && p.Image == nil)
 	return nil
 }
 

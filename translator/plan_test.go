@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/translator/builder"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
@@ -22,14 +23,60 @@ func goldenPlan(t *testing.T, target string) *Plan {
 	t.Helper()
 	r, tg := matrixFor(t, testRelease, target)
 	m := fakeMachine("linux", "amd64", "/opt/pypy2.7-v7.3.20-linux64/bin/pypy", pypyProbe)
-	p, err := NewPlan(context.Background(), Request{
+	req := Request{
 		Release: r, Target: tg, Machine: m, WorkRoot: "/var/cache/pypyctl/work",
 		Sources: &Sources{Store: newStore(t)},
-	})
+	}
+	p, err := NewPlan(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestGoldenImagePlans pins what a dry run plans for the matrix's image
+// targets: the image's pins and key come from the embedded lock, nothing
+// is made, and the host is the image's PyPy.
+func TestGoldenImagePlans(t *testing.T) {
+	for _, target := range []string{"linux-amd64", "linux-arm64"} {
+		t.Run(target, func(t *testing.T) {
+			m, err := platforms.Load("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _ := m.Release(testRelease)
+			tg, _ := m.Target(target)
+			if !IsImageBuilder(tg.Builder) {
+				t.Fatalf("matrix target %s builds with %q, not a builder image", target, tg.Builder)
+			}
+			req := Request{Release: r, Target: tg, Machine: fakeMachine("linux", "amd64", "", ""),
+				WorkRoot: "/var/cache/pypyctl/work", Sources: &Sources{Store: newStore(t)}}
+			if _, err := req.UseImage(context.Background(), builder.Config{Store: newStore(t), Mirror: "http://mirror.invalid/debian"}, true); err != nil {
+				t.Fatal(err)
+			}
+			p, err := NewPlan(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Image == nil || p.Command[0] != "/usr/bin/pypy" || p.Wrapper[0] != "bwrap" || !slices.Contains(p.Wrapper, ImageVar) {
+				t.Fatalf("image plan: image %+v command %v wrapper %v", p.Image, p.Command, p.Wrapper)
+			}
+			got, _ := json.MarshalIndent(p, "", "  ")
+			got = append(got, '\n')
+			path := filepath.Join("testdata", "golden", target+"-image.json")
+			if *update {
+				writeFile(t, path, string(got), 0o644)
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./translator -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("plan differs from %s (run go test ./translator -update if the change is intended):\n%s", path, got)
+			}
+		})
+	}
 }
 
 func TestGoldenDryRunPlans(t *testing.T) {
@@ -80,7 +127,7 @@ func TestGoldenPlanFacts(t *testing.T) {
 		dirSuffix string
 	}{
 		{"linux-amd64", []string{"vm/pypy3.11-c", "vm/libpypy3.11-c.so"},
-			[]string{"--batch", "--opt=jit", "--gc=incminimark", "--shared", "--lto", "--make-jobs=4", "targetpypystandalone"}, nil, nil, ""},
+			[]string{"--batch", "--opt=jit", "--gc=incminimark", "--shared", "--make-jobs=4", "targetpypystandalone"}, []string{"--lto"}, nil, ""},
 		{"linux-arm64", []string{"vm/pypy3.11-c", "vm/libpypy3.11-c.so"},
 			[]string{"--shared"}, []string{"--lto"}, []string{"platform", "host-python"}, ""},
 		{"linux-386", []string{"vm/pypy3.11-c", "vm/libpypy3.11-c.so"},

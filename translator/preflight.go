@@ -3,7 +3,6 @@ package translator
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 
@@ -83,7 +82,11 @@ func Preflight(ctx context.Context, p *Plan, t *platforms.Target, req Request) [
 		}
 	}
 	if image && !p.Host.Found {
-		probs = append(probs, Problem{Check: "host-python", Message: p.Host.Problem})
+		// An image not made yet is made before the run: only a probe
+		// that failed inside a made image is a problem.
+		if req.ImageRoot != "" {
+			probs = append(probs, Problem{Check: "host-python", Message: p.Host.Problem})
+		}
 	} else {
 		probs = append(probs, hostProblems(ctx, p, t, m)...)
 	}
@@ -264,20 +267,16 @@ func (e *PreflightError) Error() string {
 
 // binfmtProblem checks that the kernel runs the target's binaries through
 // qemu-user by itself: inside a foreign-arch image RPython starts gcc,
-// make and the built VM as ordinary programs. The F flag makes the kernel
-// open the interpreter at registration, so it works inside the sandbox's
-// mount namespace too.
+// make and the built VM as ordinary programs.
 func binfmtProblem(arch string, m *Machine) (Problem, bool) {
 	q, ok := qemuArch(arch)
 	if !ok {
 		return Problem{Check: "builder", Message: fmt.Sprintf("no qemu-user emulation known for %s", arch)}, false
 	}
-	entry := "/proc/sys/fs/binfmt_misc/qemu-" + q
-	b, err := os.ReadFile(entry)
-	if err == nil && strings.Contains(string(b), "enabled") && strings.Contains(string(b), "flags: ") && strings.Contains(string(b)[strings.Index(string(b), "flags: "):], "F") {
+	if m.Binfmt != nil && m.Binfmt(q) {
 		return Problem{}, true
 	}
 	return Problem{Check: "builder",
-		Message: fmt.Sprintf("a %s builder image on this %s machine needs the kernel to run %s binaries with qemu-user (binfmt_misc %s with the F flag); it is not registered", arch, m.Arch, q, entry),
-		Fix:     "apt-get install qemu-user-static binfmt-support (registers it), or scripts/binfmt.sh; or run the target on a native runner"}, false
+		Message: fmt.Sprintf("a builder image for %s on this %s machine needs the kernel to run %s binaries through qemu-user (binfmt_misc qemu-%s with the F flag); it is not registered", arch, m.Arch, q, q),
+		Fix:     "apt-get install qemu-user-static binfmt-support (it registers qemu-" + q + " with the F flag), or run the target on a native runner"}, false
 }

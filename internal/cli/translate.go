@@ -84,33 +84,25 @@ host interpreter is missing.`,
 				Sysroot: f.sysroot, WorkRoot: workRoot, Machine: mach, Sources: sources,
 				RPythonTarget: f.rpythonTarget,
 			}
-			if b := firstNonEmptyStr(f.builder, t.Builder); b == translator.BuilderImage || strings.HasPrefix(b, translator.BuilderImage+":") {
+			if translator.IsImageBuilder(firstNonEmptyStr(f.builder, t.Builder)) {
 				ist := st
 				if f.imageStore != "" {
 					if ist, _, err = a.OpenLocalStore(f.imageStore); err != nil {
 						return err
 					}
 				}
-				img, env, err := a.builderImage(b, t.DebianArch, f.builderLock, f.debianMirror, ist)
+				cfg, err := a.builderConfig(f.builderLock, f.debianMirror, ist)
 				if err != nil {
 					return err
 				}
-				req.Builder, req.Image = b, img
-				// A dry run only looks: the image is probed if it is
-				// already made, never made.
-				if f.dryRun {
-					if dir, ok, err := ist.Lookup(store.Key(img.Key)); err == nil && ok {
-						req.ImageRoot = filepath.Join(dir, "rootfs")
-					}
-				} else {
-					root, hit, err := img.Ensure(ctx, env)
-					if err != nil {
-						return err
-					}
-					if !hit {
-						a.Logf("builder image %s (%s) made: key %s", img.Name, img.Arch, img.Short())
-					}
-					req.ImageRoot = root
+				// A dry run only looks: an image already made is probed,
+				// none is made.
+				made, err := req.UseImage(ctx, cfg, f.dryRun)
+				if err != nil {
+					return err
+				}
+				if made {
+					a.Logf("builder image %s (%s) made: key %s", req.Image.Name, req.Image.Arch, req.Image.Short())
 				}
 			}
 			plan, err := translator.NewPlan(ctx, req)

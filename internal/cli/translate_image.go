@@ -3,8 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,58 +11,14 @@ import (
 	"github.com/pypyctl/pypyctl/translator/builder"
 )
 
-// builderImage selects a builder image from the lock (--builder-lock or
-// the embedded one) for a Debian architecture, with what Ensure needs to
-// make it: the store, a private apt for its suite, the .deb cache.
-func (a *App) builderImage(b, debArch, lockPath, mirror string, st *store.Local) (*builder.Image, builder.EnsureOptions, error) {
-	name := translator.DefaultImage
-	if n, ok := strings.CutPrefix(b, translator.BuilderImage+":"); ok && n != "" {
-		name = n
-	}
-	l, err := loadBuilderLock(lockPath)
-	if err != nil {
-		return nil, builder.EnsureOptions{}, err
-	}
-	img, err := l.Select(name, debArch)
-	if err != nil {
-		return nil, builder.EnsureOptions{}, err
-	}
+// builderConfig is where builder images come from and go.
+func (a *App) builderConfig(lockPath, mirror string, st *store.Local) (builder.Config, error) {
 	d, err := a.Dirs()
 	if err != nil {
-		return nil, builder.EnsureOptions{}, err
+		return builder.Config{}, err
 	}
-	sa, err := a.suiteApt(img.Suite, mirror, d.Cache, []string{debArch})
-	if err != nil {
-		return nil, builder.EnsureOptions{}, err
-	}
-	return img, builder.EnsureOptions{
-		Store: st, Archive: &builder.LazyArchive{Apt: sa}, DebCache: filepath.Join(d.Downloads(), "debian"),
-		LockName: l.Name(), Log: func(s string) { a.Logf("%s", s) },
-	}, nil
-}
-
-func loadBuilderLock(p string) (*builder.Lock, error) {
-	if p == "" {
-		return builder.DefaultLock()
-	}
-	return builder.LoadLock(p)
-}
-
-// suiteApt is a private apt for one Debian suite under the cache dir;
-// the mirror is --debian-mirror, $PYPYCTL_DEBIAN_MIRROR or the host's.
-func (a *App) suiteApt(suite, mirror, cache string, arches []string) (*builder.SuiteApt, error) {
-	if mirror == "" {
-		mirror = a.Getenv(builder.MirrorEnv)
-	}
-	if mirror == "" {
-		m, err := builder.HostMirror("/etc/apt")
-		if err != nil {
-			return nil, err
-		}
-		mirror = m
-	}
-	key := strings.Join(append([]string{suite}, arches...), "-")
-	return &builder.SuiteApt{Dir: filepath.Join(cache, "apt", key), Suite: suite, Mirror: mirror, Arches: arches}, nil
+	return builder.Config{LockPath: lockPath, Mirror: mirror, Getenv: a.Getenv, Cache: d.Cache,
+		Downloads: d.Downloads(), Store: st, Log: func(s string) { a.Logf("%s", s) }}, nil
 }
 
 func newTranslateImageCmd(a *App) *cobra.Command {
@@ -110,7 +64,7 @@ lock. A missing FILE starts from the lock compiled into pypyctl.`,
 			if err != nil {
 				return err
 			}
-			d, err := a.Dirs()
+			cfg, err := a.builderConfig(lockPath, mirror, nil)
 			if err != nil {
 				return err
 			}
@@ -133,7 +87,7 @@ lock. A missing FILE starts from the lock compiled into pypyctl.`,
 				if err != nil {
 					return err
 				}
-				sa, err := a.suiteApt(s.Suite, mirror, d.Cache, arches)
+				sa, err := cfg.SuiteApt(s.Suite, arches)
 				if err != nil {
 					return err
 				}
@@ -181,7 +135,11 @@ func newTranslateImageBuildCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			img, env, err := a.builderImage(translator.BuilderImage+":"+image, arch, lockPath, mirror, st)
+			cfg, err := a.builderConfig(lockPath, mirror, st)
+			if err != nil {
+				return err
+			}
+			img, env, err := builder.Open(image, arch, cfg)
 			if err != nil {
 				return err
 			}

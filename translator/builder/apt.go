@@ -32,6 +32,8 @@ type SuiteApt struct {
 	Mirror  string   // http://…/debian
 	Keyring string   // default DefaultKeyring
 	Arches  []string // Debian architectures to fetch lists for
+
+	mirrorErr error // why no mirror was found, said when one is needed
 }
 
 // HostMirror reads the first Debian mirror URI from the host's apt sources
@@ -90,6 +92,9 @@ func (a *SuiteApt) configPath() string { return filepath.Join(a.Dir, "apt.conf")
 
 // write lays out the private apt tree and its configuration.
 func (a *SuiteApt) write() error {
+	if a.Mirror == "" && a.mirrorErr != nil {
+		return a.mirrorErr
+	}
 	if a.Keyring == "" {
 		a.Keyring = DefaultKeyring
 	}
