@@ -70,6 +70,9 @@ func isRetryable(ctx context.Context, err error) bool {
 	if errors.As(err, &nf) {
 		return false
 	}
+	if permanent(err) {
+		return false
+	}
 	// Truncations, resets and timeouts: the network, worth another try.
 	return true
 }

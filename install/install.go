@@ -64,9 +64,12 @@ type Installer struct {
 
 // Options are per install.
 type Options struct {
-	Index  string // location of versions.json (URL or path)
-	DryRun bool   // resolve and report, change nothing
-	Force  bool   // reinstall even if installed
+	// Sources are searched in order (see ResolveSources); empty: Index
+	// alone, or without Index upstream's built-in catalogue.
+	Sources Sources
+	Index   string // location of one versions.json (URL or path)
+	DryRun  bool   // resolve and report, change nothing
+	Force   bool   // reinstall even if installed
 }
 
 // Status values of a Result.
@@ -97,6 +100,10 @@ type Result struct {
 	// Waited is true when another install held the lock first.
 	Waited bool   `json:"waited,omitempty"`
 	Note   string `json:"note,omitempty"`
+	// Source is the index or catalogue the version came from and
+	// SourceFrom what configured it (--index, default, …).
+	Source     string `json:"source,omitempty"`
+	SourceFrom string `json:"source_from,omitempty"`
 }
 
 // NoChecksumError refuses an archive whose digest is nowhere published.
@@ -181,7 +188,7 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	// One retry for small files: an offline machine should fall back to
 	// what is installed in a second, not after the archive's backoff.
 	f.retries = min(f.retries, 1)
-	li, err := f.loadIndex(ctx, o.Index)
+	li, c, err := resolveSources(ctx, f, o.sourcesOf(), r, host)
 	var unavailable *IndexUnavailableError
 	if errors.As(err, &unavailable) {
 		// Offline, an installed match is better than failing; a missing
@@ -193,10 +200,6 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 			return res, nil
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	c, err := Resolve(li.ix, r, host)
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +216,7 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 		Status: StatusWouldInstall, Request: r.Raw, Name: c.Name(), Dir: filepath.Join(l.Versions(), c.Name()),
 		PythonVersion: c.Version.PythonVersion, PyPyVersion: c.Version.PyPyVersion,
 		Filename: c.File.Filename, URL: u.String(), SHA256: c.File.SHA256,
+		Source: li.describe(), SourceFrom: c.Source.From,
 	}
 	if o.DryRun {
 		if c.File.SHA256 != "" {
@@ -278,7 +282,7 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 		PyPyVersion: c.Version.PyPyVersion, PythonVersion: c.Version.PythonVersion,
 		Stable:   c.Version.Stable && !c.Version.IsNightly() && !index.IsPrerelease(c.Version.PyPyVersion),
 		Filename: c.File.Filename, URL: u.String(), SHA256: sum, Arch: c.File.Arch, Platform: c.File.Platform,
-		Index: li.url.String(), Signature: res.Signature,
+		Index: li.describe(), Signature: res.Signature,
 	}
 	name, existed, err := in.extract(ctx, l, c, archivePath, rec, o.Force)
 	if err != nil {

@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,14 +28,29 @@ func (a *App) installer(d dirs.Dirs, p *progress) *install.Installer {
 	}
 }
 
-func (a *App) indexLocation(d dirs.Dirs, flag string) (string, error) {
+// sources puts the indexes and upstream's catalogue in search order
+// (see install.ResolveSources).
+func (a *App) sources(d dirs.Dirs, fl install.SourceFlags) (install.Sources, error) {
 	cfg, err := install.LoadConfig(d.Config)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	loc, from := install.IndexLocation(flag, a.Getenv, cfg)
-	a.Debugf("index %s (from %s)", loc, from)
-	return loc, nil
+	srcs, err := install.ResolveSources(fl, a.Getenv, cfg)
+	if err != nil {
+		return nil, Usagef("%v", err)
+	}
+	for i, s := range srcs {
+		a.Debugf("source %d: %s (set by %s)", i+1, s, s.From)
+	}
+	return srcs, nil
+}
+
+// addSourceFlags adds the flags that choose where versions come from.
+func addSourceFlags(c *cobra.Command, fl *install.SourceFlags) {
+	c.Flags().StringArrayVar(&fl.Indexes, "index", nil, "a pypyctl index (versions.json URL, path or directory), searched before upstream; repeatable (default: $"+install.IndexEnv+", config.yaml)")
+	c.Flags().StringVar(&fl.Mirror, "mirror", "", "download upstream archives from this URL instead of upstream's (default: $"+install.MirrorEnv+", config.yaml mirror)")
+	c.Flags().StringVar(&fl.Catalogue, "catalogue", "", "use this catalogue file (versions.json format with sha256) instead of the built-in upstream one (default: $"+install.CatalogueEnv+")")
+	c.Flags().BoolVar(&fl.NoUpstream, "no-upstream", false, "search only the indexes, not upstream's releases")
 }
 
 func parseRequest(s string) (install.Request, error) {
@@ -67,29 +84,34 @@ func (a *App) refreshShims(d dirs.Dirs) {
 }
 
 func newInstallCmd(a *App) *cobra.Command {
-	var indexFlag string
+	var fl install.SourceFlags
 	var dryRun, force bool
 	c := &cobra.Command{
 		Use:   "install REQUEST",
 		Short: "Install a PyPy from the index",
-		Long: `Install the newest stable PyPy matching REQUEST for this machine from a
-versions.json index. REQUEST is a Python version (3.11, pypy3.11, 3.9.16),
+		Long: `Install the newest stable PyPy matching REQUEST for this machine. REQUEST is a Python version (3.11, pypy3.11, 3.9.16),
 a Python and PyPy version (3.11@7.3.20, pypy3.9-7.3.11), latest, nightly
 (3.11@nightly), or an archive file name. Pre-releases and nightlies are
 only installed when named.
 
-The index is --index, else $PYPYCTL_INDEX, else "index:" in
-<config>/config.yaml, else the project's published index; it may be an
-http(s):// or file:// URL, a versions.json path or a directory holding one.
+Versions come from sources searched in order, the first match winning:
+the pypyctl indexes given with --index (else $PYPYCTL_INDEX, else "index:"
+in <config>/config.yaml), then upstream's releases from the catalogue built
+into pypyctl (pypy.org's versions.json joined with its published sha256
+sums). An index may be an http(s):// or file:// URL, a versions.json path
+or a directory holding one. --mirror ($PYPYCTL_PYPY_MIRROR, "mirror:")
+downloads upstream's archives from another server; --catalogue replaces
+the built-in catalogue; --no-upstream searches only the indexes.
 
 The archive is downloaded into the cache (resumed if interrupted, retried
-with backoff), checked against the sha256 in the index (or the SHA256SUMS
-beside the archive) and, once a key is trusted with ` + "`pypyctl trust add`" + `,
+with backoff), checked against the sha256 in the index or catalogue (or the
+SHA256SUMS beside the archive) and, once a key is trusted with ` + "`pypyctl trust add`" + `,
 against <archive>.sig — all before extraction. It is extracted into a temp
 dir that is renamed into <data>/versions/<name> under a lock, so a killed
 install leaves nothing half-done. An installed version that satisfies the
 request is reused (no index is read); --force reinstalls.`,
 		Example: `  pypyctl install 3.11
+  pypyctl install 3.11 --mirror https://mirror.example.org/pypy
   pypyctl install 3.9@7.3.11 --index ./public/versions.json
   pypyctl install latest --index http://127.0.0.1:8080/ --dry-run --json`,
 		Args: cobra.ExactArgs(1),
@@ -98,12 +120,13 @@ request is reused (no index is read); --force reinstalls.`,
 			if err != nil {
 				return err
 			}
-			loc, err := a.indexLocation(d, indexFlag)
+			srcs, err := a.sources(d, fl)
 			if err != nil {
 				return err
 			}
+			start := time.Now()
 			p := a.progress()
-			res, err := a.installer(d, p).Install(cmd.Context(), req, install.Options{Index: loc, DryRun: dryRun, Force: force})
+			res, err := a.installer(d, p).Install(cmd.Context(), req, install.Options{Sources: srcs, DryRun: dryRun, Force: force})
 			p.clear()
 			if err != nil {
 				return err
@@ -114,12 +137,16 @@ request is reused (no index is read); --force reinstalls.`,
 			return a.Render(res, func(w io.Writer) {
 				switch res.Status {
 				case install.StatusWouldInstall:
-					fmt.Fprintf(w, "would install %s (PyPy %s, Python %s)\n  from %s\n  into %s\n", res.Name, res.PyPyVersion, res.PythonVersion, res.URL, res.Dir)
+					fmt.Fprintf(w, "would install %s (PyPy %s, Python %s)\n  source %s (set by %s)\n  download %s\n", res.Name, res.PyPyVersion, res.PythonVersion, res.Source, res.SourceFrom, res.URL)
+					if res.SHA256 != "" {
+						fmt.Fprintf(w, "  sha256 %s\n", res.SHA256)
+					}
+					fmt.Fprintf(w, "  into %s\n", res.Dir)
 				case install.StatusAlreadyInstalled:
 					fmt.Fprintf(w, "%s (PyPy %s, Python %s) is already installed in %s\n", res.Name, res.PyPyVersion, res.PythonVersion, res.Dir)
 				default:
-					fmt.Fprintf(w, "installed %s (PyPy %s, Python %s) in %s\n", res.Name, res.PyPyVersion, res.PythonVersion, res.Dir)
-					fmt.Fprintf(w, "  sha256 %s (from %s)\n  signature %s\n", res.SHA256, res.ChecksumFrom, res.Signature)
+					fmt.Fprintf(w, "installed %s (PyPy %s, Python %s) in %s [%s]\n", res.Name, res.PyPyVersion, res.PythonVersion, res.Dir, elapsed(start))
+					fmt.Fprintf(w, "  source %s (set by %s)\n  sha256 %s (from %s)\n  signature %s\n", res.Source, res.SourceFrom, res.SHA256, res.ChecksumFrom, res.Signature)
 					if res.Executable != "" {
 						fmt.Fprintf(w, "  interpreter %s\n", res.Executable)
 					}
@@ -127,7 +154,7 @@ request is reused (no index is read); --force reinstalls.`,
 			})
 		},
 	}
-	c.Flags().StringVar(&indexFlag, "index", "", "versions.json URL, path or directory (default: $PYPYCTL_INDEX, config.yaml, the project index)")
+	addSourceFlags(c, &fl)
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "resolve the request and say what would be installed")
 	c.Flags().BoolVar(&force, "force", false, "reinstall even if a matching version is installed")
 	return c
@@ -135,7 +162,7 @@ request is reused (no index is read); --force reinstalls.`,
 
 func newListCmd(a *App) *cobra.Command {
 	var available bool
-	var indexFlag string
+	var fl install.SourceFlags
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List installed (or available) PyPys",
@@ -149,12 +176,12 @@ func newListCmd(a *App) *cobra.Command {
 			}
 			l := install.Layout{Data: d.Data}
 			if available {
-				loc, err := a.indexLocation(d, indexFlag)
+				srcs, err := a.sources(d, fl)
 				if err != nil {
 					return err
 				}
 				p := a.progress()
-				av, err := a.installer(d, p).Available(cmd.Context(), loc)
+				av, err := a.installer(d, p).Available(cmd.Context(), install.Options{Sources: srcs})
 				if err != nil {
 					return err
 				}
@@ -162,8 +189,12 @@ func newListCmd(a *App) *cobra.Command {
 					av = []install.Available{}
 				}
 				return a.Render(av, func(w io.Writer) {
+					fmt.Fprintln(w, "sources, searched in order (the first match wins):")
+					for i, s := range srcs {
+						fmt.Fprintf(w, "  %d. %s (set by %s)\n", i+1, s, s.From)
+					}
 					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "PYTHON\tPYPY\tKIND\tARCHIVE\tINSTALLED")
+					fmt.Fprintln(tw, "PYTHON\tPYPY\tKIND\tARCHIVE\tSOURCE\tINSTALLED")
 					for _, v := range av {
 						kind := "stable"
 						if !v.Stable {
@@ -178,7 +209,11 @@ func newListCmd(a *App) *cobra.Command {
 						if v.Installed {
 							inst = "yes"
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.PythonVersion, v.PyPyVersion, kind, v.Filename, inst)
+						src := fmt.Sprint(sourceNumber(srcs, v))
+						if v.Shadowed {
+							src += " (shadowed)"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.PythonVersion, v.PyPyVersion, kind, v.Filename, src, inst)
 					}
 					tw.Flush()
 				})
@@ -208,8 +243,8 @@ func newListCmd(a *App) *cobra.Command {
 			})
 		},
 	}
-	c.Flags().BoolVar(&available, "available", false, "list what the index offers for this machine")
-	c.Flags().StringVar(&indexFlag, "index", "", "versions.json URL, path or directory (with --available)")
+	c.Flags().BoolVar(&available, "available", false, "list what the sources offer for this machine, and which source wins")
+	addSourceFlags(c, &fl)
 	return c
 }
 
@@ -453,4 +488,26 @@ the newest installed) and execs it. Put the directory first on PATH.`,
 	}
 	c.AddCommand(installCmd, remove)
 	return c
+}
+
+// sourceNumber is the 1-based position of an entry's source.
+func sourceNumber(srcs install.Sources, v install.Available) int {
+	for i, s := range srcs {
+		if s.From == v.SourceFrom && (v.Source == s.String() || strings.Contains(v.Source, strings.TrimPrefix(s.Location, "./"))) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// elapsed is a duration for humans: 850ms, 12.3s, 2m05s.
+func elapsed(start time.Time) string {
+	d := time.Since(start)
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 }
