@@ -165,7 +165,7 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 	fl.StringVar(&f.fromStore, "from-store", "", "gather what builders recorded in this store; build nothing")
 	fl.StringVar(&f.to, "to", "", "publish into this directory (none: build and record only)")
 	fl.StringVar(&f.dist, "dist", "", "also keep the gathered outputs (archives, SHA256SUMS, *.release.json) here")
-	fl.StringVar(&f.base, "base-url", "", "URL where --to is served, for versions.json (default: a file:// URL of --to)")
+	fl.StringVar(&f.base, "base-url", "", "absolute URL where --to is served, for versions.json (default: download_urls relative to versions.json)")
 	fl.IntVar(&f.jobs, "jobs", 1, "targets built at once")
 	fl.IntVar(&f.workers, "workers", 0, "compression workers per build (0: all cores; output is identical for any value)")
 	fl.BoolVar(&f.noSmoke, "no-smoke", false, "skip running the built interpreters")
