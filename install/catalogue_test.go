@@ -82,7 +82,7 @@ func TestInstallFromMirrorWithCatalogueOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != StatusInstalled || res.Name != "pypy3.11-v7.3.23-linux64" || !strings.HasPrefix(res.URL, mirror) || res.ChecksumFrom != "index" {
+	if res.Status != StatusInstalled || res.Name != "pypy3.11-v7.3.23-linux64" || !strings.HasPrefix(res.URL, mirror) || res.ChecksumFrom != "catalogue" {
 		t.Fatalf("got %s", mustJSON(res))
 	}
 	out, err := exec.Command(res.Executable, "-V").Output()

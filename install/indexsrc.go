@@ -37,8 +37,11 @@ type loadedIndex struct {
 
 // describe is the source for receipts and messages: its URL when it has one.
 func (li *loadedIndex) describe() string {
-	if li.url == nil {
+	switch {
+	case li.url == nil:
 		return li.src.String()
+	case li.src.Kind == SourceUpstream:
+		return "upstream catalogue " + li.url.String()
 	}
 	return li.url.String()
 }

@@ -221,6 +221,9 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	if o.DryRun {
 		if c.File.SHA256 != "" {
 			res.ChecksumFrom = "index"
+			if c.Source.Kind == SourceUpstream {
+				res.ChecksumFrom = "catalogue"
+			}
 		}
 		return res, nil
 	}
@@ -249,6 +252,9 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 
 	// Checksum first: nothing is downloaded that cannot be verified.
 	sum, from := c.File.SHA256, "index"
+	if c.Source.Kind == SourceUpstream {
+		from = "catalogue"
+	}
 	if sum == "" {
 		sumsURL := sumsURLFor(u)
 		if sum, err = in.sumFromSHA256SUMS(ctx, f, sumsURL, c.File.Filename); err != nil {
