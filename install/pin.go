@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
@@ -38,37 +39,54 @@ func FindVersionFile(dir string) (string, bool) {
 	}
 }
 
-// ReadVersionFile returns the requests in a version file: one per line,
-// blank lines and # comments skipped. Lines pypyctl cannot read (say a
-// CPython-only "cpython@3.12" or pyenv's "system") are skipped, so a file
-// shared with other tools still works; none readable is an error.
-func ReadVersionFile(path string) ([]Request, error) {
+// pypyPinRE is pypyctl's own "3.11@7.3.20": a PyPy version makes it a
+// PyPy pin even without the pypy prefix.
+var pypyPinRE = regexp.MustCompile(`^\d+(?:\.\d+){0,2}@(?:\d+\.\d+\.\d+(?:[a-z]+\d*)?|nightly)$`)
+
+// namesPyPy reports whether a .python-version line asks for PyPy. The
+// file is shared with pyenv and uv, for which a bare "3.12" or "3.11.7"
+// means CPython (pyenv) or any interpreter (uv); since pypyctl installs
+// only PyPy, only lines that say PyPy are its pins: "pypy3.11",
+// "pypy@3.11", pyenv's "pypy3.9-7.3.11", uv's "pypy-3.11.13-…", and
+// pypyctl's "3.11@7.3.20".
+func namesPyPy(line string) bool {
+	l := strings.ToLower(line)
+	return strings.HasPrefix(l, "pypy") || pypyPinRE.MatchString(l)
+}
+
+// ReadVersionFile returns the PyPy requests in a version file, one per
+// line, blank lines and # comments skipped. Lines that name no PyPy (a
+// bare "3.12", pyenv's "system", "cpython-3.12") or that pypyctl cannot
+// read are skipped, each with a note, so a file shared with CPython
+// tools still works; a file with no PyPy line yields no requests.
+func ReadVersionFile(path string) (reqs []Request, notes []string, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []Request
-	var skipped []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
+	n := 0
 	for sc.Scan() {
+		n++
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		r, err := ParseRequest(line)
-		if err != nil {
-			skipped = append(skipped, line)
+		if !namesPyPy(line) {
+			notes = append(notes, fmt.Sprintf("%s:%d: %q names no PyPy, skipped (pin PyPy as pypy3.11 or pypy@3.11)", path, n, line))
 			continue
 		}
-		out = append(out, r)
-	}
-	if len(out) == 0 {
-		if len(skipped) > 0 {
-			return nil, fmt.Errorf("%s names no PyPy (%s)", path, strings.Join(skipped, ", "))
+		r, err := ParseRequest(line)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("%s:%d: skipped: %v", path, n, err))
+			continue
 		}
-		return nil, fmt.Errorf("%s is empty", path)
+		reqs = append(reqs, r)
 	}
-	return out, nil
+	if len(reqs) == 0 && len(notes) == 0 {
+		notes = append(notes, path+" is empty, skipped")
+	}
+	return reqs, notes, nil
 }
 
 // WriteVersionFile writes a pin (see Request.PinString) to path.
@@ -88,13 +106,16 @@ type Selection struct {
 	// global default, "request" for an explicit request, "newest" when
 	// nothing was pinned.
 	Source string `json:"source"`
+	// Notes say which pins were skipped on the way (lines naming no PyPy).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Select resolves the PyPy to run in dir: the explicit request when given,
 // else the nearest .python-version up from dir, else the global default,
 // else the best installed version. Each source's first request that an
 // installed version satisfies wins; a pin naming nothing installed is an
-// error that says which file asked for it.
+// error that says which file asked for it. A file with no PyPy line (a
+// CPython pin for pyenv or uv) is passed over with a note.
 func Select(l Layout, configDir, dir string, explicit *Request) (Selection, error) {
 	if explicit != nil {
 		in, err := FindInstalled(l, *explicit)
@@ -107,16 +128,21 @@ func Select(l Layout, configDir, dir string, explicit *Request) (Selection, erro
 	if g := GlobalVersionFile(configDir); fileExists(g) {
 		files = append(files, struct{ path, source string }{g, "global"})
 	}
+	var notes []string
 	for _, f := range files {
-		reqs, err := ReadVersionFile(f.path)
+		reqs, fnotes, err := ReadVersionFile(f.path)
 		if err != nil {
 			return Selection{}, err
+		}
+		notes = append(notes, fnotes...)
+		if len(reqs) == 0 {
+			continue
 		}
 		var firstErr error
 		for _, r := range reqs {
 			in, err := FindInstalled(l, r)
 			if err == nil {
-				return Selection{Installed: in, Request: r.Raw, Source: f.source}, nil
+				return Selection{Installed: in, Request: r.Raw, Source: f.source, Notes: notes}, nil
 			}
 			if firstErr == nil {
 				firstErr = err
@@ -130,10 +156,14 @@ func Select(l Layout, configDir, dir string, explicit *Request) (Selection, erro
 	}
 	for _, in := range all {
 		if in.Executable != "" {
-			return Selection{Installed: in, Request: "", Source: "newest"}, nil
+			return Selection{Installed: in, Request: "", Source: "newest", Notes: notes}, nil
 		}
 	}
-	return Selection{}, errors.New("no PyPy is installed (run `pypyctl install 3.11`)")
+	msg := "no PyPy is installed (run `pypyctl install 3.11`)"
+	if len(notes) > 0 {
+		msg += "; " + strings.Join(notes, "; ")
+	}
+	return Selection{Notes: notes}, errors.New(msg)
 }
 
 func fileExists(p string) bool {
