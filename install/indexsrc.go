@@ -61,7 +61,8 @@ func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, erro
 	}
 	ix, err := index.Parse(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("index %s: %w", u, err)
+		// SourceError names the URL; the parse error says what is wrong.
+		return nil, err
 	}
 	return &loadedIndex{url: u, ix: ix}, nil
 }

@@ -3,10 +3,12 @@ package index
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
 
 // Nightly is the pypy_version of nightly entries.
@@ -46,7 +48,7 @@ func Parse(r io.Reader) (Index, error) {
 	var ix Index
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&ix); err != nil {
-		return nil, fmt.Errorf("versions.json: %w", err)
+		return nil, fmt.Errorf("versions.json: %s", jsonReason(err))
 	}
 	for i, v := range ix {
 		if v.PyPyVersion == "" || v.PythonVersion == "" {
@@ -251,4 +253,33 @@ func knownPair(p Platform) bool {
 		}
 	}
 	return false
+}
+
+// jsonReason says what is wrong with a versions.json in its own terms
+// (field, found, expected) instead of Go's ("cannot unmarshal object into
+// Go value of type index.Index").
+func jsonReason(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		want := map[string]string{
+			"index.Index": "an array of releases", "index.Version": "a release object", "[]index.File": "an array of files",
+			"index.File": "a file object", "string": "a string", "bool": "true or false",
+		}[te.Type.String()]
+		if want == "" {
+			want = te.Type.String()
+		}
+		where := "the document"
+		if te.Field != "" {
+			where = "field " + te.Field
+		}
+		return fmt.Sprintf("%s is a JSON %s where %s is expected (byte %d)", where, te.Value, want, te.Offset)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("not valid JSON at byte %d (%v)", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+	}
+	if errors.Is(err, io.EOF) {
+		return "empty file, expected a JSON array of releases"
+	}
+	return err.Error()
 }
