@@ -53,8 +53,12 @@ in .debug files with gnu-debuglinks.`,
   pypyctl build --target linux-amd64 --rebuild-cffi --portable --strip`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.sign && f.key == "" {
-				return Usagef("--sign needs --key KEY (make one with `pypyctl keys generate`)")
+			if err := checkSignFlags(f.sign, f.key); err != nil {
+				return err
+			}
+			formats, err := checkFormats(f.formats)
+			if err != nil {
+				return err
 			}
 			if f.target == "" {
 				return Usagef("--target is required (e.g. --target linux-amd64; see `pypyctl matrix list`)")
@@ -66,10 +70,6 @@ in .debug files with gnu-debuglinks.`,
 			st, d, err := a.OpenStore(f.storeDir)
 			if err != nil {
 				return err
-			}
-			var formats []string
-			if f.formats != "" {
-				formats = strings.Split(f.formats, ",")
 			}
 			out, err := filepath.Abs(f.out)
 			if err != nil {

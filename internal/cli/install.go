@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -188,11 +187,13 @@ func newListCmd(a *App) *cobra.Command {
 				if av == nil {
 					av = []install.Available{}
 				}
-				return a.Render(av, func(w io.Writer) {
-					fmt.Fprintln(w, "sources, searched in order (the first match wins):")
+				if !a.JSON && !a.Quiet {
+					fmt.Fprintln(a.Stderr, "sources, searched in order (the first match wins):")
 					for i, s := range srcs {
-						fmt.Fprintf(w, "  %d. %s (set by %s)\n", i+1, s, s.From)
+						fmt.Fprintf(a.Stderr, "  %d. %s (set by %s)\n", i+1, s, s.From)
 					}
+				}
+				return a.RenderResult(av, func(w io.Writer) {
 					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 					fmt.Fprintln(tw, "PYTHON\tPYPY\tKIND\tARCHIVE\tSOURCE\tINSTALLED")
 					for _, v := range av {
@@ -209,7 +210,7 @@ func newListCmd(a *App) *cobra.Command {
 						if v.Installed {
 							inst = "yes"
 						}
-						src := fmt.Sprint(sourceNumber(srcs, v))
+						src := fmt.Sprint(v.SourceNumber)
 						if v.Shadowed {
 							src += " (shadowed)"
 						}
@@ -225,7 +226,7 @@ func newListCmd(a *App) *cobra.Command {
 			if all == nil {
 				all = []install.Installed{}
 			}
-			return a.Render(all, func(w io.Writer) {
+			return a.RenderResult(all, func(w io.Writer) {
 				if len(all) == 0 {
 					fmt.Fprintln(w, "no PyPy installed (try `pypyctl install 3.11` or `pypyctl list --available`)")
 					return
@@ -341,7 +342,10 @@ the newest installed) selects.`,
 			if err != nil {
 				return err
 			}
-			return a.Render(sel, func(w io.Writer) { fmt.Fprintln(w, sel.Executable) })
+			if a.Verbose {
+				a.explainSelection(sel)
+			}
+			return a.RenderResult(sel, func(w io.Writer) { fmt.Fprintln(w, sel.Executable) })
 		},
 	}
 	c.Flags().StringVar(&shim, "shim", "", "resolve for the shim of this name (used by the shims)")
@@ -362,10 +366,33 @@ func (a *App) selectInstalled(d dirs.Dirs, cwd string, args []string) (install.S
 	if err != nil {
 		return sel, err
 	}
+	for _, n := range sel.Notes {
+		a.Logf("note: %s", n)
+	}
 	if sel.Executable == "" {
 		return sel, fmt.Errorf("%s has no interpreter; reinstall it with `pypyctl install --force %s`", sel.Dir, sel.Name)
 	}
 	return sel, nil
+}
+
+// explainSelection says on stderr which source selected the interpreter
+// and where it was installed from (which -v).
+func (a *App) explainSelection(sel install.Selection) {
+	why := map[string]string{
+		"request": "the request on the command line",
+		"global":  "the global pin (pypyctl pin --global)",
+		"newest":  "nothing pinned: the newest installed PyPy",
+	}[sel.Source]
+	if why == "" {
+		why = sel.Source
+	}
+	if sel.Request != "" {
+		why += " asking for " + sel.Request
+	}
+	fmt.Fprintf(a.Stderr, "selected %s (PyPy %s, Python %s) by %s\n", sel.Name, sel.PyPyVersion, sel.PythonVersion, why)
+	if r := sel.Receipt; r != nil {
+		fmt.Fprintf(a.Stderr, "installed from %s\n  archive %s\n  sha256 %s\n", r.Index, r.URL, r.SHA256)
+	}
 }
 
 // exitError carries a child's exit status.
@@ -383,7 +410,8 @@ func newRunCmd(a *App) *cobra.Command {
 		Long: `Run the installed PyPy REQUEST resolves to (default: the nearest
 .python-version, then the global default, then the newest installed) with
 ARGS. Arguments after -- go to the interpreter untouched.`,
-		Example: "  pypyctl run 3.9 -- -c 'import sys; print(sys.version)'\n  pypyctl run -- -m venv .venv",
+		Example:     "  pypyctl run 3.9 -- -c 'import sys; print(sys.version)'\n  pypyctl run -- -m venv .venv",
+		Annotations: map[string]string{flagHint: "interpreter arguments go after --, e.g. pypyctl run 3.11 -- -c 'print(1)'"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reqArgs, pyArgs := args, []string(nil)
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
@@ -488,16 +516,6 @@ the newest installed) and execs it. Put the directory first on PATH.`,
 	}
 	c.AddCommand(installCmd, remove)
 	return c
-}
-
-// sourceNumber is the 1-based position of an entry's source.
-func sourceNumber(srcs install.Sources, v install.Available) int {
-	for i, s := range srcs {
-		if s.From == v.SourceFrom && (v.Source == s.String() || strings.Contains(v.Source, strings.TrimPrefix(s.Location, "./"))) {
-			return i + 1
-		}
-	}
-	return 0
 }
 
 // elapsed is a duration for humans: 850ms, 12.3s, 2m05s.

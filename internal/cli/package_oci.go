@@ -78,8 +78,8 @@ written. --update-lock resolves every package again.`,
 			if (f.layout == "") == (f.push == "") {
 				return Usagef("give exactly one of --layout DIR or --push REGISTRY/REPO:TAG")
 			}
-			if f.sign && f.key == "" {
-				return Usagef("--sign needs --key KEY (a PEM private key)")
+			if err := checkSignFlags(f.sign, f.key); err != nil {
+				return err
 			}
 			if f.user != "root" && f.user != oci.PyPyUser {
 				return Usagef("--user %s: choose root or %s", f.user, oci.PyPyUser)

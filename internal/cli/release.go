@@ -70,8 +70,12 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
   pypyctl release --to public/ --brew-tap tap/ --apt-repo apt/ --apt-key keys/apt.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.sign && f.key == "" {
-				return Usagef("--sign needs --key KEY (make one with `pypyctl keys generate`)")
+			if err := checkSignFlags(f.sign, f.key); err != nil {
+				return err
+			}
+			formats, err := checkFormats(f.formats)
+			if err != nil {
+				return err
 			}
 			if f.storeDir != "" && f.fromStore != "" {
 				return Usagef("--store and --from-store name the same store; pass one")
@@ -107,7 +111,7 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 				Matrix:    m,
 				Selection: release.Selection{Version: f.version, Release: f.release, Targets: splitList(f.targets)},
 				Store:     st, Dirs: d, Jobs: f.jobs, FromStore: f.fromStore != "",
-				BaseURL: f.base, Formats: splitList(f.formats), NoSmoke: f.noSmoke, Workers: f.workers,
+				BaseURL: f.base, Formats: formats, NoSmoke: f.noSmoke, Workers: f.workers,
 				Signer: signer, Keep: f.keep, MatrixSHA256: matrixSHA256(m),
 				Log: func(s string) { a.Logf("%s", s) },
 			}
