@@ -44,6 +44,7 @@ them as a version manager.`,
 		newDoctorCmd(a), newVersionCmd(a), newCompletionCmd(a),
 	)
 	wrapUsage(root)
+	addCompletions(a, root)
 	return root
 }
 
