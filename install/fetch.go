@@ -26,6 +26,7 @@ type fetcher struct {
 	backoff  time.Duration // first wait; doubles per attempt
 	progress func(done, total int64)
 	log      func(string)
+	offline  bool // refuse every network request (--offline)
 }
 
 // statusError is an HTTP answer other than success.
@@ -113,6 +114,9 @@ func (f *fetcher) readSmall(ctx context.Context, u *url.URL, limit int64) ([]byt
 		}
 		return b, err
 	}
+	if f.offline {
+		return nil, &OfflineError{URL: u.String()}
+	}
 	var data []byte
 	err := f.retry(ctx, "GET "+u.String(), func() error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -167,6 +171,8 @@ func (f *fetcher) download(ctx context.Context, u *url.URL, dst, wantSHA256 stri
 		if got, n, err = copyLocal(ctx, fileURLPath(u), part, f.progress); err != nil {
 			return false, 0, err
 		}
+	} else if f.offline {
+		return false, 0, &OfflineError{URL: u.String()}
 	} else {
 		err := f.retry(ctx, "download "+u.String(), func() error { return f.getRange(ctx, u, part) })
 		if err != nil {

@@ -60,6 +60,9 @@ type Installer struct {
 	Backoff   time.Duration     // first retry wait; zero: 500 ms
 	Log       func(string)
 	Progress  func(step string, done, total int64)
+	// Offline uses only local files, the built-in catalogue and the
+	// download cache: no network at all.
+	Offline bool
 }
 
 // Options are per install.
@@ -149,7 +152,7 @@ func (in *Installer) fetcher(step string) *fetcher {
 			IdleConnTimeout:       90 * time.Second,
 		}}
 	}
-	f := &fetcher{client: c, retries: in.Retries, backoff: in.Backoff, log: in.Log}
+	f := &fetcher{client: c, retries: in.Retries, backoff: in.Backoff, log: in.Log, offline: in.Offline}
 	if f.retries == 0 {
 		f.retries = 4
 	} else if f.retries < 0 {

@@ -194,6 +194,10 @@ func reason(err error, u string) string {
 	if errors.As(err, &dns) {
 		return "no such host " + dns.Name
 	}
+	var off *OfflineError
+	if errors.As(err, &off) {
+		return "offline (--offline)"
+	}
 	msg := err.Error()
 	msg = strings.ReplaceAll(msg, u+": ", "")
 	return strings.ReplaceAll(msg, u, "it")
@@ -283,6 +287,10 @@ func resolveSources(ctx context.Context, f *fetcher, srcs Sources, r Request, ho
 // permanent reports network failures that another attempt cannot fix: an
 // unknown host, a redirect loop, a certificate the system does not trust.
 func permanent(err error) bool {
+	var off *OfflineError
+	if errors.As(err, &off) {
+		return true
+	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) && dns.IsNotFound {
 		return true
@@ -294,4 +302,37 @@ func permanent(err error) bool {
 	var ue *url.Error
 	// net/http reports redirect loops only as text.
 	return errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "stopped after 10 redirects")
+}
+
+// OfflineError refuses a network request under --offline.
+type OfflineError struct{ URL string }
+
+func (e *OfflineError) Error() string {
+	return "offline (--offline): not fetching " + e.URL + "; it is not in the cache"
+}
+
+// SourceStatus is what `pypyctl doctor` reports about one source.
+type SourceStatus struct {
+	Source   Source `json:"source"`
+	OK       bool   `json:"ok"`
+	Releases int    `json:"releases,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// CheckSources reads every source once and says whether it can be used.
+func (in *Installer) CheckSources(ctx context.Context, srcs Sources) []SourceStatus {
+	f := in.fetcher("")
+	f.retries = 0
+	var out []SourceStatus
+	for _, s := range srcs {
+		st := SourceStatus{Source: s}
+		li, err := f.loadSource(ctx, s)
+		if err != nil {
+			st.Error = err.Error()
+		} else {
+			st.OK, st.Releases = true, len(li.ix)
+		}
+		out = append(out, st)
+	}
+	return out
 }
