@@ -31,6 +31,7 @@ type App struct {
 	Verbose bool
 	Quiet   bool
 	Matrix  string // --matrix or PYPYCTL_MATRIX; empty means embedded
+	Offline bool   // install, list --available: --offline
 }
 
 // flagHint is a command annotation added to its flag errors (run: put

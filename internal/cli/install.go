@@ -21,6 +21,7 @@ import (
 // and drawing progress on a terminal.
 func (a *App) installer(d dirs.Dirs, p *progress) *install.Installer {
 	return &install.Installer{
+		Offline:  a.Offline || a.Getenv("PYPYCTL_OFFLINE") == "1",
 		Dirs:     d,
 		Log:      func(s string) { p.clear(); a.Logf("%s", s) },
 		Progress: p.update,
@@ -45,11 +46,12 @@ func (a *App) sources(d dirs.Dirs, fl install.SourceFlags) (install.Sources, err
 }
 
 // addSourceFlags adds the flags that choose where versions come from.
-func addSourceFlags(c *cobra.Command, fl *install.SourceFlags) {
+func addSourceFlags(a *App, c *cobra.Command, fl *install.SourceFlags) {
 	c.Flags().StringArrayVar(&fl.Indexes, "index", nil, "a pypyctl index (versions.json URL, path or directory), searched before upstream; repeatable (default: $"+install.IndexEnv+", config.yaml)")
 	c.Flags().StringVar(&fl.Mirror, "mirror", "", "download upstream archives from this URL instead of upstream's (default: $"+install.MirrorEnv+", config.yaml mirror)")
 	c.Flags().StringVar(&fl.Catalogue, "catalogue", "", "use this catalogue file (versions.json format with sha256) instead of the built-in upstream one (default: $"+install.CatalogueEnv+")")
 	c.Flags().BoolVar(&fl.NoUpstream, "no-upstream", false, "search only the indexes, not upstream's releases")
+	c.Flags().BoolVar(&a.Offline, "offline", false, "use no network: local indexes, the built-in catalogue, the download cache and installed versions only (also $PYPYCTL_OFFLINE=1)")
 }
 
 func parseRequest(s string) (install.Request, error) {
@@ -153,7 +155,7 @@ request is reused (no index is read); --force reinstalls.`,
 			})
 		},
 	}
-	addSourceFlags(c, &fl)
+	addSourceFlags(a, c, &fl)
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "resolve the request and say what would be installed")
 	c.Flags().BoolVar(&force, "force", false, "reinstall even if a matching version is installed")
 	return c
@@ -245,7 +247,7 @@ func newListCmd(a *App) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&available, "available", false, "list what the sources offer for this machine, and which source wins")
-	addSourceFlags(c, &fl)
+	addSourceFlags(a, c, &fl)
 	return c
 }
 

@@ -41,6 +41,7 @@ them as a version manager.`,
 		newWheelsCmd(a),
 		newInstallCmd(a), newListCmd(a), newUninstallCmd(a), newPinCmd(a), newWhichCmd(a), newRunCmd(a), newShimsCmd(a),
 		newBazelCmd(a),
+		newCacheCmd(a), newStoreCmd(a),
 		newDoctorCmd(a), newVersionCmd(a), newCompletionCmd(a),
 	)
 	wrapUsage(root)

@@ -157,6 +157,6 @@ and DIR/<base>.gpg (binary public key, what apt's signed-by= reads).`,
 
 func newTrustCmd(a *App) *cobra.Command {
 	c := &cobra.Command{Use: "trust", Short: "Manage keys trusted by install"}
-	c.AddCommand(newTrustAddCmd(a))
+	c.AddCommand(newTrustAddCmd(a), newTrustListCmd(a), newTrustRemoveCmd(a))
 	return c
 }
