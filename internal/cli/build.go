@@ -6,6 +6,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -60,6 +62,7 @@ in .debug files with gnu-debuglinks.`,
 			if err != nil {
 				return err
 			}
+			start := time.Now()
 			if f.target == "" {
 				return Usagef("--target is required (e.g. --target linux-amd64; see `pypyctl matrix list`)")
 			}
@@ -117,10 +120,13 @@ in .debug files with gnu-debuglinks.`,
 				}
 			}
 			return a.Render(rep, func(w io.Writer) {
-				fmt.Fprintf(w, "built %s for %s (%d of %d stages from the store)\n", rep.Release, rep.Target, rep.Hits(), len(rep.Stages))
+				fmt.Fprintf(w, "built %s for %s in %s (%d of %d stages from the store)\n", rep.Release, rep.Target, elapsed(start), rep.Hits(), len(rep.Stages))
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 				for _, art := range rep.Artifacts {
-					fmt.Fprintf(w, "  %-44s %10s  sha256:%s\n", art.Path, fsutil.HumanSize(art.Size), art.SHA256)
+					// Right-aligned sizes; paths of any length stay in one column.
+					fmt.Fprintf(tw, "  %s\t%s\t  sha256:%s\t\n", art.Path, fsutil.HumanSize(art.Size), art.SHA256)
 				}
+				tw.Flush()
 				for _, art := range rep.Artifacts {
 					if art.Kind == "archive" && strings.HasPrefix(art.Format, "tar") {
 						base := strings.TrimSuffix(art.Name, "."+art.Format)
