@@ -23,6 +23,11 @@ type Available struct {
 	Source     string `json:"source"`
 	SourceFrom string `json:"source_from"`
 	Shadowed   bool   `json:"shadowed,omitempty"`
+	// SourceNumber is the source's 1-based place in the search order.
+	SourceNumber int `json:"source_number"`
+	// Installable is false for a catalogue entry with no published
+	// sha256: install refuses it rather than install unverified bytes.
+	Installable bool `json:"installable"`
 }
 
 // Available lists, source by source in search order and in each source's
@@ -40,12 +45,15 @@ func (in *Installer) Available(ctx context.Context, o Options) ([]Available, err
 	var out []Available
 	seen := map[string]bool{}
 	f := in.fetcher("")
-	for _, s := range o.sourcesOf() {
+	for i, s := range o.sourcesOf() {
 		li, err := f.loadSource(ctx, s)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, available(li, host, installed, seen)...)
+		for _, a := range available(li, host, installed, seen) {
+			a.SourceNumber = i + 1
+			out = append(out, a)
+		}
 	}
 	return out, nil
 }
@@ -67,6 +75,7 @@ func available(li *loadedIndex, host index.Platform, installed []Installed, seen
 			Filename: c.File.Filename, URL: u.String(), SHA256: c.File.SHA256, Name: c.Name(),
 			Source: li.describe(), SourceFrom: li.src.From,
 		}
+		a.Installable = c.File.SHA256 != "" || li.src.Kind != SourceUpstream
 		key := v.PythonVersion + "@" + v.PyPyVersion
 		a.Shadowed = seen[key] && !v.IsNightly()
 		seen[key] = true

@@ -149,3 +149,13 @@ func TestSourceOrder(t *testing.T) {
 		t.Errorf("a missing index fell through: %v", err)
 	}
 }
+
+func TestAvailableMarksEntriesWithoutDigest(t *testing.T) {
+	cat := filepath.Join(t.TempDir(), "catalogue.json")
+	writeIndex(t, cat, index.Version{PyPyVersion: "7.3.23", PythonVersion: "3.11.15", Stable: true,
+		Files: []index.File{{Filename: "pypy3.11-v7.3.23-linux64.tar.gz", Arch: "x64", Platform: "linux", DownloadURL: "https://example.invalid/pypy3.11-v7.3.23-linux64.tar.gz"}}})
+	av, err := newTestInstaller(t, testDirs(t)).Available(context.Background(), Options{Sources: Sources{{Kind: SourceUpstream, Location: cat, From: "--catalogue"}}})
+	if err != nil || len(av) != 1 || av[0].Installable {
+		t.Fatalf("available = %s, %v", mustJSON(av), err)
+	}
+}

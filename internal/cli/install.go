@@ -208,6 +208,9 @@ func newListCmd(a *App) *cobra.Command {
 						} else if v.Latest {
 							kind = "stable, latest"
 						}
+						if !v.Installable {
+							kind += ", not installable (no published sha256)"
+						}
 						inst := ""
 						if v.Installed {
 							inst = "yes"
