@@ -94,7 +94,9 @@ func (f *fetcher) retry(ctx context.Context, what string, op func() error) error
 			return err
 		}
 		if f.log != nil {
-			f.log(fmt.Sprintf("%s: %v; retrying in %s", what, err, wait))
+			// what ends with the URL; say it once.
+			fields := strings.Fields(what)
+			f.log(fmt.Sprintf("%s: %s; retrying in %s", what, reason(err, fields[len(fields)-1]), wait))
 		}
 		select {
 		case <-ctx.Done():

@@ -38,7 +38,8 @@ func TestPermanentFailuresAreNotRetried(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			hits.Store(0)
-			in := &Installer{Dirs: testDirs(t), Retries: 2, Backoff: time.Millisecond}
+			var logs []string
+			in := &Installer{Dirs: testDirs(t), Retries: 2, Backoff: time.Millisecond, Log: func(s string) { logs = append(logs, s) }}
 			_, err := in.Install(context.Background(), Request{Python: "3.11"}, Options{Index: srv.URL + tt.path})
 			var se *SourceError
 			if !errors.As(err, &se) {
@@ -47,6 +48,11 @@ func TestPermanentFailuresAreNotRetried(t *testing.T) {
 			msg := err.Error()
 			if !strings.Contains(msg, tt.want) || strings.Count(msg, srv.URL) != 1 || !strings.Contains(msg, "--index") || !strings.Contains(msg, "pypyctl doctor") {
 				t.Errorf("message %q", msg)
+			}
+			for _, l := range logs {
+				if strings.Count(l, srv.URL) != 1 {
+					t.Errorf("log line names the URL %d times: %s", strings.Count(l, srv.URL), l)
+				}
 			}
 			if got := hits.Load(); got != tt.wantHits {
 				t.Errorf("%d requests, want %d", got, tt.wantHits)
