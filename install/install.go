@@ -275,7 +275,7 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	df := in.fetcher("download " + c.File.Filename)
 	hit, size, err := df.download(ctx, u, archivePath, sum)
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", c.File.Filename, err)
+		return nil, &DownloadError{File: c.File.Filename, URL: u.String(), Source: c.Source, Err: err}
 	}
 	res.CacheHit, res.Size = hit, size
 	res.Signature = "not required (no trusted keys)"

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pypyctl/pypyctl/install/catalogue"
+	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
 
@@ -182,6 +183,10 @@ func reason(err error, u string) string {
 	if errors.As(err, &se) {
 		return fmt.Sprintf("the server answered %d %s", se.status, strings.ToLower(http.StatusText(se.status)))
 	}
+	var dm *fsutil.DigestMismatchError
+	if errors.As(err, &dm) {
+		return fmt.Sprintf("sha256 mismatch: expected %s, got %s", dm.Expected, dm.Actual)
+	}
 	var iu *IndexUnavailableError
 	if errors.As(err, &iu) {
 		err = iu.Err
@@ -196,7 +201,7 @@ func reason(err error, u string) string {
 	}
 	var off *OfflineError
 	if errors.As(err, &off) {
-		return "offline (--offline)"
+		return "offline (--offline), and not in the cache"
 	}
 	msg := err.Error()
 	msg = strings.ReplaceAll(msg, u+": ", "")
@@ -336,3 +341,29 @@ func (in *Installer) CheckSources(ctx context.Context, srcs Sources) []SourceSta
 	}
 	return out
 }
+
+// DownloadError says an archive could not be fetched or verified, naming
+// its URL once and the way out for its kind of source.
+type DownloadError struct {
+	File, URL string
+	Source    Source
+	Err       error
+}
+
+func (e *DownloadError) Error() string {
+	msg := fmt.Sprintf("download %s from %s: %s", e.File, e.URL, reason(e.Err, e.URL))
+	var dm *fsutil.DigestMismatchError
+	var off *OfflineError
+	switch {
+	case errors.As(e.Err, &off):
+		return msg
+	case errors.As(e.Err, &dm):
+		return msg + " (the bytes served are not the ones the " + e.Source.String() + " lists; nothing was installed)"
+	case e.Source.Kind == SourceUpstream && e.Source.Mirror == "":
+		return msg + "; to download upstream's archives from elsewhere use --mirror URL, $" + MirrorEnv + " or mirror: in config.yaml"
+	case e.Source.Kind == SourceUpstream:
+		return msg + "; check the mirror (set by --mirror, $" + MirrorEnv + " or mirror: in config.yaml)"
+	}
+	return msg + "; check the index with `pypyctl doctor`"
+}
+func (e *DownloadError) Unwrap() error { return e.Err }
