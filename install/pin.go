@@ -170,3 +170,28 @@ func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()
 }
+
+// PinnedRequest is what `install` with no REQUEST installs: the first
+// PyPy line of the nearest .python-version, else of the global pin. Files
+// naming no PyPy are passed over with notes, as Select does. ok is false
+// when nothing is pinned.
+func PinnedRequest(configDir, dir string) (r Request, source string, notes []string, ok bool, err error) {
+	var files []string
+	if p, found := FindVersionFile(dir); found {
+		files = append(files, p)
+	}
+	if g := GlobalVersionFile(configDir); fileExists(g) {
+		files = append(files, g)
+	}
+	for _, f := range files {
+		reqs, fnotes, err := ReadVersionFile(f)
+		if err != nil {
+			return Request{}, "", notes, false, err
+		}
+		notes = append(notes, fnotes...)
+		if len(reqs) > 0 {
+			return reqs[0], f, notes, true, nil
+		}
+	}
+	return Request{}, "", notes, false, nil
+}

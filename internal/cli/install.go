@@ -62,6 +62,33 @@ func parseRequest(s string) (install.Request, error) {
 	return r, nil
 }
 
+// installRequest is install's REQUEST, or without one the pinned request.
+func (a *App) installRequest(args []string) (install.Request, dirs.Dirs, error) {
+	if len(args) == 1 {
+		return a.requestDirs(args[0])
+	}
+	d, err := a.Dirs()
+	if err != nil {
+		return install.Request{}, d, err
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return install.Request{}, d, err
+	}
+	req, from, notes, ok, err := install.PinnedRequest(d.Config, cwd)
+	for _, n := range notes {
+		a.Logf("note: %s", n)
+	}
+	if err != nil {
+		return req, d, err
+	}
+	if !ok {
+		return req, d, Usagef("say which PyPy to install (e.g. pypyctl install 3.11), or pin one with `pypyctl pin 3.11`: no .python-version here or globally names a PyPy")
+	}
+	a.Logf("installing %s (pinned in %s)", req.Raw, from)
+	return req, d, nil
+}
+
 // requestDirs parses a version request and resolves pypyctl's directories,
 // the start of every command that acts on one version.
 func (a *App) requestDirs(arg string) (install.Request, dirs.Dirs, error) {
@@ -88,12 +115,13 @@ func newInstallCmd(a *App) *cobra.Command {
 	var fl install.SourceFlags
 	var dryRun, force bool
 	c := &cobra.Command{
-		Use:   "install REQUEST",
+		Use:   "install [REQUEST]",
 		Short: "Install a PyPy from the index",
 		Long: `Install the newest stable PyPy matching REQUEST for this machine. REQUEST is a Python version (3.11, pypy3.11, 3.9.16),
 a Python and PyPy version (3.11@7.3.20, pypy3.9-7.3.11), latest, nightly
 (3.11@nightly), or an archive file name. Pre-releases and nightlies are
-only installed when named.
+only installed when named. Without REQUEST, the PyPy the nearest
+.python-version (then the global pin) names is installed.
 
 Versions come from sources searched in order, the first match winning:
 the pypyctl indexes given with --index (else $PYPYCTL_INDEX, else "index:"
@@ -115,9 +143,9 @@ request is reused (no index is read); --force reinstalls.`,
   pypyctl install 3.11 --mirror https://mirror.example.org/pypy
   pypyctl install 3.9@7.3.11 --index ./public/versions.json
   pypyctl install latest --index http://127.0.0.1:8080/ --dry-run --json`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req, d, err := a.requestDirs(args[0])
+			req, d, err := a.installRequest(args)
 			if err != nil {
 				return err
 			}
