@@ -164,6 +164,9 @@ func wrapUsage(cmd *cobra.Command) {
 			if len(args) == 0 {
 				return Usagef("%s needs a subcommand: %s", c.CommandPath(), strings.Join(names, ", "))
 			}
+			if sug := c.SuggestionsFor(args[0]); len(sug) > 0 {
+				return Usagef("unknown command %q for %q; did you mean %s?", args[0], c.CommandPath(), strings.Join(sug, " or "))
+			}
 			return Usagef("unknown command %q for %q; want one of: %s", args[0], c.CommandPath(), strings.Join(names, ", "))
 		}
 	}
