@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/spf13/cobra"
 
@@ -36,6 +37,11 @@ from the matrix.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if to == "" {
 				return Usagef("--to DEST is required")
+			}
+			if baseURL != "" {
+				if u, err := url.Parse(baseURL); err != nil || !u.IsAbs() || (u.Host == "" && u.Scheme != "file") {
+					return Usagef("--base-url %q is not an absolute URL (e.g. https://downloads.example.org/pypy); leave it out for download_urls relative to versions.json", baseURL)
+				}
 			}
 			var m *platforms.Matrix
 			if release != "" {
