@@ -16,8 +16,8 @@ func newCompletionCmd(a *App) *cobra.Command {
 		Short: "Print a shell completion script",
 		Long: `Print a completion script for the shell. It completes commands, flags,
 targets and releases of the matrix (--target, --targets, --release),
-archive formats (--formats), installed versions (uninstall, which, run,
-pin) and the versions install can fetch (install).`,
+archive formats (--formats), installed versions (uninstall, which, run)
+and the versions install can fetch (install, pin).`,
 		Example: `  source <(pypyctl completion bash)
   pypyctl completion zsh > "${fpath[1]}/_pypyctl"
   pypyctl completion fish > ~/.config/fish/completions/pypyctl.fish
@@ -57,9 +57,9 @@ func addCompletions(a *App, root *cobra.Command) {
 			}
 		}
 		switch c.Name() {
-		case "install":
+		case "install", "pin":
 			c.ValidArgsFunction = a.completeAvailable
-		case "uninstall", "which", "run", "pin":
+		case "uninstall", "which", "run":
 			c.ValidArgsFunction = a.completeInstalled
 		}
 		for _, sub := range c.Commands() {
