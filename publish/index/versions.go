@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -48,7 +49,7 @@ func Parse(r io.Reader) (Index, error) {
 	var ix Index
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&ix); err != nil {
-		return nil, fmt.Errorf("versions.json: %s", jsonReason(err))
+		return nil, fmt.Errorf("versions.json: %s", JSONReason(err))
 	}
 	for i, v := range ix {
 		if v.PyPyVersion == "" || v.PythonVersion == "" {
@@ -255,18 +256,25 @@ func knownPair(p Platform) bool {
 	return false
 }
 
-// jsonReason says what is wrong with a versions.json in its own terms
+// JSONReason says what is wrong with a JSON document in its own terms
 // (field, found, expected) instead of Go's ("cannot unmarshal object into
 // Go value of type index.Index").
-func jsonReason(err error) string {
+func JSONReason(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		want := map[string]string{
-			"index.Index": "an array of releases", "index.Version": "a release object", "[]index.File": "an array of files",
-			"index.File": "a file object", "string": "a string", "bool": "true or false",
-		}[te.Type.String()]
-		if want == "" {
-			want = te.Type.String()
+		want := "another type"
+		switch te.Type.Kind() {
+		case reflect.String:
+			want = "a string"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+			want = "a number"
+		case reflect.Slice, reflect.Array:
+			want = "an array"
+		case reflect.Struct, reflect.Map:
+			want = "an object"
 		}
 		where := "the document"
 		if te.Field != "" {
@@ -276,10 +284,13 @@ func jsonReason(err error) string {
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return fmt.Sprintf("not valid JSON at byte %d (%v)", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+		return fmt.Sprintf("not valid JSON at byte %d (%s)", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
 	}
 	if errors.Is(err, io.EOF) {
-		return "empty file, expected a JSON array of releases"
+		return "empty file, expected a JSON document"
+	}
+	if k, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "unknown key " + k
 	}
 	return err.Error()
 }
