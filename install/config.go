@@ -28,6 +28,18 @@ type Config struct {
 	Catalogue string `yaml:"catalogue"`
 	// Upstream false searches only the indexes.
 	Upstream *bool `yaml:"upstream"`
+
+	// dir is the config dir: relative paths in the file are relative to it.
+	dir string
+}
+
+// path resolves a location written in config.yaml: a relative path is
+// relative to the config dir, not to wherever pypyctl runs.
+func (c Config) path(loc string) string {
+	if loc == "" || c.dir == "" || strings.Contains(loc, "://") || filepath.IsAbs(loc) {
+		return loc
+	}
+	return filepath.Join(c.dir, loc)
 }
 
 // configKeys are the keys config.yaml may hold, for error messages.
@@ -40,7 +52,7 @@ func ConfigFile(configDir string) string { return filepath.Join(configDir, "conf
 // config. Unknown keys are errors, so a typo does not silently fall back
 // to the default index.
 func LoadConfig(configDir string) (Config, error) {
-	var c Config
+	c := Config{dir: configDir}
 	path := ConfigFile(configDir)
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {

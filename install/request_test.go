@@ -254,6 +254,28 @@ func TestResolveSourcesAndConfig(t *testing.T) {
 	}
 }
 
+func TestConfigPathsAreRelativeToConfigDir(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(ConfigFile(dir), []byte("index: public\nindexes: [/abs/ix, http://h/ix/]\ncatalogue: cat.json\n"), 0o644)
+	c, err := LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs, err := ResolveSources(SourceFlags{}, nil, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "public"), "/abs/ix", "http://h/ix/", filepath.Join(dir, "cat.json")}
+	if len(srcs) != len(want) {
+		t.Fatalf("sources %+v", srcs)
+	}
+	for i, w := range want {
+		if srcs[i].Location != w {
+			t.Errorf("source %d = %s, want %s", i, srcs[i].Location, w)
+		}
+	}
+}
+
 func TestLoadConfigErrors(t *testing.T) {
 	tests := []struct{ yaml, want string }{
 		{"indx: typo\n", `line 1: unknown key "indx" (known keys: index, indexes, mirror, catalogue, upstream)`},

@@ -101,7 +101,11 @@ func ResolveSources(fl SourceFlags, getenv func(string) string, c Config) (Sourc
 	case getenv(IndexEnv) != "":
 		err = add(strings.Split(getenv(IndexEnv), ","), "$"+IndexEnv)
 	default:
-		err = add(append([]string{c.Index}, c.Indexes...), "config.yaml")
+		var locs []string
+		for _, l := range append([]string{c.Index}, c.Indexes...) {
+			locs = append(locs, c.path(l))
+		}
+		err = add(locs, "config.yaml")
 	}
 	if err != nil {
 		return nil, err
@@ -119,7 +123,7 @@ func ResolveSources(fl SourceFlags, getenv func(string) string, c Config) (Sourc
 	case getenv(CatalogueEnv) != "":
 		up.Location, up.From = getenv(CatalogueEnv), "$"+CatalogueEnv
 	case c.Catalogue != "":
-		up.Location, up.From = c.Catalogue, "config.yaml"
+		up.Location, up.From = c.path(c.Catalogue), "config.yaml"
 	}
 	if up.Location != EmbeddedCatalogue {
 		if _, err := index.LocationURL(up.Location); err != nil {
