@@ -1,12 +1,16 @@
 // Package install is pypyctl's version manager. It reads only published
-// outputs — a versions.json index (URL, file:// URL or path), the archives
-// and SHA256SUMS/.sig files beside them — never the build stages.
+// outputs — upstream's catalogue compiled in (install/catalogue),
+// versions.json indexes (URL, file:// URL or path), the archives and
+// SHA256SUMS/.sig files beside them — never the build stages.
 //
 // One concern per file: request.go parses what the user asks for,
-// indexsrc.go loads an index, fetch.go downloads with resume and retries,
+// sources.go orders the sources (indexes, then upstream) and explains
+// their failures, indexsrc.go loads an index and resolves a request in it,
+// fetch.go downloads with resume and retries,
 // install.go verifies and extracts under a lock, installed.go lists and
 // removes installed versions, pin.go reads and writes .python-version,
-// shims.go writes the PATH shims, config.go reads config.yaml.
+// shims.go writes the PATH shims, config.go reads config.yaml, cache.go
+// prunes downloads, keys.go manages trusted keys.
 //
 // Layout under the data dir: versions/<name>/ (name = the archive's top
 // directory, e.g. pypy3.9-v7.3.11-linux64), receipts/<name>.json (what was
