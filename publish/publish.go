@@ -29,9 +29,12 @@ const (
 
 // Options configure one publish.
 type Options struct {
-	Dist    string // build output: archives, SHA256SUMS, *.release.json, signatures, SBOMs
-	Dest    string // published tree: <release>/…, versions.json, download-metadata.json
-	BaseURL string // where Dest is served; empty: a file:// URL of Dest
+	Dist string // build output: archives, SHA256SUMS, *.release.json, signatures, SBOMs
+	Dest string // published tree: <release>/…, versions.json, download-metadata.json
+	// BaseURL is where Dest is served. Empty: download_urls are relative
+	// to versions.json ("<release>/<file>"), so the published tree works
+	// wherever it is served or copied.
+	BaseURL string
 	// Nightly publishes the releases as nightlies: pypy_version "nightly",
 	// python_version X.Y, not stable, no date.
 	Nightly bool
@@ -123,8 +126,10 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	base := strings.TrimRight(o.BaseURL, "/")
-	if base == "" {
-		base = (&url.URL{Scheme: "file", Path: filepath.ToSlash(dest)}).String()
+	if base != "" {
+		if u, err := url.Parse(base); err != nil || !u.IsAbs() || (u.Host == "" && u.Scheme != "file") {
+			return nil, fmt.Errorf("base URL %q is not an absolute http(s):// URL", o.BaseURL)
+		}
 	}
 	distSums, err := index.ReadSums(filepath.Join(dist, SumsName))
 	if err != nil {
@@ -347,7 +352,11 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		}
 		fr := FileReport{Name: p.name, Kind: p.kind, Size: p.size, SHA256: p.sum, Copied: copied}
 		if p.archive != nil {
-			fr.URL = base + "/" + url.PathEscape(r.Name) + "/" + url.PathEscape(p.name)
+			// Relative without a base: resolved against versions.json.
+			fr.URL = url.PathEscape(r.Name) + "/" + url.PathEscape(p.name)
+			if base != "" {
+				fr.URL = base + "/" + fr.URL
+			}
 		}
 		rr.Files = append(rr.Files, fr)
 	}

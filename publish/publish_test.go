@@ -234,9 +234,9 @@ func TestPublishMergeOrderAndLatest(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("order = %s\nwant    %s", strings.Join(got, " "), want)
 	}
-	// The default base URL is DEST as a file:// URL.
+	// Without a base URL, download_url is relative to versions.json.
 	u := ix[len(ix)-1].Files[0].DownloadURL
-	if want := "file://" + filepath.ToSlash(dest) + "/pypy3.9-v7.3.11/pypy3.9-v7.3.11-linux64.tar.bz2"; u != want {
+	if want := "pypy3.9-v7.3.11/pypy3.9-v7.3.11-linux64.tar.bz2"; u != want {
 		t.Errorf("download_url = %s, want %s", u, want)
 	}
 	sha256sumCheck(t, dest)

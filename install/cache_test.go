@@ -1,0 +1,41 @@
+package install
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestPruneDownloads(t *testing.T) {
+	dest := t.TempDir()
+	publishFixtures(t, dest, "", rel311)
+	d := testDirs(t)
+	in := newTestInstaller(t, d)
+	if _, err := in.Install(context.Background(), mustRequest(t, "3.11"), Options{Index: dest}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(d.Downloads(), "pypy3.9-v7.3.11-linux64.tar.gz"), []byte("old"), 0o644)
+	os.WriteFile(filepath.Join(d.Downloads(), "pypy3.10-v7.3.19-linux64.tar.gz.part"), []byte("half"), 0o644)
+	l := Layout{Data: d.Data}
+	tests := []struct {
+		name      string
+		all, dry  bool
+		wantNames int
+		left      int
+	}{
+		{"dry run", false, true, 2, 3},
+		{"unused and partial", false, false, 2, 1},
+		{"all", true, false, 1, 0},
+	}
+	for _, tt := range tests {
+		removed, _, err := PruneDownloads(context.Background(), d, l, tt.all, tt.dry)
+		if err != nil || len(removed) != tt.wantNames {
+			t.Fatalf("%s: removed %+v, %v", tt.name, removed, err)
+		}
+		left, _ := Downloads(d, l)
+		if len(left) != tt.left {
+			t.Errorf("%s: left %+v", tt.name, left)
+		}
+	}
+}
