@@ -42,6 +42,9 @@ func Downloads(d dirs.Dirs, l Layout) ([]CachedDownload, error) {
 	}
 	var out []CachedDownload
 	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), lockSuffix) {
+			continue // a download's lock, not a download
+		}
 		info, err := e.Info()
 		if err != nil || !info.Mode().IsRegular() {
 			continue
@@ -51,10 +54,20 @@ func Downloads(d dirs.Dirs, l Layout) ([]CachedDownload, error) {
 	return out, nil
 }
 
+// lockSuffix names a download's lock file, <file>.lock beside it.
+const lockSuffix = ".lock"
+
+// downloadLock is the lock an install holds on <cache>/downloads/<file>
+// (and its .part) from before the download until the archive is unpacked.
+func downloadLock(archivePath string) string { return archivePath + lockSuffix }
+
 // PruneDownloads removes cached archives no installed version came from
 // and unfinished .part files; with all, every cached download. It holds
-// the install lock (giving up when an install is running) so a download
-// in progress is never removed.
+// the install lock (giving up when an install is extracting) and, for
+// each file, that archive's download lock: a file whose download lock is
+// held (a download or extraction in progress) is left alone. Lock files
+// stay: removing one that another process has open would let two holders
+// in at once.
 func PruneDownloads(ctx context.Context, d dirs.Dirs, l Layout, all, dryRun bool) (removed []CachedDownload, freed int64, err error) {
 	files, err := Downloads(d, l)
 	if err != nil || len(files) == 0 {
@@ -77,7 +90,17 @@ func PruneDownloads(ctx context.Context, d dirs.Dirs, l Layout, all, dryRun bool
 			continue
 		}
 		if !dryRun {
-			if err := os.Remove(filepath.Join(d.Downloads(), f.Name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			p := filepath.Join(d.Downloads(), f.Name)
+			dl, held, err := fsutil.TryAcquire(downloadLock(strings.TrimSuffix(p, ".part")))
+			if err != nil {
+				return removed, freed, err
+			}
+			if !held {
+				continue // being downloaded or unpacked right now
+			}
+			err = os.Remove(p)
+			dl.Release()
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return removed, freed, err
 			}
 		}

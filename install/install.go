@@ -280,7 +280,7 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	// through extraction, so no other run replaces the verified file
 	// before it is unpacked (lock order: download, then install).
 	waited := false
-	dlock, err := fsutil.Acquire(ctx, archivePath+".lock", func() {
+	dlock, err := fsutil.Acquire(ctx, downloadLock(archivePath), func() {
 		waited = true
 		in.logf("waiting for another pypyctl install to finish downloading %s", c.File.Filename)
 	})
