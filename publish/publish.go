@@ -85,6 +85,37 @@ func (e *OverwriteError) Error() string {
 	return fmt.Sprintf("refusing to overwrite %s: it is already published with sha256 %s, the new file has %s", e.Path, e.Existing, e.New)
 }
 
+// CheckBaseURL accepts what install accepts as a download_url prefix: an
+// http(s) URL with a host, or a file:// URL on this host (no host or
+// localhost), without query or fragment (the file path is appended). The
+// empty string is fine: download_urls are then relative.
+func CheckBaseURL(base string) error {
+	if base == "" {
+		return nil
+	}
+	u, err := url.Parse(base)
+	ok := err == nil && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery && !strings.ContainsAny(base, "?#")
+	if ok {
+		switch u.Scheme {
+		case "http", "https":
+			ok = u.Host != ""
+		case "file":
+			ok = u.Host == "" || u.Host == "localhost"
+		default:
+			ok = false
+		}
+	}
+	for _, r := range base {
+		if r < 0x20 || r == 0x7f {
+			ok = false
+		}
+	}
+	if !ok {
+		return fmt.Errorf("base URL %q is not an absolute http(s):// URL (or file:// on this host) without query or fragment", base)
+	}
+	return nil
+}
+
 // Publish copies the releases in o.Dist into o.Dest/<release>/ and merges
 // them into o.Dest's versions.json, download-metadata.json and SHA256SUMS.
 // Files are written atomically, archives before the indexes that name them,
@@ -107,6 +138,11 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 	if st, err := os.Stat(dist); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("build output %s is not a directory", o.Dist)
 	}
+	// Checked before DEST is touched.
+	if err := CheckBaseURL(o.BaseURL); err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(o.BaseURL, "/")
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dest, err)
 	}
@@ -124,12 +160,6 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 	rels, fromMatrix, err := selectReleases(dist, o)
 	if err != nil {
 		return nil, err
-	}
-	base := strings.TrimRight(o.BaseURL, "/")
-	if base != "" {
-		if u, err := url.Parse(base); err != nil || !u.IsAbs() || (u.Host == "" && u.Scheme != "file") {
-			return nil, fmt.Errorf("base URL %q is not an absolute http(s):// URL", o.BaseURL)
-		}
 	}
 	distSums, err := index.ReadSums(filepath.Join(dist, SumsName))
 	if err != nil {

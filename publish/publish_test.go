@@ -404,3 +404,24 @@ func TestWriteRelease(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckBaseURL(t *testing.T) {
+	for base, ok := range map[string]bool{
+		"":                             true,
+		"https://dl.example.org/pypy":  true,
+		"http://127.0.0.1:8080/":       true,
+		"file:///srv/pypy":             true,
+		"file://localhost/srv/pypy":    true,
+		"file://otherhost/srv/pypy":    false,
+		"ftp://dl.example.org/pypy":    false,
+		"https:///pypy":                false,
+		"downloads/pypy":               false,
+		"https://dl.example.org/?x=1":  false,
+		"https://dl.example.org/#frag": false,
+		"https://dl.example.org/\x1b":  false,
+	} {
+		if err := CheckBaseURL(base); (err == nil) != ok {
+			t.Errorf("CheckBaseURL(%q) = %v, want ok %v", base, err, ok)
+		}
+	}
+}

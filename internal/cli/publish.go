@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"net/url"
 
 	"github.com/spf13/cobra"
 
@@ -38,10 +37,8 @@ from the matrix.`,
 			if to == "" {
 				return Usagef("--to DEST is required")
 			}
-			if baseURL != "" {
-				if u, err := url.Parse(baseURL); err != nil || !u.IsAbs() || (u.Host == "" && u.Scheme != "file") {
-					return Usagef("--base-url %q is not an absolute URL (e.g. https://downloads.example.org/pypy); leave it out for download_urls relative to versions.json", baseURL)
-				}
+			if err := publish.CheckBaseURL(baseURL); err != nil {
+				return Usagef("--base-url %q is not an absolute URL (an http(s):// URL such as https://downloads.example.org/pypy, or file:// on this host); leave it out for download_urls relative to versions.json", baseURL)
 			}
 			var m *platforms.Matrix
 			if release != "" {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pypyctl/pypyctl/packaging/apt"
+	"github.com/pypyctl/pypyctl/publish"
 	"github.com/pypyctl/pypyctl/release"
 	"github.com/pypyctl/pypyctl/translator"
 	"github.com/pypyctl/pypyctl/trust/keys"
@@ -93,6 +94,10 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 			}
 			if f.keep < 0 {
 				return Usagef("--keep must be at least 1")
+			}
+			// Checked before any build, not by publish at the end.
+			if err := publish.CheckBaseURL(f.base); err != nil {
+				return Usagef("--base-url %q is not an absolute URL (an http(s):// URL, or file:// on this host); leave it out for download_urls relative to versions.json", f.base)
 			}
 			if f.fromStore != "" && f.to == "" && f.dist == "" {
 				return Usagef("--from-store gathers outputs: give --to DEST (or --dist DIR)")
