@@ -18,7 +18,8 @@ func TestPublishInstallRun(t *testing.T) {
 	work := t.TempDir()
 	e := env(t)
 	mustRun(t, work, e, "build", "--target", "linux-amd64", "--formats", "tar.gz")
-	// One published tree with file:// URLs, one served over HTTP.
+	// One published tree with relative URLs (read from disk), one served
+	// over HTTP with absolute ones.
 	mustRun(t, work, e, "publish", "dist", "--to", "public")
 	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(work, "served"))))
 	defer srv.Close()

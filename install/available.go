@@ -17,17 +17,24 @@ type Available struct {
 	SHA256        string `json:"sha256,omitempty"`
 	Name          string `json:"name"`
 	Installed     bool   `json:"installed"`
+	// Source is where the entry comes from, SourceFrom what configured
+	// that source; Shadowed is true when an earlier source offers the
+	// same Python and PyPy version (so install takes that one).
+	Source     string `json:"source"`
+	SourceFrom string `json:"source_from"`
+	Shadowed   bool   `json:"shadowed,omitempty"`
+	// SourceNumber is the source's 1-based place in the search order.
+	SourceNumber int `json:"source_number"`
+	// Installable is false for a catalogue entry with no published
+	// sha256: install refuses it rather than install unverified bytes.
+	Installable bool `json:"installable"`
 }
 
-// Available lists, in index order, the entries of the index at loc that
-// have an archive for this host, one archive each (the one install would
-// pick).
-func (in *Installer) Available(ctx context.Context, loc string) ([]Available, error) {
+// Available lists, source by source in search order and in each source's
+// order, the entries that have an archive for this host, one archive each
+// (the one install would pick).
+func (in *Installer) Available(ctx context.Context, o Options) ([]Available, error) {
 	host, err := in.host()
-	if err != nil {
-		return nil, err
-	}
-	li, err := in.fetcher("").loadIndex(ctx, loc)
 	if err != nil {
 		return nil, err
 	}
@@ -35,6 +42,23 @@ func (in *Installer) Available(ctx context.Context, loc string) ([]Available, er
 	if err != nil {
 		return nil, err
 	}
+	var out []Available
+	seen := map[string]bool{}
+	f := in.fetcher("")
+	for i, s := range o.sourcesOf() {
+		li, err := f.loadSource(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range available(li, host, installed, seen) {
+			a.SourceNumber = i + 1
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func available(li *loadedIndex, host index.Platform, installed []Installed, seen map[string]bool) []Available {
 	var out []Available
 	for _, v := range li.ix.Normalize() {
 		r := Request{PyPy: v.PyPyVersion, Python: v.PythonVersion}
@@ -49,7 +73,12 @@ func (in *Installer) Available(ctx context.Context, loc string) ([]Available, er
 		a := Available{
 			PythonVersion: v.PythonVersion, PyPyVersion: v.PyPyVersion, Stable: v.Stable, Latest: v.LatestPyPy,
 			Filename: c.File.Filename, URL: u.String(), SHA256: c.File.SHA256, Name: c.Name(),
+			Source: li.describe(), SourceFrom: li.src.From,
 		}
+		a.Installable = c.File.SHA256 != "" || li.src.Kind != SourceUpstream
+		key := v.PythonVersion + "@" + v.PyPyVersion
+		a.Shadowed = seen[key] && !v.IsNightly()
+		seen[key] = true
 		for _, i := range installed {
 			if i.Name == a.Name || (i.Receipt != nil && c.File.SHA256 != "" && i.Receipt.SHA256 == c.File.SHA256) {
 				a.Installed = true
@@ -57,5 +86,5 @@ func (in *Installer) Available(ctx context.Context, loc string) ([]Available, er
 		}
 		out = append(out, a)
 	}
-	return out, nil
+	return out
 }

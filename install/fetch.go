@@ -28,6 +28,7 @@ type fetcher struct {
 	progress func(done, total int64)
 	log      func(string)
 	idle     time.Duration // per-read and header wait; zero: DefaultIdleTimeout
+	offline  bool          // refuse every network request (--offline)
 }
 
 // statusError is an HTTP answer other than success.
@@ -92,7 +93,9 @@ func (f *fetcher) retry(ctx context.Context, what string, op func() error) error
 			return err
 		}
 		if f.log != nil {
-			f.log(fmt.Sprintf("%s: %v; retrying in %s", what, err, wait))
+			// what ends with the URL; say it once.
+			fields := strings.Fields(what)
+			f.log(fmt.Sprintf("%s: %s; retrying in %s", what, reason(err, fields[len(fields)-1]), wait))
 		}
 		select {
 		case <-ctx.Done():
@@ -107,6 +110,9 @@ func (f *fetcher) retry(ctx context.Context, what string, op func() error) error
 func (f *fetcher) readSmall(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
 	if u.Scheme == "file" {
 		return readLocal(fileURLPath(u), limit)
+	}
+	if f.offline {
+		return nil, &OfflineError{URL: u.String()}
 	}
 	var data []byte
 	err := f.retry(ctx, "GET "+u.String(), func() error {
@@ -188,11 +194,14 @@ func (f *fetcher) download(ctx context.Context, u *url.URL, dst, wantSHA256 stri
 			os.Remove(part)
 			return false, 0, err
 		}
+	} else if f.offline {
+		return false, 0, &OfflineError{URL: u.String()}
 	} else {
 		err := f.retry(ctx, "download "+u.String(), func() error { return f.getRange(ctx, u, part, limit) })
 		if err != nil {
-			if isPermanent(err) {
-				os.Remove(part) // nothing worth resuming
+			var sl *SizeLimitError
+			if errors.As(err, &sl) {
+				os.Remove(part) // over the cap: nothing worth resuming
 			}
 			return false, 0, err
 		}

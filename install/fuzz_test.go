@@ -68,16 +68,21 @@ func FuzzVersionFile(f *testing.F) {
 	f.Add([]byte("\x1b[2J\n\n"))
 	f.Add([]byte("pypy3.11-v7.3.20-linux64.tar.bz2\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		reqs, err := parseVersionFile(".python-version", data)
+		reqs, notes, err := parseVersionFile(".python-version", data)
 		if err != nil {
 			return
 		}
-		if len(reqs) == 0 {
-			t.Fatal("no requests and no error")
+		if len(reqs) == 0 && len(notes) == 0 {
+			t.Fatal("no requests, no notes and no error")
 		}
 		for _, r := range reqs {
 			if strings.ContainsAny(r.String(), "\n\r") {
 				t.Fatalf("request %q prints over lines", r.String())
+			}
+		}
+		for _, n := range notes {
+			if hasControl(n) {
+				t.Fatalf("note %q has control characters", n)
 			}
 		}
 	})

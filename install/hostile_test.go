@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -484,6 +485,70 @@ func TestSignedIdentityAndRollback(t *testing.T) {
 			t.Fatalf("unsigned: err = %v", err)
 		}
 	})
+	t.Run("a rolled-back index does not hand over to the next source", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		dest, other := t.TempDir(), t.TempDir()
+		vj := filepath.Join(dest, "versions.json")
+		publishFixtures(t, dest, "", old)
+		signFile(t, key, vj)
+		oldIndex, _ := os.ReadFile(vj)
+		oldSig, _ := os.ReadFile(vj + ".sig")
+		publishFixtures(t, dest, "", rel311)
+		signFile(t, key, filepath.Join(dest, rel311.name, "SHA256SUMS"))
+		signFile(t, key, vj)
+		publishFixtures(t, other, "", rel311)
+		srcs := Sources{{Kind: SourceIndex, Location: dest, From: "test"}, {Kind: SourceIndex, Location: other, From: "test"}}
+		in, _ := newTrusting(t)
+		if res, err := in.Install(ctx, mustRequest(t, "3.11@7.3.20"), Options{Sources: srcs}); err != nil || res.Source != "file://"+filepath.ToSlash(vj) {
+			t.Fatalf("install = %s, %v", mustJSON(res), err)
+		}
+		// The replayed index lacks 7.3.20, so the second source would
+		// answer: the rollback must be refused first.
+		os.WriteFile(vj, oldIndex, 0o644)
+		os.WriteFile(vj+".sig", oldSig, 0o644)
+		var rb *RollbackError
+		if _, err := in.Install(ctx, mustRequest(t, "3.11@7.3.20"), Options{Sources: srcs, Force: true}); !errors.As(err, &rb) {
+			t.Fatalf("rollback: err = %v", err)
+		}
+	})
+}
+
+// A relative download_url is validated once resolved against the index
+// URL: it may not reach another host's files through a local index, nor
+// become a URL without a host.
+func TestRelativeDownloadURLIsCheckedAfterResolution(t *testing.T) {
+	local, _ := url.Parse("file:///srv/pypy/versions.json")
+	remote, _ := url.Parse("https://dl.example.org/pypy/versions.json")
+	name := "pypy3.11-v7.3.20-linux64.tar.gz"
+	tests := []struct {
+		base *url.URL
+		ref  string
+		want string // "" for refused
+	}{
+		{local, "pypy3.11-v7.3.20/" + name, "file:///srv/pypy/pypy3.11-v7.3.20/" + name},
+		{local, "../other/" + name, "file:///srv/other/" + name},
+		{local, "//evil.example/share/" + name, ""},
+		{remote, "pypy3.11-v7.3.20/" + name, "https://dl.example.org/pypy/pypy3.11-v7.3.20/" + name},
+		{remote, "//mirror.example/" + name, "https://mirror.example/" + name},
+		{remote, "file:///etc/" + name, ""},
+	}
+	for _, tt := range tests {
+		ix := index.Index{{PyPyVersion: "7.3.20", PythonVersion: "3.11.13", Stable: true,
+			Files: []index.File{{Filename: name, Arch: "x64", Platform: "linux", DownloadURL: tt.ref, SHA256: anySum}}}}
+		err := validateIndex(ix, tt.base.Scheme == "file")
+		var u *url.URL
+		if err == nil {
+			li := &loadedIndex{url: tt.base, ix: ix}
+			u, err = li.fileURL(ix[0].Files[0])
+		}
+		switch {
+		case tt.want == "" && err == nil:
+			t.Errorf("%s + %s = %s, want refused", tt.base, tt.ref, u)
+		case tt.want != "" && (err != nil || u.String() != tt.want):
+			t.Errorf("%s + %s = %v, %v; want %s", tt.base, tt.ref, u, err, tt.want)
+		}
+	}
 }
 
 func TestDecompressionBombIsCapped(t *testing.T) {
@@ -509,14 +574,20 @@ func TestDecompressionBombIsCapped(t *testing.T) {
 func TestHugeVersionFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), VersionFileName)
 	os.WriteFile(p, []byte(strings.Repeat("3", 10<<20)), 0o644)
-	_, err := ReadVersionFile(p)
+	_, _, err := ReadVersionFile(p)
 	var sl *SizeLimitError
 	if !errors.As(err, &sl) {
 		t.Fatalf("err = %v", err)
 	}
-	// A long line under the cap is reported, not taken as empty.
+	// A long line under the cap is reported (shortened), not taken as empty.
 	os.WriteFile(p, []byte(strings.Repeat("x", 60<<10)), 0o644)
-	if _, err := ReadVersionFile(p); err == nil || strings.Contains(err.Error(), "is empty") {
+	reqs, notes, err := ReadVersionFile(p)
+	if err != nil || len(reqs) != 0 || len(notes) != 1 || strings.Contains(notes[0], "is empty") || len(notes[0]) > 1024 {
+		t.Fatalf("reqs = %v, notes = %.200q, err = %v", reqs, notes, err)
+	}
+	// A line too long to scan is an error, not an empty file.
+	os.WriteFile(p, []byte("pypy"+strings.Repeat("x", 64<<10-4)), 0o644)
+	if _, _, err := ReadVersionFile(p); err == nil || strings.Contains(err.Error(), "is empty") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/publish/index"
@@ -29,9 +30,21 @@ func (e *IndexUnavailableError) Unwrap() error { return e.Err }
 // loadedIndex is an index and where it came from; relative download URLs
 // resolve against it.
 type loadedIndex struct {
-	url *url.URL
+	url *url.URL // nil for the built-in catalogue
 	ix  index.Index
 	raw []byte // the bytes read, which versions.json.sig signs
+	src Source
+}
+
+// describe is the source for receipts and messages: its URL when it has one.
+func (li *loadedIndex) describe() string {
+	switch {
+	case li.url == nil:
+		return li.src.String()
+	case li.src.Kind == SourceUpstream:
+		return "upstream catalogue " + li.url.String()
+	}
+	return li.url.String()
 }
 
 func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, error) {
@@ -49,7 +62,8 @@ func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, erro
 	}
 	ix, err := index.Parse(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("index %s: %w", u, err)
+		// SourceError names the URL; the parse error says what is wrong.
+		return nil, err
 	}
 	if err := validateIndex(ix, u.Scheme == "file"); err != nil {
 		return nil, fmt.Errorf("index %s: %w", u, err)
@@ -59,19 +73,35 @@ func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, erro
 
 // fileURL resolves a file's download_url against the index URL.
 func (li *loadedIndex) fileURL(f index.File) (*url.URL, error) {
+	if li.src.Mirror != "" {
+		// A mirror keeps upstream's flat layout: one directory of archives.
+		m, err := url.Parse(li.src.Mirror + "/" + url.PathEscape(f.Filename))
+		if err != nil {
+			return nil, fmt.Errorf("mirror %q: %w", li.src.Mirror, err)
+		}
+		return m, nil
+	}
 	ref, err := url.Parse(f.DownloadURL)
 	if err != nil {
 		return nil, fmt.Errorf("%s: bad download_url %q: %w", f.Filename, f.DownloadURL, err)
 	}
-	u := li.url.ResolveReference(ref)
+	u := ref
+	if li.url != nil {
+		u = li.url.ResolveReference(ref)
+	} else if !ref.IsAbs() {
+		return nil, fmt.Errorf("%s: download_url %q is relative in the %s", f.Filename, f.DownloadURL, li.src)
+	}
 	switch u.Scheme {
 	case "http", "https", "file":
 	default:
 		return nil, fmt.Errorf("%s: download_url scheme %q is not http, https or file", f.Filename, u.Scheme)
 	}
 	// A remote index must not point installs at local files.
-	if u.Scheme == "file" && li.url.Scheme != "file" {
+	if u.Scheme == "file" && (li.url == nil || li.url.Scheme != "file") {
 		return nil, fmt.Errorf("%s: index %s points at a local file %s", f.Filename, li.url, u)
+	}
+	if (u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
+		return nil, fmt.Errorf("%s: download_url %s has no host", f.Filename, Quote(u.String()))
 	}
 	if u.Scheme == "file" && u.Host != "" && u.Host != "localhost" {
 		return nil, fmt.Errorf("%s: download_url %s names another host", f.Filename, Quote(u.String()))
@@ -83,6 +113,7 @@ func (li *loadedIndex) fileURL(f index.File) (*url.URL, error) {
 type Candidate struct {
 	Version index.Version
 	File    index.File
+	Source  Source
 }
 
 // Name is the directory the candidate installs as: the archive name
@@ -109,6 +140,14 @@ func formatRank(name string) int {
 		return 4
 	}
 	return 5
+}
+
+func fileRank(f index.File) int {
+	r := formatRank(f.Filename)
+	if f.SHA256 == "" {
+		r += 10
+	}
+	return r
 }
 
 // Resolve picks the best entry of ix for the request on host: the highest
@@ -141,7 +180,8 @@ func Resolve(ix index.Index, r Request, host index.Platform) (Candidate, error) 
 			if _, _, ok := index.SplitFormat(f.Filename); !ok {
 				continue
 			}
-			if file == nil || formatRank(f.Filename) < formatRank(file.Filename) {
+			// A file with a published digest beats a faster format without one.
+			if file == nil || fileRank(f) < fileRank(*file) {
 				file = &f
 			}
 		}
@@ -172,12 +212,18 @@ type NoMatchError struct {
 	Request   string
 	Host      index.Platform
 	Available []string
+	// Where names the sources searched ("the index" when unset).
+	Where string
 }
 
 func (e *NoMatchError) Error() string {
-	msg := fmt.Sprintf("no PyPy matching %s for %s in the index", e.Request, e.Host)
+	where := e.Where
+	if where == "" {
+		where = "the index"
+	}
+	msg := fmt.Sprintf("no PyPy matching %s for %s in %s", e.Request, e.Host, where)
 	if len(e.Available) == 0 {
-		return msg + " (it has no stable release for this platform)"
+		return msg + " (no stable release for this platform)"
 	}
 	return msg + "; stable ones for this platform: " + strings.Join(e.Available, ", ")
 }
@@ -190,10 +236,38 @@ func noMatch(ix index.Index, r Request, host index.Platform) error {
 		}
 		for _, f := range v.Files {
 			if f.PlatformPair() == host {
-				e.Available = append(e.Available, fmt.Sprintf("%s (PyPy %s)", v.PythonVersion, v.PyPyVersion))
+				e.Available = addNewest(e.Available, v.PythonVersion, v.PyPyVersion)
 				break
 			}
 		}
 	}
 	return e
+}
+
+// addNewest keeps, per Python X.Y, the newest "python (PyPy pypy)" offer,
+// so a miss lists what to ask for instead of every release ever made.
+func addNewest(list []string, python, pypy string) []string {
+	parts, _ := index.VersionParts(python)
+	xy := python
+	if len(parts) >= 2 {
+		xy = fmt.Sprintf("%d.%d", parts[0], parts[1])
+	}
+	entry := fmt.Sprintf("%s (PyPy %s)", python, pypy)
+	for i, a := range list {
+		if !strings.HasPrefix(a, xy+".") && !strings.HasPrefix(a, xy+" ") {
+			continue
+		}
+		var op, opp string
+		fmt.Sscanf(a, "%s (PyPy %s", &op, &opp)
+		opp = strings.TrimSuffix(opp, ")")
+		if index.CompareVersions(pypy, opp) > 0 || (pypy == opp && index.CompareVersions(python, op) > 0) {
+			list[i] = entry
+		}
+		return list
+	}
+	out := append(list, entry)
+	sort.SliceStable(out, func(i, j int) bool {
+		return index.CompareVersions(strings.Fields(out[i])[0], strings.Fields(out[j])[0]) > 0
+	})
+	return out
 }

@@ -66,13 +66,19 @@ type Installer struct {
 	MaxDownload int64
 	Log         func(string)
 	Progress    func(step string, done, total int64)
+	// Offline uses only local files, the built-in catalogue and the
+	// download cache: no network at all.
+	Offline bool
 }
 
 // Options are per install.
 type Options struct {
-	Index  string // location of versions.json (URL or path)
-	DryRun bool   // resolve and report, change nothing
-	Force  bool   // reinstall even if installed
+	// Sources are searched in order (see ResolveSources); empty: Index
+	// alone, or without Index upstream's built-in catalogue.
+	Sources Sources
+	Index   string // location of one versions.json (URL or path)
+	DryRun  bool   // resolve and report, change nothing
+	Force   bool   // reinstall even if installed
 }
 
 // Status values of a Result.
@@ -103,6 +109,10 @@ type Result struct {
 	// Waited is true when another install held the lock first.
 	Waited bool   `json:"waited,omitempty"`
 	Note   string `json:"note,omitempty"`
+	// Source is the index or catalogue the version came from and
+	// SourceFrom what configured it (--index, default, …).
+	Source     string `json:"source,omitempty"`
+	SourceFrom string `json:"source_from,omitempty"`
 }
 
 // NoChecksumError refuses an archive whose digest is nowhere published.
@@ -143,7 +153,7 @@ func (in *Installer) fetcher(step string) *fetcher {
 	if c == nil {
 		c = defaultClient()
 	}
-	f := &fetcher{client: c, retries: in.Retries, backoff: in.Backoff, log: in.Log, idle: in.IdleTimeout}
+	f := &fetcher{client: c, retries: in.Retries, backoff: in.Backoff, log: in.Log, idle: in.IdleTimeout, offline: in.Offline}
 	if f.retries == 0 {
 		f.retries = 4
 	} else if f.retries < 0 {
@@ -182,7 +192,23 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	// One retry for small files: an offline machine should fall back to
 	// what is installed in a second, not after the archive's backoff.
 	f.retries = min(f.retries, 1)
-	li, err := f.loadIndex(ctx, o.Index)
+	keys, err := TrustedKeys(l)
+	if err != nil {
+		return nil, err
+	}
+	// Every index searched must pass the signed-index check before it
+	// answers: a rolled-back index could otherwise hide its newest
+	// release and let a later source answer instead.
+	checkIndex := func(li *loadedIndex) error {
+		if li.url == nil {
+			return nil // the built-in catalogue is part of pypyctl
+		}
+		if _, err := in.checkSignedIndex(ctx, f, l, li, keys, !o.DryRun); err != nil {
+			return &SignatureError{File: li.url.String(), Err: err}
+		}
+		return nil
+	}
+	li, c, err := resolveSources(ctx, f, o.sourcesOf(), r, host, checkIndex)
 	var unavailable *IndexUnavailableError
 	if errors.As(err, &unavailable) {
 		// Offline, an installed match is better than failing; a missing
@@ -194,17 +220,6 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 			return res, nil
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	keys, err := TrustedKeys(l)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := in.checkSignedIndex(ctx, f, l, li, keys, !o.DryRun); err != nil {
-		return nil, &SignatureError{File: li.url.String(), Err: err}
-	}
-	c, err := Resolve(li.ix, r, host)
 	if err != nil {
 		return nil, err
 	}
@@ -221,16 +236,23 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 		Status: StatusWouldInstall, Request: r.Raw, Name: c.Name(), Dir: filepath.Join(l.Versions(), c.Name()),
 		PythonVersion: c.Version.PythonVersion, PyPyVersion: c.Version.PyPyVersion,
 		Filename: c.File.Filename, URL: u.String(), SHA256: c.File.SHA256,
+		Source: li.describe(), SourceFrom: c.Source.From,
 	}
 	if o.DryRun {
 		if c.File.SHA256 != "" {
 			res.ChecksumFrom = "index"
+			if c.Source.Kind == SourceUpstream {
+				res.ChecksumFrom = "catalogue"
+			}
 		}
 		return res, nil
 	}
 
 	// Checksum first: nothing is downloaded that cannot be verified.
 	sum, from := c.File.SHA256, "index"
+	if c.Source.Kind == SourceUpstream {
+		from = "catalogue"
+	}
 	if sum == "" {
 		sumsURL := sumsURLFor(u)
 		if sum, err = in.sumFromSHA256SUMS(ctx, f, sumsURL, c.File.Filename); err != nil {
@@ -258,7 +280,7 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	// through extraction, so no other run replaces the verified file
 	// before it is unpacked (lock order: download, then install).
 	waited := false
-	dlock, err := fsutil.Acquire(ctx, archivePath+".lock", func() {
+	dlock, err := fsutil.Acquire(ctx, downloadLock(archivePath), func() {
 		waited = true
 		in.logf("waiting for another pypyctl install to finish downloading %s", c.File.Filename)
 	})
@@ -269,7 +291,7 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	defer dlock.Release()
 	hit, size, err := df.download(ctx, u, archivePath, sum, limit)
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", c.File.Filename, err)
+		return nil, &DownloadError{File: c.File.Filename, URL: u.String(), Source: c.Source, Err: err}
 	}
 	res.CacheHit, res.Size = hit, size
 	res.Signature = "not required (no trusted keys)"
@@ -309,7 +331,7 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 		PyPyVersion: c.Version.PyPyVersion, PythonVersion: c.Version.PythonVersion,
 		Stable:   c.Version.Stable && !c.Version.IsNightly() && !index.IsPrerelease(c.Version.PyPyVersion),
 		Filename: c.File.Filename, URL: u.String(), SHA256: sum, Arch: c.File.Arch, Platform: c.File.Platform,
-		Index: li.url.String(), Signature: res.Signature,
+		Index: li.describe(), Signature: res.Signature,
 	}
 	name, existed, err := in.extract(ctx, l, c, archivePath, rec, o.Force)
 	if err != nil {

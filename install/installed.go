@@ -140,7 +140,13 @@ func interpreterNames(python string) []string {
 	if strings.HasPrefix(python, "2") {
 		return []string{"bin/pypy", "pypy.exe"}
 	}
-	return []string{"bin/pypy3", "pypy3.exe", "bin/pypy"}
+	names := []string{"bin/pypy3", "pypy3.exe", "bin/pypy"}
+	// The launcher itself, which every upstream tree has even when its
+	// symlinks were lost (say, unpacked by a tool that drops them).
+	if parts, ok := index.VersionParts(python); ok && len(parts) >= 2 {
+		names = append(names, fmt.Sprintf("bin/pypy%d.%d", parts[0], parts[1]))
+	}
+	return names
 }
 
 func findExecutable(dir, python string) string {

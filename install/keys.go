@@ -78,3 +78,67 @@ func AddTrustedKey(l Layout, pubPath string) (string, error) {
 	}
 	return dst, nil
 }
+
+// TrustedKeyInfo describes a trusted key for `trust list`.
+type TrustedKeyInfo struct {
+	Name string `json:"name"`
+	Path string `json:"path"`
+	// SHA256 is the digest of the key's DER bytes (the suffix of Name).
+	SHA256 string `json:"sha256"`
+}
+
+// ListTrustedKeys describes the trusted keys, by name.
+func ListTrustedKeys(l Layout) ([]TrustedKeyInfo, error) {
+	keys, err := TrustedKeys(l)
+	if err != nil {
+		return nil, err
+	}
+	out := []TrustedKeyInfo{}
+	for _, k := range keys {
+		info := TrustedKeyInfo{Name: k.Name, Path: filepath.Join(l.TrustedKeys(), k.Name)}
+		if block, _ := pem.Decode(k.PEM); block != nil {
+			sum := sha256.Sum256(block.Bytes)
+			info.SHA256 = hex.EncodeToString(sum[:])
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// RemoveTrustedKey removes one trusted key, named by its file name (with
+// or without .pub) or a unique prefix of it or of its digest. When the
+// last key goes, installs stop requiring signatures.
+func RemoveTrustedKey(l Layout, name string) (TrustedKeyInfo, error) {
+	all, err := ListTrustedKeys(l)
+	if err != nil {
+		return TrustedKeyInfo{}, err
+	}
+	var match []TrustedKeyInfo
+	for _, k := range all {
+		if k.Name == name || strings.TrimSuffix(k.Name, ".pub") == name {
+			match = []TrustedKeyInfo{k}
+			break
+		}
+		if name != "" && (strings.HasPrefix(k.Name, name) || strings.HasPrefix(k.SHA256, name)) {
+			match = append(match, k)
+		}
+	}
+	switch len(match) {
+	case 0:
+		names := make([]string, 0, len(all))
+		for _, k := range all {
+			names = append(names, k.Name)
+		}
+		if len(names) == 0 {
+			return TrustedKeyInfo{}, fmt.Errorf("no key named %q is trusted (no key is trusted at all)", name)
+		}
+		return TrustedKeyInfo{}, fmt.Errorf("no key named %q is trusted; trusted keys: %s", name, strings.Join(names, ", "))
+	case 1:
+	default:
+		return TrustedKeyInfo{}, fmt.Errorf("%q matches %d trusted keys; name one exactly (see `pypyctl trust list`)", name, len(match))
+	}
+	if err := os.Remove(match[0].Path); err != nil {
+		return TrustedKeyInfo{}, err
+	}
+	return match[0], nil
+}

@@ -263,9 +263,22 @@ func TestSelectAndPin(t *testing.T) {
 		{"pin naming nothing installed", func() {
 			os.WriteFile(filepath.Join(proj, ".python-version"), []byte("pypy3.10\n"), 0o644)
 		}, sub, "", "", "", "pypy3.10 is not installed"},
-		{"pin nothing readable", func() {
+		{"pyenv's system: skipped, global next", func() {
 			os.WriteFile(filepath.Join(proj, ".python-version"), []byte("system\n"), 0o644)
-		}, sub, "", "", "", "names no PyPy"},
+		}, sub, "", "pypy3.9-v7.3.11-linux64", "global", ""},
+		{"bare versions are CPython pins: skipped", func() {
+			os.WriteFile(filepath.Join(proj, ".python-version"), []byte("3.12\n3.11.7\ncpython-3.12\n3.11\n"), 0o644)
+		}, sub, "", "pypy3.9-v7.3.11-linux64", "global", ""},
+		{"a PyPy line after CPython ones", func() {
+			os.WriteFile(filepath.Join(proj, ".python-version"), []byte("3.12\npypy3.11\n"), 0o644)
+		}, sub, "", "pypy3.11-v7.3.20-linux64", filepath.Join(proj, ".python-version"), ""},
+		{"pypyctl's own 3.11@7.3.20 is a PyPy pin", func() {
+			os.WriteFile(filepath.Join(proj, ".python-version"), []byte("3.11@7.3.20\n"), 0o644)
+		}, sub, "", "pypy3.11-v7.3.20-linux64", filepath.Join(proj, ".python-version"), ""},
+		{"no global either: newest installed", func() {
+			os.WriteFile(filepath.Join(proj, ".python-version"), []byte("3.12\n"), 0o644)
+			os.Remove(GlobalVersionFile(d.Config))
+		}, sub, "", "pypy3.11-v7.3.20-linux64", "newest", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,6 +300,9 @@ func TestSelectAndPin(t *testing.T) {
 			}
 			if sel.Name != tt.want || sel.Source != tt.wantSource {
 				t.Errorf("selected %s by %s, want %s by %s", sel.Name, sel.Source, tt.want, tt.wantSource)
+			}
+			if strings.Contains(tt.name, "skipped") && (len(sel.Notes) == 0 || !strings.Contains(sel.Notes[0], "names no PyPy, skipped")) {
+				t.Errorf("notes = %q, want a note per skipped line", sel.Notes)
 			}
 		})
 	}

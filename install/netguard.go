@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -118,13 +120,28 @@ func limitedCopy(w io.Writer, r io.Reader, limit int64, url string) (int64, erro
 	return n, err
 }
 
-// isPermanent: errors another attempt cannot fix — an oversized answer,
-// or a server whose certificate does not verify.
+// isPermanent: errors another attempt cannot fix, so they are not
+// retried — an oversized answer; a server whose certificate does not
+// verify; an unknown host; a redirect loop; a request refused by
+// --offline.
 func isPermanent(err error) bool {
+	if err == nil {
+		return false
+	}
 	var sl *SizeLimitError
+	var off *OfflineError
 	var cv *tls.CertificateVerificationError
 	var ua x509.UnknownAuthorityError
 	var hn x509.HostnameError
 	var ci x509.CertificateInvalidError
-	return errors.As(err, &sl) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
+	if errors.As(err, &sl) || errors.As(err, &off) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) {
+		return true
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		return true
+	}
+	var ue *url.Error
+	// net/http reports redirect loops only as text.
+	return errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "stopped after 10 redirects")
 }

@@ -131,7 +131,7 @@ func TestResolve(t *testing.T) {
 		{"pypy3.11-v7.3.20-win64.zip", x64, "pypy3.11-v7.3.20-win64.zip", "", ""},
 		{"pypy3.11-v7.3.20-aarch64", arm, "pypy3.11-v7.3.20-aarch64.tar.bz2", "", ""},
 		{"3.9", arm, "", "", "3.11.13 (PyPy 7.3.20)"},
-		{"3.12", x64, "", "", "stable ones for this platform: 3.11.13 (PyPy 7.3.20), 2.7.18 (PyPy 7.3.20), 3.11.11 (PyPy 7.3.19), 3.9.16 (PyPy 7.3.11)"},
+		{"3.12", x64, "", "", "stable ones for this platform: 3.11.13 (PyPy 7.3.20), 3.9.16 (PyPy 7.3.11), 2.7.18 (PyPy 7.3.20)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.req+"/"+tt.host.String(), func(t *testing.T) {
@@ -185,41 +185,110 @@ func TestIndexURL(t *testing.T) {
 	}
 }
 
-func TestIndexLocationAndConfig(t *testing.T) {
+func TestResolveSourcesAndConfig(t *testing.T) {
 	cfgDir := t.TempDir()
-	os.WriteFile(ConfigFile(cfgDir), []byte("index: https://mirror.example.org/versions.json\n"), 0o644)
+	os.WriteFile(ConfigFile(cfgDir), []byte("index: https://mirror.example.org/versions.json\nmirror: https://cfg.example.org/pypy/\n"), 0o644)
 	cfg, err := LoadConfig(cfgDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := func(v string) func(string) string {
+	env := func(kv ...string) func(string) string {
 		return func(k string) string {
-			if k == IndexEnv {
-				return v
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
 			}
 			return ""
 		}
 	}
+	off := false
 	tests := []struct {
-		flag, env string
-		cfg       Config
-		want      string
-		from      string
+		name    string
+		fl      SourceFlags
+		env     func(string) string
+		cfg     Config
+		want    string // Kind:Location(From)[mirror] joined by " > "
+		wantErr string
 	}{
-		{"./public", "http://env/", cfg, "./public", "--index"},
-		{"", "http://env/", cfg, "http://env/", "$PYPYCTL_INDEX"},
-		{"", "", cfg, "https://mirror.example.org/versions.json", "config.yaml"},
-		{"", "", Config{}, DefaultIndex, "default"},
+		{"flag wins", SourceFlags{Indexes: []string{"./public", "./other"}}, env(IndexEnv, "http://env/"), cfg,
+			"index:./public(--index) > index:./other(--index) > upstream:embedded(default)[https://cfg.example.org/pypy]", ""},
+		{"env next", SourceFlags{}, env(IndexEnv, "http://env/,http://env2/"), cfg,
+			"index:http://env/($PYPYCTL_INDEX) > index:http://env2/($PYPYCTL_INDEX) > upstream:embedded(default)[https://cfg.example.org/pypy]", ""},
+		{"config", SourceFlags{}, env(), cfg,
+			"index:https://mirror.example.org/versions.json(config.yaml) > upstream:embedded(default)[https://cfg.example.org/pypy]", ""},
+		{"fresh home: upstream only", SourceFlags{}, env(), Config{}, "upstream:embedded(default)", ""},
+		{"mirror env and catalogue flag", SourceFlags{Catalogue: "cat.json"}, env(MirrorEnv, "http://127.0.0.1:1/m/"), Config{},
+			"upstream:cat.json(--catalogue)[http://127.0.0.1:1/m]", ""},
+		{"mirror flag beats env", SourceFlags{Mirror: "http://flag/"}, env(MirrorEnv, "http://env/"), Config{}, "upstream:embedded(default)[http://flag]", ""},
+		{"no upstream", SourceFlags{Indexes: []string{"x"}, NoUpstream: true}, env(), Config{}, "index:x(--index)", ""},
+		{"config turns upstream off", SourceFlags{}, env(), Config{Index: "x", Upstream: &off}, "index:x(config.yaml)", ""},
+		{"nothing left", SourceFlags{NoUpstream: true}, env(), Config{}, "", "no source"},
+		{"bad mirror", SourceFlags{Mirror: "downloads"}, env(), Config{}, "", "--mirror"},
+		{"bad index scheme", SourceFlags{Indexes: []string{"ftp://x/"}}, env(), Config{}, "", "--index"},
 	}
 	for _, tt := range tests {
-		got, from := IndexLocation(tt.flag, env(tt.env), tt.cfg)
-		if got != tt.want || from != tt.from {
-			t.Errorf("IndexLocation(%q, %q) = %s (%s), want %s (%s)", tt.flag, tt.env, got, from, tt.want, tt.from)
+		t.Run(tt.name, func(t *testing.T) {
+			srcs, err := ResolveSources(tt.fl, tt.env, tt.cfg)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for _, s := range srcs {
+				p := s.Kind + ":" + s.Location + "(" + s.From + ")"
+				if s.Mirror != "" {
+					p += "[" + s.Mirror + "]"
+				}
+				parts = append(parts, p)
+			}
+			if got := strings.Join(parts, " > "); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigPathsAreRelativeToConfigDir(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(ConfigFile(dir), []byte("index: public\nindexes: [/abs/ix, http://h/ix/]\ncatalogue: cat.json\n"), 0o644)
+	c, err := LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs, err := ResolveSources(SourceFlags{}, nil, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "public"), "/abs/ix", "http://h/ix/", filepath.Join(dir, "cat.json")}
+	if len(srcs) != len(want) {
+		t.Fatalf("sources %+v", srcs)
+	}
+	for i, w := range want {
+		if srcs[i].Location != w {
+			t.Errorf("source %d = %s, want %s", i, srcs[i].Location, w)
 		}
 	}
-	os.WriteFile(ConfigFile(cfgDir), []byte("indx: typo\n"), 0o644)
-	if _, err := LoadConfig(cfgDir); err == nil {
-		t.Error("a misspelt key was accepted")
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"indx: typo\n", `line 1: unknown key "indx" (known keys: index, indexes, mirror, catalogue, upstream)`},
+		{"index: [a, b]\n", `line 1: found a list where a string is expected`},
+		{"upstream: maybe\n", `line 1: found text "maybe" where true or false is expected`},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		os.WriteFile(ConfigFile(dir), []byte(tt.yaml), 0o644)
+		_, err := LoadConfig(dir)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "install.Config") {
+			t.Errorf("%q: err = %v, want %q", tt.yaml, err, tt.want)
+		}
 	}
 	if c, err := LoadConfig(t.TempDir()); err != nil || c.Index != "" {
 		t.Errorf("missing config = %+v, %v", c, err)

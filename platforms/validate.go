@@ -967,3 +967,6 @@ func sortedKeys(m map[string]int) []string {
 	sort.Strings(out)
 	return out
 }
+
+// ArchiveFormats are the archive formats a build can write.
+func ArchiveFormats() []string { return append([]string(nil), archiveFormats...) }

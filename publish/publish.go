@@ -29,9 +29,12 @@ const (
 
 // Options configure one publish.
 type Options struct {
-	Dist    string // build output: archives, SHA256SUMS, *.release.json, signatures, SBOMs
-	Dest    string // published tree: <release>/…, versions.json, download-metadata.json
-	BaseURL string // where Dest is served; empty: a file:// URL of Dest
+	Dist string // build output: archives, SHA256SUMS, *.release.json, signatures, SBOMs
+	Dest string // published tree: <release>/…, versions.json, download-metadata.json
+	// BaseURL is where Dest is served. Empty: download_urls are relative
+	// to versions.json ("<release>/<file>"), so the published tree works
+	// wherever it is served or copied.
+	BaseURL string
 	// Nightly publishes the releases as nightlies: pypy_version "nightly",
 	// python_version X.Y, not stable, no date.
 	Nightly bool
@@ -82,6 +85,37 @@ func (e *OverwriteError) Error() string {
 	return fmt.Sprintf("refusing to overwrite %s: it is already published with sha256 %s, the new file has %s", e.Path, e.Existing, e.New)
 }
 
+// CheckBaseURL accepts what install accepts as a download_url prefix: an
+// http(s) URL with a host, or a file:// URL on this host (no host or
+// localhost), without query or fragment (the file path is appended). The
+// empty string is fine: download_urls are then relative.
+func CheckBaseURL(base string) error {
+	if base == "" {
+		return nil
+	}
+	u, err := url.Parse(base)
+	ok := err == nil && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery && !strings.ContainsAny(base, "?#")
+	if ok {
+		switch u.Scheme {
+		case "http", "https":
+			ok = u.Host != ""
+		case "file":
+			ok = u.Host == "" || u.Host == "localhost"
+		default:
+			ok = false
+		}
+	}
+	for _, r := range base {
+		if r < 0x20 || r == 0x7f {
+			ok = false
+		}
+	}
+	if !ok {
+		return fmt.Errorf("base URL %q is not an absolute http(s):// URL (or file:// on this host) without query or fragment", base)
+	}
+	return nil
+}
+
 // Publish copies the releases in o.Dist into o.Dest/<release>/ and merges
 // them into o.Dest's versions.json, download-metadata.json and SHA256SUMS.
 // Files are written atomically, archives before the indexes that name them,
@@ -104,6 +138,11 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 	if st, err := os.Stat(dist); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("build output %s is not a directory", o.Dist)
 	}
+	// Checked before DEST is touched.
+	if err := CheckBaseURL(o.BaseURL); err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(o.BaseURL, "/")
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dest, err)
 	}
@@ -121,10 +160,6 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 	rels, fromMatrix, err := selectReleases(dist, o)
 	if err != nil {
 		return nil, err
-	}
-	base := strings.TrimRight(o.BaseURL, "/")
-	if base == "" {
-		base = (&url.URL{Scheme: "file", Path: filepath.ToSlash(dest)}).String()
 	}
 	distSums, err := index.ReadSums(filepath.Join(dist, SumsName))
 	if err != nil {
@@ -347,7 +382,11 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		}
 		fr := FileReport{Name: p.name, Kind: p.kind, Size: p.size, SHA256: p.sum, Copied: copied}
 		if p.archive != nil {
-			fr.URL = base + "/" + url.PathEscape(r.Name) + "/" + url.PathEscape(p.name)
+			// Relative without a base: resolved against versions.json.
+			fr.URL = url.PathEscape(r.Name) + "/" + url.PathEscape(p.name)
+			if base != "" {
+				fr.URL = base + "/" + fr.URL
+			}
 		}
 		rr.Files = append(rr.Files, fr)
 	}

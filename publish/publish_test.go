@@ -234,9 +234,9 @@ func TestPublishMergeOrderAndLatest(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("order = %s\nwant    %s", strings.Join(got, " "), want)
 	}
-	// The default base URL is DEST as a file:// URL.
+	// Without a base URL, download_url is relative to versions.json.
 	u := ix[len(ix)-1].Files[0].DownloadURL
-	if want := "file://" + filepath.ToSlash(dest) + "/pypy3.9-v7.3.11/pypy3.9-v7.3.11-linux64.tar.bz2"; u != want {
+	if want := "pypy3.9-v7.3.11/pypy3.9-v7.3.11-linux64.tar.bz2"; u != want {
 		t.Errorf("download_url = %s, want %s", u, want)
 	}
 	sha256sumCheck(t, dest)
@@ -401,6 +401,27 @@ func TestWriteRelease(t *testing.T) {
 		}
 		if len(rs) != 1 || len(rs[0].Files) != tt.wantFiles {
 			t.Errorf("%s: releases = %+v", tt.name, rs)
+		}
+	}
+}
+
+func TestCheckBaseURL(t *testing.T) {
+	for base, ok := range map[string]bool{
+		"":                             true,
+		"https://dl.example.org/pypy":  true,
+		"http://127.0.0.1:8080/":       true,
+		"file:///srv/pypy":             true,
+		"file://localhost/srv/pypy":    true,
+		"file://otherhost/srv/pypy":    false,
+		"ftp://dl.example.org/pypy":    false,
+		"https:///pypy":                false,
+		"downloads/pypy":               false,
+		"https://dl.example.org/?x=1":  false,
+		"https://dl.example.org/#frag": false,
+		"https://dl.example.org/\x1b":  false,
+	} {
+		if err := CheckBaseURL(base); (err == nil) != ok {
+			t.Errorf("CheckBaseURL(%q) = %v, want ok %v", base, err, ok)
 		}
 	}
 }

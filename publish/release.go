@@ -120,7 +120,7 @@ func ReadRelease(path string) (Release, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		return r, fmt.Errorf("%s: %w", path, err)
+		return r, fmt.Errorf("%s: %s", path, index.JSONReason(err))
 	}
 	if r.Schema != ReleaseSchema {
 		return r, fmt.Errorf("%s: schema %d, this pypyctl reads %d", path, r.Schema, ReleaseSchema)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 )
@@ -52,6 +53,10 @@ func (s *Local) Lookup(k Key) (string, bool, error) {
 		}
 		return "", false, nil
 	}
+	// Mark it used, so prune removes what nobody needs any more rather
+	// than what was built first. A read-only store just keeps its times.
+	now := time.Now()
+	_ = os.Chtimes(filepath.Join(dir, "MANIFEST"), now, now)
 	return content, true, nil
 }
 

@@ -171,6 +171,15 @@ func (vr *verifier) file(ctx context.Context, path string) FileResult {
 		fr.Checks = append(fr.Checks, vr.signatureChecks(path, sum)...)
 		return fr
 	}
+	if vr.opts.Sums == "" && !exists(sumsPath) && (exists(path+SigSuffix) || exists(path+BundleSuffix)) {
+		// No SHA256SUMS beside it and none asked for: the file's own
+		// signature is the check, as cosign verify-blob does it.
+		fr.Checks = append(fr.Checks, vr.signatureChecks(path, sum)...)
+		if pc, ok := vr.provenanceCheck(path, fr.SHA256); ok {
+			fr.Checks = append(fr.Checks, pc...)
+		}
+		return fr
+	}
 	ss := vr.sumsFor(ctx, sumsPath)
 	fr.Checks = append(fr.Checks, ss.checks...)
 	fr.Checks = append(fr.Checks, ss.check(path, fr.SHA256))
@@ -439,4 +448,9 @@ func MatchKey(ctx context.Context, path string, sig []byte, pubPEMs [][]byte) (i
 		}
 	}
 	return -1, errors.New("no trusted key verifies the signature")
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -31,7 +31,12 @@ type App struct {
 	Verbose bool
 	Quiet   bool
 	Matrix  string // --matrix or PYPYCTL_MATRIX; empty means embedded
+	Offline bool   // install, list --available: --offline
 }
+
+// flagHint is a command annotation added to its flag errors (run: put
+// interpreter arguments after --).
+const flagHint = "flag-hint"
 
 // usageError marks errors that exit 2.
 type usageError struct{ err error }
@@ -93,6 +98,16 @@ func (a *App) Render(v any, text func(w io.Writer)) error {
 	return nil
 }
 
+// RenderResult is Render for commands whose text is the result itself
+// (which, list, version): -q keeps it and drops only the chatter.
+func (a *App) RenderResult(v any, text func(w io.Writer)) error {
+	if a.JSON || text == nil {
+		return a.Render(v, text)
+	}
+	text(a.Stdout)
+	return nil
+}
+
 // Main runs pypyctl with args and returns the process exit status:
 // 0 success, 1 failure, 2 bad usage.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -126,7 +141,35 @@ func OSMain(ctx context.Context) int {
 
 // wrapUsage turns cobra's flag and argument errors into usage errors.
 func wrapUsage(cmd *cobra.Command) {
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if hint := c.Annotations[flagHint]; hint != "" {
+			return usageError{fmt.Errorf("%w; %s", err, hint)}
+		}
+		return usageError{err}
+	})
+	// A group (matrix, trust, shims, …) run with an unknown subcommand or
+	// none is bad usage, not a help screen that exits 0.
+	if cmd.HasSubCommands() && cmd.Run == nil && cmd.RunE == nil {
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if !c.HasParent() && len(args) == 0 {
+				return c.Help()
+			}
+			var names []string
+			for _, sub := range c.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			if len(args) == 0 {
+				return Usagef("%s needs a subcommand: %s", c.CommandPath(), strings.Join(names, ", "))
+			}
+			if sug := c.SuggestionsFor(args[0]); len(sug) > 0 {
+				return Usagef("unknown command %q for %q; did you mean %s?", args[0], c.CommandPath(), strings.Join(sug, " or "))
+			}
+			return Usagef("unknown command %q for %q; want one of: %s", args[0], c.CommandPath(), strings.Join(names, ", "))
+		}
+	}
 	if cmd.Args != nil {
 		args := cmd.Args
 		cmd.Args = func(c *cobra.Command, a []string) error {

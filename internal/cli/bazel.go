@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -64,9 +65,11 @@ variant.`,
 			}
 			return a.Render(report, func(w io.Writer) {
 				fmt.Fprintf(w, "wrote %s for %s (PyPy %s, Python %s):\n", filepath.Join(out, bazel.RepositoriesFile), res.Release, res.PyPy, res.Python)
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				for _, r := range res.Repos {
-					fmt.Fprintf(w, "  @%-24s %s  sha256:%s\n", r.Name, r.Filename, r.SHA256)
+					fmt.Fprintf(tw, "  @%s\t%s\tsha256:%s\n", r.Name, r.Filename, r.SHA256)
 				}
+				tw.Flush()
 				fmt.Fprintf(w, "in WORKSPACE:\n  load(\"//%s:%s\", \"pypy_repositories\", \"register_pypy_toolchains\")\n  pypy_repositories()\n  register_pypy_toolchains()\n",
 					packageOf(out), bazel.RepositoriesFile)
 			})

@@ -6,6 +6,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -53,9 +55,14 @@ in .debug files with gnu-debuglinks.`,
   pypyctl build --target linux-amd64 --rebuild-cffi --portable --strip`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.sign && f.key == "" {
-				return Usagef("--sign needs --key KEY (make one with `pypyctl keys generate`)")
+			if err := checkSignFlags(f.sign, f.key); err != nil {
+				return err
 			}
+			formats, err := checkFormats(f.formats)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
 			if f.target == "" {
 				return Usagef("--target is required (e.g. --target linux-amd64; see `pypyctl matrix list`)")
 			}
@@ -66,10 +73,6 @@ in .debug files with gnu-debuglinks.`,
 			st, d, err := a.OpenStore(f.storeDir)
 			if err != nil {
 				return err
-			}
-			var formats []string
-			if f.formats != "" {
-				formats = strings.Split(f.formats, ",")
 			}
 			out, err := filepath.Abs(f.out)
 			if err != nil {
@@ -117,10 +120,13 @@ in .debug files with gnu-debuglinks.`,
 				}
 			}
 			return a.Render(rep, func(w io.Writer) {
-				fmt.Fprintf(w, "built %s for %s (%d of %d stages from the store)\n", rep.Release, rep.Target, rep.Hits(), len(rep.Stages))
+				fmt.Fprintf(w, "built %s for %s in %s (%d of %d stages from the store)\n", rep.Release, rep.Target, elapsed(start), rep.Hits(), len(rep.Stages))
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 				for _, art := range rep.Artifacts {
-					fmt.Fprintf(w, "  %-44s %10s  sha256:%s\n", art.Path, fsutil.HumanSize(art.Size), art.SHA256)
+					// Right-aligned sizes; paths of any length stay in one column.
+					fmt.Fprintf(tw, "  %s\t%s\t  sha256:%s\t\n", art.Path, fsutil.HumanSize(art.Size), art.SHA256)
 				}
+				tw.Flush()
 				for _, art := range rep.Artifacts {
 					if art.Kind == "archive" && strings.HasPrefix(art.Format, "tar") {
 						base := strings.TrimSuffix(art.Name, "."+art.Format)

@@ -6,14 +6,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/testenv"
+	"github.com/pypyctl/pypyctl/publish/index"
 )
 
 // TestMain lets scripts run `pypyctl` as a real process: the test binary
@@ -39,11 +46,23 @@ func TestScripts(t *testing.T) {
 			// Keep every directory pypyctl resolves inside the script's work dir.
 			env.Setenv("PYPYCTL_HOME", env.WorkDir+"/pypyctl-home")
 			env.Setenv("CI_GOLDEN", golden)
+			// A free port for scripts that start `pypyctl serve`.
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			env.Setenv("FREEPORT", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+			ln.Close()
+			if d, ok := testenv.FindShared(); ok {
+				env.Setenv("SHARED", d)
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":   cmdExits,
-			"jsonget": cmdJSONGet,
+			"exits":       cmdExits,
+			"jsonget":     cmdJSONGet,
+			"waitfor":     cmdWaitFor,
+			"mkcatalogue": cmdMkCatalogue,
 		},
 	})
 }
@@ -71,6 +90,54 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", strings.Join(args[1:], " "), got, want)
 	}
+}
+
+// cmdWaitFor waits up to 10 s for a URL to answer (a server started in
+// the background):
+//
+//	waitfor http://127.0.0.1:$FREEPORT/versions.json
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfor URL")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(args[0])
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitfor %s: %v", args[0], err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cmdMkCatalogue writes a catalogue override (versions.json format with
+// sha256) listing archives the script made, under upstream's URLs:
+//
+//	mkcatalogue cat.json 7.3.23 3.11.15 mirror/pypy3.11-v7.3.23-linux64.tar.gz
+func cmdMkCatalogue(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 4 {
+		ts.Fatalf("usage: mkcatalogue OUT PYPY PYTHON ARCHIVE...")
+	}
+	v := index.Version{PyPyVersion: args[1], PythonVersion: args[2], Stable: true, LatestPyPy: true, Date: "2026-05-26"}
+	for _, a := range args[3:] {
+		sum, _, err := fsutil.SHA256File(ts.MkAbs(a))
+		ts.Check(err)
+		name := filepath.Base(a)
+		an, ok := index.ParseArchiveName(name)
+		if !ok {
+			ts.Fatalf("mkcatalogue: %s is not an archive name", name)
+		}
+		p, _ := index.PlatformOfSuffix(an.Suffix)
+		v.Files = append(v.Files, index.File{Filename: name, Arch: p.Arch, Platform: p.Platform,
+			DownloadURL: "https://downloads.python.org/pypy/" + name, SHA256: sum})
+	}
+	var buf bytes.Buffer
+	ts.Check(index.Index{v}.Encode(&buf))
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), buf.Bytes(), 0o644))
 }
 
 // cmdJSONGet reads JSON from a file (stdout and stderr name the last

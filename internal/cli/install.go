@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,20 +21,37 @@ import (
 // and drawing progress on a terminal.
 func (a *App) installer(d dirs.Dirs, p *progress) *install.Installer {
 	return &install.Installer{
+		Offline:  a.Offline || a.Getenv("PYPYCTL_OFFLINE") == "1",
 		Dirs:     d,
 		Log:      func(s string) { p.clear(); a.Logf("%s", s) },
 		Progress: p.update,
 	}
 }
 
-func (a *App) indexLocation(d dirs.Dirs, flag string) (string, error) {
+// sources puts the indexes and upstream's catalogue in search order
+// (see install.ResolveSources).
+func (a *App) sources(d dirs.Dirs, fl install.SourceFlags) (install.Sources, error) {
 	cfg, err := install.LoadConfig(d.Config)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	loc, from := install.IndexLocation(flag, a.Getenv, cfg)
-	a.Debugf("index %s (from %s)", loc, from)
-	return loc, nil
+	srcs, err := install.ResolveSources(fl, a.Getenv, cfg)
+	if err != nil {
+		return nil, Usagef("%v", err)
+	}
+	for i, s := range srcs {
+		a.Debugf("source %d: %s (set by %s)", i+1, s, s.From)
+	}
+	return srcs, nil
+}
+
+// addSourceFlags adds the flags that choose where versions come from.
+func addSourceFlags(a *App, c *cobra.Command, fl *install.SourceFlags) {
+	c.Flags().StringArrayVar(&fl.Indexes, "index", nil, "a pypyctl index (versions.json URL, path or directory), searched before upstream; repeatable (default: $"+install.IndexEnv+", config.yaml)")
+	c.Flags().StringVar(&fl.Mirror, "mirror", "", "download upstream archives from this URL instead of upstream's (default: $"+install.MirrorEnv+", config.yaml mirror)")
+	c.Flags().StringVar(&fl.Catalogue, "catalogue", "", "use this catalogue file (versions.json format with sha256) instead of the built-in upstream one (default: $"+install.CatalogueEnv+")")
+	c.Flags().BoolVar(&fl.NoUpstream, "no-upstream", false, "search only the indexes, not upstream's releases")
+	c.Flags().BoolVar(&a.Offline, "offline", false, "use no network: local indexes, the built-in catalogue, the download cache and installed versions only (also $PYPYCTL_OFFLINE=1)")
 }
 
 func parseRequest(s string) (install.Request, error) {
@@ -42,6 +60,33 @@ func parseRequest(s string) (install.Request, error) {
 		return r, Usagef("%v", err)
 	}
 	return r, nil
+}
+
+// installRequest is install's REQUEST, or without one the pinned request.
+func (a *App) installRequest(args []string) (install.Request, dirs.Dirs, error) {
+	if len(args) == 1 {
+		return a.requestDirs(args[0])
+	}
+	d, err := a.Dirs()
+	if err != nil {
+		return install.Request{}, d, err
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return install.Request{}, d, err
+	}
+	req, from, notes, ok, err := install.PinnedRequest(d.Config, cwd)
+	for _, n := range notes {
+		a.Logf("note: %s", n)
+	}
+	if err != nil {
+		return req, d, err
+	}
+	if !ok {
+		return req, d, Usagef("say which PyPy to install (e.g. pypyctl install 3.11), or pin one with `pypyctl pin 3.11`: no .python-version here or globally names a PyPy")
+	}
+	a.Logf("installing %s (pinned in %s)", req.Raw, from)
+	return req, d, nil
 }
 
 // requestDirs parses a version request and resolves pypyctl's directories,
@@ -67,46 +112,53 @@ func (a *App) refreshShims(d dirs.Dirs) {
 }
 
 func newInstallCmd(a *App) *cobra.Command {
-	var indexFlag string
+	var fl install.SourceFlags
 	var dryRun, force bool
 	var maxDownload int64
 	c := &cobra.Command{
-		Use:   "install REQUEST",
+		Use:   "install [REQUEST]",
 		Short: "Install a PyPy from the index",
-		Long: `Install the newest stable PyPy matching REQUEST for this machine from a
-versions.json index. REQUEST is a Python version (3.11, pypy3.11, 3.9.16),
+		Long: `Install the newest stable PyPy matching REQUEST for this machine. REQUEST is a Python version (3.11, pypy3.11, 3.9.16),
 a Python and PyPy version (3.11@7.3.20, pypy3.9-7.3.11), latest, nightly
 (3.11@nightly), or an archive file name. Pre-releases and nightlies are
-only installed when named.
+only installed when named. Without REQUEST, the PyPy the nearest
+.python-version (then the global pin) names is installed.
 
-The index is --index, else $PYPYCTL_INDEX, else "index:" in
-<config>/config.yaml, else the project's published index; it may be an
-http(s):// or file:// URL, a versions.json path or a directory holding one.
+Versions come from sources searched in order, the first match winning:
+the pypyctl indexes given with --index (else $PYPYCTL_INDEX, else "index:"
+in <config>/config.yaml), then upstream's releases from the catalogue built
+into pypyctl (pypy.org's versions.json joined with its published sha256
+sums). An index may be an http(s):// or file:// URL, a versions.json path
+or a directory holding one. --mirror ($PYPYCTL_PYPY_MIRROR, "mirror:")
+downloads upstream's archives from another server; --catalogue replaces
+the built-in catalogue; --no-upstream searches only the indexes.
 
 The archive is downloaded into the cache (resumed if interrupted, retried
-with backoff), checked against the sha256 in the index (or the SHA256SUMS
-beside the archive) and, once a key is trusted with ` + "`pypyctl trust add`" + `,
+with backoff), checked against the sha256 in the index or catalogue (or the
+SHA256SUMS beside the archive) and, once a key is trusted with ` + "`pypyctl trust add`" + `,
 against <archive>.sig — all before extraction. It is extracted into a temp
 dir that is renamed into <data>/versions/<name> under a lock, so a killed
 install leaves nothing half-done. An installed version that satisfies the
 request is reused (no index is read); --force reinstalls.`,
 		Example: `  pypyctl install 3.11
+  pypyctl install 3.11 --mirror https://mirror.example.org/pypy
   pypyctl install 3.9@7.3.11 --index ./public/versions.json
   pypyctl install latest --index http://127.0.0.1:8080/ --dry-run --json`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req, d, err := a.requestDirs(args[0])
+			req, d, err := a.installRequest(args)
 			if err != nil {
 				return err
 			}
-			loc, err := a.indexLocation(d, indexFlag)
+			srcs, err := a.sources(d, fl)
 			if err != nil {
 				return err
 			}
+			start := time.Now()
 			p := a.progress()
 			in := a.installer(d, p)
 			in.MaxDownload = maxDownload
-			res, err := in.Install(cmd.Context(), req, install.Options{Index: loc, DryRun: dryRun, Force: force})
+			res, err := in.Install(cmd.Context(), req, install.Options{Sources: srcs, DryRun: dryRun, Force: force})
 			p.clear()
 			if err != nil {
 				return err
@@ -117,12 +169,16 @@ request is reused (no index is read); --force reinstalls.`,
 			return a.Render(res, func(w io.Writer) {
 				switch res.Status {
 				case install.StatusWouldInstall:
-					fmt.Fprintf(w, "would install %s (PyPy %s, Python %s)\n  from %s\n  into %s\n", res.Name, res.PyPyVersion, res.PythonVersion, res.URL, res.Dir)
+					fmt.Fprintf(w, "would install %s (PyPy %s, Python %s)\n  source %s (set by %s)\n  download %s\n", res.Name, res.PyPyVersion, res.PythonVersion, res.Source, res.SourceFrom, res.URL)
+					if res.SHA256 != "" {
+						fmt.Fprintf(w, "  sha256 %s\n", res.SHA256)
+					}
+					fmt.Fprintf(w, "  into %s\n", res.Dir)
 				case install.StatusAlreadyInstalled:
 					fmt.Fprintf(w, "%s (PyPy %s, Python %s) is already installed in %s\n", res.Name, res.PyPyVersion, res.PythonVersion, res.Dir)
 				default:
-					fmt.Fprintf(w, "installed %s (PyPy %s, Python %s) in %s\n", res.Name, res.PyPyVersion, res.PythonVersion, res.Dir)
-					fmt.Fprintf(w, "  sha256 %s (from %s)\n  signature %s\n", res.SHA256, res.ChecksumFrom, res.Signature)
+					fmt.Fprintf(w, "installed %s (PyPy %s, Python %s) in %s [%s]\n", res.Name, res.PyPyVersion, res.PythonVersion, res.Dir, elapsed(start))
+					fmt.Fprintf(w, "  source %s (set by %s)\n  sha256 %s (from %s)\n  signature %s\n", res.Source, res.SourceFrom, res.SHA256, res.ChecksumFrom, res.Signature)
 					if res.Executable != "" {
 						fmt.Fprintf(w, "  interpreter %s\n", res.Executable)
 					}
@@ -130,7 +186,7 @@ request is reused (no index is read); --force reinstalls.`,
 			})
 		},
 	}
-	c.Flags().StringVar(&indexFlag, "index", "", "versions.json URL, path or directory (default: $PYPYCTL_INDEX, config.yaml, the project index)")
+	addSourceFlags(a, c, &fl)
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "resolve the request and say what would be installed")
 	c.Flags().BoolVar(&force, "force", false, "reinstall even if a matching version is installed")
 	c.Flags().Int64Var(&maxDownload, "max-download", install.DefaultMaxDownload, "largest archive, in bytes, to download when the index gives no size")
@@ -139,7 +195,7 @@ request is reused (no index is read); --force reinstalls.`,
 
 func newListCmd(a *App) *cobra.Command {
 	var available bool
-	var indexFlag string
+	var fl install.SourceFlags
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List installed (or available) PyPys",
@@ -153,21 +209,27 @@ func newListCmd(a *App) *cobra.Command {
 			}
 			l := install.Layout{Data: d.Data}
 			if available {
-				loc, err := a.indexLocation(d, indexFlag)
+				srcs, err := a.sources(d, fl)
 				if err != nil {
 					return err
 				}
 				p := a.progress()
-				av, err := a.installer(d, p).Available(cmd.Context(), loc)
+				av, err := a.installer(d, p).Available(cmd.Context(), install.Options{Sources: srcs})
 				if err != nil {
 					return err
 				}
 				if av == nil {
 					av = []install.Available{}
 				}
-				return a.Render(av, func(w io.Writer) {
+				if !a.JSON && !a.Quiet {
+					fmt.Fprintln(a.Stderr, "sources, searched in order (the first match wins):")
+					for i, s := range srcs {
+						fmt.Fprintf(a.Stderr, "  %d. %s (set by %s)\n", i+1, s, s.From)
+					}
+				}
+				return a.RenderResult(av, func(w io.Writer) {
 					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "PYTHON\tPYPY\tKIND\tARCHIVE\tINSTALLED")
+					fmt.Fprintln(tw, "PYTHON\tPYPY\tKIND\tARCHIVE\tSOURCE\tINSTALLED")
 					for _, v := range av {
 						kind := "stable"
 						if !v.Stable {
@@ -178,11 +240,18 @@ func newListCmd(a *App) *cobra.Command {
 						} else if v.Latest {
 							kind = "stable, latest"
 						}
+						if !v.Installable {
+							kind += ", not installable (no published sha256)"
+						}
 						inst := ""
 						if v.Installed {
 							inst = "yes"
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.PythonVersion, v.PyPyVersion, kind, v.Filename, inst)
+						src := fmt.Sprint(v.SourceNumber)
+						if v.Shadowed {
+							src += " (shadowed)"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.PythonVersion, v.PyPyVersion, kind, v.Filename, src, inst)
 					}
 					tw.Flush()
 				})
@@ -194,7 +263,7 @@ func newListCmd(a *App) *cobra.Command {
 			if all == nil {
 				all = []install.Installed{}
 			}
-			return a.Render(all, func(w io.Writer) {
+			return a.RenderResult(all, func(w io.Writer) {
 				if len(all) == 0 {
 					fmt.Fprintln(w, "no PyPy installed (try `pypyctl install 3.11` or `pypyctl list --available`)")
 					return
@@ -212,8 +281,8 @@ func newListCmd(a *App) *cobra.Command {
 			})
 		},
 	}
-	c.Flags().BoolVar(&available, "available", false, "list what the index offers for this machine")
-	c.Flags().StringVar(&indexFlag, "index", "", "versions.json URL, path or directory (with --available)")
+	c.Flags().BoolVar(&available, "available", false, "list what the sources offer for this machine, and which source wins")
+	addSourceFlags(a, c, &fl)
 	return c
 }
 
@@ -310,7 +379,10 @@ the newest installed) selects.`,
 			if err != nil {
 				return err
 			}
-			return a.Render(sel, func(w io.Writer) { fmt.Fprintln(w, sel.Executable) })
+			if a.Verbose {
+				a.explainSelection(sel)
+			}
+			return a.RenderResult(sel, func(w io.Writer) { fmt.Fprintln(w, sel.Executable) })
 		},
 	}
 	c.Flags().StringVar(&shim, "shim", "", "resolve for the shim of this name (used by the shims)")
@@ -331,10 +403,33 @@ func (a *App) selectInstalled(d dirs.Dirs, cwd string, args []string) (install.S
 	if err != nil {
 		return sel, err
 	}
+	for _, n := range sel.Notes {
+		a.Logf("note: %s", n)
+	}
 	if sel.Executable == "" {
 		return sel, fmt.Errorf("%s has no interpreter; reinstall it with `pypyctl install --force %s`", sel.Dir, sel.Name)
 	}
 	return sel, nil
+}
+
+// explainSelection says on stderr which source selected the interpreter
+// and where it was installed from (which -v).
+func (a *App) explainSelection(sel install.Selection) {
+	why := map[string]string{
+		"request": "the request on the command line",
+		"global":  "the global pin (pypyctl pin --global)",
+		"newest":  "nothing pinned: the newest installed PyPy",
+	}[sel.Source]
+	if why == "" {
+		why = sel.Source
+	}
+	if sel.Request != "" {
+		why += " asking for " + sel.Request
+	}
+	fmt.Fprintf(a.Stderr, "selected %s (PyPy %s, Python %s) by %s\n", sel.Name, sel.PyPyVersion, sel.PythonVersion, why)
+	if r := sel.Receipt; r != nil {
+		fmt.Fprintf(a.Stderr, "installed from %s\n  archive %s\n  sha256 %s\n", r.Index, r.URL, r.SHA256)
+	}
 }
 
 // exitError carries a child's exit status.
@@ -352,7 +447,8 @@ func newRunCmd(a *App) *cobra.Command {
 		Long: `Run the installed PyPy REQUEST resolves to (default: the nearest
 .python-version, then the global default, then the newest installed) with
 ARGS. Arguments after -- go to the interpreter untouched.`,
-		Example: "  pypyctl run 3.9 -- -c 'import sys; print(sys.version)'\n  pypyctl run -- -m venv .venv",
+		Example:     "  pypyctl run 3.9 -- -c 'import sys; print(sys.version)'\n  pypyctl run -- -m venv .venv",
+		Annotations: map[string]string{flagHint: "interpreter arguments go after --, e.g. pypyctl run 3.11 -- -c 'print(1)'"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reqArgs, pyArgs := args, []string(nil)
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
@@ -457,4 +553,16 @@ the newest installed) and execs it. Put the directory first on PATH.`,
 	}
 	c.AddCommand(installCmd, remove)
 	return c
+}
+
+// elapsed is a duration for humans: 850ms, 12.3s, 2m05s.
+func elapsed(start time.Time) string {
+	d := time.Since(start)
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -338,9 +339,11 @@ entries (--index, a file or an http(s) URL).`,
 			}
 			return a.Render(res, func(w io.Writer) {
 				fmt.Fprintf(w, "wrote %s (%s %s, %d archives)\n", res.Formula, res.Name, res.Version, len(res.Archives))
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				for _, ar := range res.Archives {
-					fmt.Fprintf(w, "  %-12s %s\n", ar.Target, ar.URL)
+					fmt.Fprintf(tw, "  %s\t%s\n", ar.Target, ar.URL)
 				}
+				tw.Flush()
 				fmt.Fprintf(w, "install it from the tap:\n  brew install <user>/<tap>/%s\n", res.Name)
 			})
 		},

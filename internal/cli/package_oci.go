@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -78,8 +79,8 @@ written. --update-lock resolves every package again.`,
 			if (f.layout == "") == (f.push == "") {
 				return Usagef("give exactly one of --layout DIR or --push REGISTRY/REPO:TAG")
 			}
-			if f.sign && f.key == "" {
-				return Usagef("--sign needs --key KEY (a PEM private key)")
+			if err := checkSignFlags(f.sign, f.key); err != nil {
+				return err
 			}
 			if f.user != "root" && f.user != oci.PyPyUser {
 				return Usagef("--user %s: choose root or %s", f.user, oci.PyPyUser)
@@ -274,13 +275,15 @@ func renderOCI(w io.Writer, rep *ociReport, pushed bool) {
 		verb = "pushed"
 	}
 	fmt.Fprintf(w, "%s %s\nindex %s\n", verb, rep.Reference, rep.Digest)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, img := range rep.Images {
 		var sizes []string
 		for _, l := range img.Layers {
 			sizes = append(sizes, fmt.Sprintf("%s %s", l.Name, fsutil.HumanSize(l.Size)))
 		}
-		fmt.Fprintf(w, "  %-14s %s  (%s; %d Debian packages)\n", img.Platform, img.Digest, strings.Join(sizes, " + "), img.Packages)
+		fmt.Fprintf(tw, "  %s\t%s\t(%s; %d Debian packages)\n", img.Platform, img.Digest, strings.Join(sizes, " + "), img.Packages)
 	}
+	tw.Flush()
 	kinds := map[string]int{}
 	for _, at := range rep.Attachments {
 		kinds[at.Kind]++

@@ -18,6 +18,9 @@ type progress struct {
 	on    bool
 	last  time.Time
 	drawn bool
+	// finished is the step last drawn at 100%: it is not redrawn (a
+	// stream of final callbacks would flicker the same line).
+	finished string
 }
 
 func (a *App) progress() *progress {
@@ -36,8 +39,15 @@ func (p *progress) update(step string, done, total int64) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if time.Since(p.last) < 100*time.Millisecond && done < total {
+	complete := total > 0 && done >= total
+	if complete && p.finished == step {
 		return
+	}
+	if time.Since(p.last) < 100*time.Millisecond && !complete {
+		return
+	}
+	if complete {
+		p.finished = step
 	}
 	p.last = time.Now()
 	pct := ""

@@ -23,8 +23,11 @@ DEST/download-metadata.json (uv's format, for UV_PYTHON_DOWNLOADS_JSON_URL)
 and the SHA256SUMS files. A file already published with other bytes is
 never overwritten; publishing the same bytes again changes nothing.
 
-download_url is --base-url/<release>/<file>; without --base-url, DEST as a
-file:// URL. With --release R and no metadata in DIST, the release is taken
+download_url is <release>/<file>, relative to versions.json, so the tree
+works wherever it is served (` + "`pypyctl serve`" + `, any web server, a copy on
+disk) and never names the build machine's paths; with --base-url it is
+--base-url/<release>/<file>, which uv's catalogue needs (it reads only
+absolute URLs). With --release R and no metadata in DIST, the release is taken
 from the matrix.`,
 		Example: `  pypyctl publish dist --to public/ --base-url https://downloads.example.org/pypy
   pypyctl publish dist --to public/ --release pypy3.9-v7.3.11
@@ -33,6 +36,9 @@ from the matrix.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if to == "" {
 				return Usagef("--to DEST is required")
+			}
+			if err := publish.CheckBaseURL(baseURL); err != nil {
+				return Usagef("--base-url %q is not an absolute URL (an http(s):// URL such as https://downloads.example.org/pypy, or file:// on this host); leave it out for download_urls relative to versions.json", baseURL)
 			}
 			var m *platforms.Matrix
 			if release != "" {
@@ -59,11 +65,14 @@ from the matrix.`,
 					fmt.Fprintf(w, "published %s (PyPy %s, Python %s): %d files, %d new, in %s\n", r.Name, r.PyPyVersion, r.PythonVersion, len(r.Files), copied, r.Dir)
 				}
 				fmt.Fprintf(w, "index: %s\nuv catalogue: %s\n", rep.VersionsJSON, rep.DownloadMetadata)
+				if rep.BaseURL == "" {
+					fmt.Fprintln(w, "download URLs are relative to the index: serve DEST as it is (e.g. `pypyctl serve`); uv's catalogue lists only files published with --base-url")
+				}
 			})
 		},
 	}
 	c.Flags().StringVar(&to, "to", "", "published directory to create or update")
-	c.Flags().StringVar(&baseURL, "base-url", "", "URL DEST is served at (default: file:// URL of DEST)")
+	c.Flags().StringVar(&baseURL, "base-url", "", "absolute URL DEST will be served at (default: download_urls relative to versions.json)")
 	c.Flags().BoolVar(&nightly, "nightly", false, "publish as a nightly (pypy_version \"nightly\", not stable)")
 	c.Flags().StringVar(&release, "release", "", "publish only this release; read it from the matrix if DIST has no metadata for it")
 	return c

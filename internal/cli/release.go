@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pypyctl/pypyctl/packaging/apt"
+	"github.com/pypyctl/pypyctl/publish"
 	"github.com/pypyctl/pypyctl/release"
 	"github.com/pypyctl/pypyctl/translator"
 	"github.com/pypyctl/pypyctl/trust/keys"
@@ -72,8 +73,12 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
   pypyctl release --to public/ --brew-tap tap/ --apt-repo apt/ --apt-key keys/apt.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.sign && f.key == "" {
-				return Usagef("--sign needs --key KEY (make one with `pypyctl keys generate`)")
+			if err := checkSignFlags(f.sign, f.key); err != nil {
+				return err
+			}
+			formats, err := checkFormats(f.formats)
+			if err != nil {
+				return err
 			}
 			if f.storeDir != "" && f.fromStore != "" {
 				return Usagef("--store and --from-store name the same store; pass one")
@@ -89,6 +94,10 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 			}
 			if f.keep < 0 {
 				return Usagef("--keep must be at least 1")
+			}
+			// Checked before any build, not by publish at the end.
+			if err := publish.CheckBaseURL(f.base); err != nil {
+				return Usagef("--base-url %q is not an absolute URL (an http(s):// URL, or file:// on this host); leave it out for download_urls relative to versions.json", f.base)
 			}
 			if f.fromStore != "" && f.to == "" && f.dist == "" {
 				return Usagef("--from-store gathers outputs: give --to DEST (or --dist DIR)")
@@ -109,7 +118,7 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 				Matrix:    m,
 				Selection: release.Selection{Version: f.version, Release: f.release, Targets: splitList(f.targets)},
 				Store:     st, Dirs: d, Jobs: f.jobs, FromStore: f.fromStore != "",
-				BaseURL: f.base, Formats: splitList(f.formats), NoSmoke: f.noSmoke, Workers: f.workers,
+				BaseURL: f.base, Formats: formats, NoSmoke: f.noSmoke, Workers: f.workers,
 				Signer: signer, Keep: f.keep, MatrixSHA256: matrixSHA256(m),
 				GitMirror: a.gitMirror(f.gitMirror),
 				Log:       func(s string) { a.Logf("%s", s) },
@@ -168,7 +177,7 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 	fl.StringVar(&f.fromStore, "from-store", "", "gather what builders recorded in this store; build nothing")
 	fl.StringVar(&f.to, "to", "", "publish into this directory (none: build and record only)")
 	fl.StringVar(&f.dist, "dist", "", "also keep the gathered outputs (archives, SHA256SUMS, *.release.json) here")
-	fl.StringVar(&f.base, "base-url", "", "URL where --to is served, for versions.json (default: a file:// URL of --to)")
+	fl.StringVar(&f.base, "base-url", "", "absolute URL where --to is served, for versions.json (default: download_urls relative to versions.json)")
 	fl.IntVar(&f.jobs, "jobs", 1, "targets built at once")
 	fl.StringVar(&f.gitMirror, "git-mirror", "", "clone release sources (for the -src archives) from this URL (default $"+translator.GitMirrorEnv+"); pins are checked")
 	fl.IntVar(&f.workers, "workers", 0, "compression workers per build (0: all cores; output is identical for any value)")

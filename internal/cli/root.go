@@ -21,7 +21,9 @@ them as a version manager.`,
   pypyctl install 3.11`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionLine(ReadBuildInfo()),
 	}
+	root.SetVersionTemplate("pypyctl {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.BoolVar(&a.JSON, "json", false, "print a machine-readable result on stdout (logs stay on stderr)")
 	pf.BoolVarP(&a.Verbose, "verbose", "v", false, "log more detail to stderr")
@@ -39,9 +41,11 @@ them as a version manager.`,
 		newWheelsCmd(a),
 		newInstallCmd(a), newListCmd(a), newUninstallCmd(a), newPinCmd(a), newWhichCmd(a), newRunCmd(a), newShimsCmd(a),
 		newBazelCmd(a),
+		newCacheCmd(a), newStoreCmd(a),
 		newDoctorCmd(a), newVersionCmd(a), newCompletionCmd(a),
 	)
 	wrapUsage(root)
+	addCompletions(a, root)
 	return root
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -222,16 +223,20 @@ func printTranslateReport(w io.Writer, rep *translator.Report) {
 		fmt.Fprintf(w, "translated %s for %s in %s (key %s)\n", p.Release, p.Target,
 			time.Duration(rep.Seconds*float64(time.Second)).Round(time.Second), store.Key(rep.Key).Short())
 	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, o := range rep.Outputs {
-		fmt.Fprintf(w, "  %-28s %10s  sha256:%s\n", o.Name, fsutil.HumanSize(o.Size), o.SHA256)
+		fmt.Fprintf(tw, "  %s\t%s\tsha256:%s\n", o.Name, fsutil.HumanSize(o.Size), o.SHA256)
 	}
+	tw.Flush()
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, ph := range rep.Phases {
-		rss := ""
 		if ph.PeakRSSMB > 0 {
-			rss = fmt.Sprintf("  peak RSS %6.0f MB", ph.PeakRSSMB)
+			fmt.Fprintf(tw, "  phase %s\t%.1f s\tpeak RSS %.0f MB\n", ph.Name, ph.Seconds, ph.PeakRSSMB)
+			continue
 		}
-		fmt.Fprintf(w, "  phase %-28s %8.1f s%s\n", ph.Name, ph.Seconds, rss)
+		fmt.Fprintf(tw, "  phase %s\t%.1f s\n", ph.Name, ph.Seconds)
 	}
+	tw.Flush()
 	fmt.Fprintf(w, "stored in %s\nlog: %s\n", rep.Dir, rep.Log)
 }
 

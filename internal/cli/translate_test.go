@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/translator"
 )
 
 // runTranslate runs pypyctl with a PATH holding nothing (so no Python 2.7
@@ -159,5 +161,35 @@ func TestTranslateWithTheDouble(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil || !rep.Hit || len(rep.Outputs) != 2 || len(rep.Phases) != 9 {
 		t.Fatalf("json run: exit %d, %v, %+v\n%s", code, err, rep, stdout)
+	}
+}
+
+// Phases are aligned by a tabwriter; a phase with a memory sample has a
+// peak RSS column, one without has none.
+func TestPrintTranslateReportPhases(t *testing.T) {
+	rep := &translator.Report{
+		Plan: &translator.Plan{Release: "pypy3.11-v7.3.20", Target: "linux-amd64"},
+		Key:  strings.Repeat("ab", 32), Dir: "/store/x", Log: "/store/x/log",
+		Phases: []translator.Phase{
+			{Name: "annotate", Seconds: 812.25, PeakRSSMB: 2950.4},
+			{Name: "rtype_lltype", Seconds: 95, PeakRSSMB: 3100},
+			{Name: "compile_c", Seconds: 4.5},
+		},
+	}
+	var b bytes.Buffer
+	printTranslateReport(&b, rep)
+	var phases []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(l, "  phase ") {
+			phases = append(phases, l)
+		}
+	}
+	want := []string{
+		"  phase annotate      812.2 s  peak RSS 2950 MB",
+		"  phase rtype_lltype  95.0 s   peak RSS 3100 MB",
+		"  phase compile_c     4.5 s",
+	}
+	if strings.Join(phases, "\n") != strings.Join(want, "\n") {
+		t.Errorf("phases:\n%s\nwant:\n%s", strings.Join(phases, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -51,9 +51,10 @@ func newVerifyCmd(a *App) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "verify FILE...",
 		Short: "Verify checksums, signatures and provenance",
-		Long: `Verify each FILE against the public key: its sha256 against SHA256SUMS
-beside it (or --sums), whose own signature must verify; FILE.sig and/or
-FILE.sigstore.json; and, when *.intoto.jsonl provenance sits beside it,
+		Long: `Verify each FILE against the public key: FILE.sig and/or
+FILE.sigstore.json (alone, as cosign verify-blob, when no SHA256SUMS is
+beside FILE); its sha256 against SHA256SUMS beside it or --sums, whose own
+signature must verify; and, when *.intoto.jsonl provenance sits beside it,
 that a verified provenance statement names FILE with that digest.
 Exits 1 naming the file and the first check that failed.`,
 		Example: "  pypyctl verify dist/*.tar.bz2 --key keys/pypyctl.pub",
@@ -156,6 +157,6 @@ and DIR/<base>.gpg (binary public key, what apt's signed-by= reads).`,
 
 func newTrustCmd(a *App) *cobra.Command {
 	c := &cobra.Command{Use: "trust", Short: "Manage keys trusted by install"}
-	c.AddCommand(newTrustAddCmd(a))
+	c.AddCommand(newTrustAddCmd(a), newTrustListCmd(a), newTrustRemoveCmd(a))
 	return c
 }

@@ -46,7 +46,7 @@ func newVersionCmd(a *App) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			bi := ReadBuildInfo()
-			return a.Render(bi, func(w io.Writer) {
+			return a.RenderResult(bi, func(w io.Writer) {
 				dirty := ""
 				if bi.Modified {
 					dirty = " (modified)"
@@ -55,4 +55,13 @@ func newVersionCmd(a *App) *cobra.Command {
 			})
 		},
 	}
+}
+
+// versionLine is what --version prints after "pypyctl ".
+func versionLine(bi BuildInfo) string {
+	dirty := ""
+	if bi.Modified {
+		dirty = ", modified"
+	}
+	return fmt.Sprintf("%s (commit %s%s, %s)", bi.Version, bi.Commit, dirty, bi.GoVersion)
 }

@@ -12,9 +12,45 @@ import (
 // CIEnv set to 1 turns every Missing into a failure.
 const CIEnv = "PYPYCTL_CI"
 
-// SharedEnv names the shared directory (the one holding pypy/pypy.git)
-// when it is not found beside the repository.
+// SharedEnv names the shared directory (the one holding pypy/: pypy.git
+// and upstream/) when it is not found beside the repository.
 const SharedEnv = "PYPYCTL_SHARED"
+
+// FindShared returns the shared directory of real upstream inputs:
+// $PYPYCTL_SHARED, else the first "shared" directory holding pypy/ found
+// walking up from the working directory (as a sibling of each ancestor).
+// ok is false when there is none.
+func FindShared() (string, bool) {
+	if d := os.Getenv(SharedEnv); d != "" {
+		return d, isDir(filepath.Join(d, "pypy"))
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	for {
+		cand := filepath.Join(dir, "shared")
+		if isDir(filepath.Join(cand, "pypy")) {
+			return cand, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
+}
+
+// SharedUpstream is the path of a file in shared/pypy/upstream (pypy.org's
+// versions.json and checksums page); Missing when there is no shared dir.
+func SharedUpstream(t testing.TB, name string) string {
+	t.Helper()
+	d, ok := FindShared()
+	if !ok {
+		Missing(t, "the shared upstream inputs (shared/pypy beside the clone, or $%s) are missing", SharedEnv)
+	}
+	return filepath.Join(d, "pypy", "upstream", name)
+}
 
 // Missing ends the test: a failure in CI, a skip elsewhere.
 func Missing(t testing.TB, format string, args ...any) {

@@ -10,12 +10,14 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/platforms"
+	pubindex "github.com/pypyctl/pypyctl/publish/index"
 )
 
 // MissingError lists the targets a checksum source had no archive for.
@@ -150,7 +152,11 @@ func FromIndex(ctx context.Context, m *platforms.Matrix, r *platforms.Release, i
 			if f.SHA256 == "" {
 				return nil, fmt.Errorf("index %s lists %s without a sha256 (pypy.org's index carries none; use pypyctl's published index or --from DIST)", index, f.Filename)
 			}
-			out = append(out, Archive{Target: t.Name, OS: t.OS, Arch: t.Arch, Filename: f.Filename, URL: f.DownloadURL, SHA256: f.SHA256})
+			u, err := absoluteURL(index, f.DownloadURL)
+			if err != nil {
+				return nil, fmt.Errorf("index %s: %s: %w", index, f.Filename, err)
+			}
+			out = append(out, Archive{Target: t.Name, OS: t.OS, Arch: t.Arch, Filename: f.Filename, URL: u, SHA256: f.SHA256})
 			found = true
 			break
 		}
@@ -189,4 +195,22 @@ func readIndex(ctx context.Context, index string) ([]byte, error) {
 		return nil, fmt.Errorf("fetch index %s: %w", index, err)
 	}
 	return b, nil
+}
+
+// absoluteURL resolves a download_url against the index it came from:
+// publish writes them relative to versions.json, and a formula needs the
+// full URL.
+func absoluteURL(indexLoc, downloadURL string) (string, error) {
+	ref, err := url.Parse(downloadURL)
+	if err != nil {
+		return "", fmt.Errorf("bad download_url %q: %w", downloadURL, err)
+	}
+	if ref.IsAbs() {
+		return downloadURL, nil
+	}
+	base, err := pubindex.LocationURL(indexLoc)
+	if err != nil {
+		return "", err
+	}
+	return base.ResolveReference(ref).String(), nil
 }

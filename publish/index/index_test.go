@@ -356,3 +356,29 @@ func TestUVCatalogue(t *testing.T) {
 		t.Errorf("ParseUVCatalogue = %d, %v", len(back), err)
 	}
 }
+
+func TestJSONReason(t *testing.T) {
+	type doc struct {
+		Name  string `json:"name"`
+		Count int    `json:"count"`
+		List  []File `json:"list"`
+	}
+	tests := []struct{ in, want string }{
+		{`{"name": 3}`, "field name is a JSON number where a string is expected"},
+		{`{"count": "x"}`, "field count is a JSON string where a number is expected"},
+		{`{"list": {}}`, "field list is a JSON object where an array is expected"},
+		{`[1]`, "the document is a JSON array where an object is expected"},
+		{`{"name": `, "unexpected EOF"},
+		{`{"nmae": "x"}`, `unknown key "nmae"`},
+		{`{,}`, "not valid JSON at byte 2"},
+	}
+	for _, tt := range tests {
+		dec := json.NewDecoder(strings.NewReader(tt.in))
+		dec.DisallowUnknownFields()
+		var d doc
+		err := dec.Decode(&d)
+		if got := JSONReason(err); !strings.Contains(got, tt.want) || strings.Contains(got, "Go value") {
+			t.Errorf("%s: %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 )
 
 // UVDownload is one entry of uv's download-metadata.json, the catalogue
@@ -90,7 +91,9 @@ func UVCatalogue(ix Index) []UVEntry {
 			arch, ok1 := uvArch(f.Arch)
 			os, ok2 := uvOS(f.Platform)
 			_, format, ok3 := SplitFormat(f.Filename)
-			if !ok1 || !ok2 || !ok3 {
+			// uv downloads only absolute URLs; relative ones (a portable
+			// index without a base URL) are left out.
+			if !ok1 || !ok2 || !ok3 || !strings.Contains(f.DownloadURL, "://") {
 				continue
 			}
 			libc := "none"

@@ -3,10 +3,13 @@ package index
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
+	"strings"
 )
 
 // Nightly is the pypy_version of nightly entries.
@@ -48,7 +51,7 @@ func Parse(r io.Reader) (Index, error) {
 	var ix Index
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&ix); err != nil {
-		return nil, fmt.Errorf("versions.json: %w", err)
+		return nil, fmt.Errorf("versions.json: %s", JSONReason(err))
 	}
 	// One document: anything after it is corruption or an attack.
 	if _, err := dec.Token(); err != io.EOF {
@@ -257,4 +260,43 @@ func knownPair(p Platform) bool {
 		}
 	}
 	return false
+}
+
+// JSONReason says what is wrong with a JSON document in its own terms
+// (field, found, expected) instead of Go's ("cannot unmarshal object into
+// Go value of type index.Index").
+func JSONReason(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		want := "another type"
+		switch te.Type.Kind() {
+		case reflect.String:
+			want = "a string"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+			want = "a number"
+		case reflect.Slice, reflect.Array:
+			want = "an array"
+		case reflect.Struct, reflect.Map:
+			want = "an object"
+		}
+		where := "the document"
+		if te.Field != "" {
+			where = "field " + te.Field
+		}
+		return fmt.Sprintf("%s is a JSON %s where %s is expected (byte %d)", where, te.Value, want, te.Offset)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("not valid JSON at byte %d (%s)", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+	}
+	if errors.Is(err, io.EOF) {
+		return "empty file, expected a JSON document"
+	}
+	if k, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "unknown key " + k
+	}
+	return err.Error()
 }
