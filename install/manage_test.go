@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,9 +294,7 @@ func TestSelectAndPin(t *testing.T) {
 }
 
 func TestShims(t *testing.T) {
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skip("no sh")
-	}
+	testtool.Need(t, "sh")
 	dest := t.TempDir()
 	publishFixtures(t, dest, "", rel311, rel39, rel27)
 	d := testDirs(t)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,9 +81,7 @@ func readIndex(t *testing.T, dest string) index.Index {
 
 func sha256sumCheck(t *testing.T, dir string) {
 	t.Helper()
-	if _, err := exec.LookPath("sha256sum"); err != nil {
-		t.Skip("sha256sum not installed")
-	}
+	testtool.Need(t, "sha256sum")
 	cmd := exec.Command("sha256sum", "--strict", "-c", SumsName)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {

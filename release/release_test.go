@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,9 +119,7 @@ func TestNightlyNames(t *testing.T) {
 // HEAD's id.
 func gitRepo(t *testing.T, n int) (string, string) {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
+	testtool.Need(t, "git")
 	dir := t.TempDir()
 	git := func(args ...string) string {
 		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)

@@ -3,8 +3,8 @@ package wheels
 import (
 	"bytes"
 	"context"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -184,9 +184,7 @@ func TestRetagWHEEL(t *testing.T) {
 }
 
 func TestRepairPureWheel(t *testing.T) {
-	if _, err := exec.LookPath("patchelf"); err != nil {
-		t.Skip("patchelf not installed (scripts/setup.sh)")
-	}
+	testtool.Need(t, "patchelf")
 	p := pureWheel(t, t.TempDir(), 0)
 	_, err := Repair(context.Background(), p, RepairOptions{OutDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "no ELF files") {

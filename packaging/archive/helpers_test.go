@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -114,11 +115,7 @@ func must(t testing.TB, err error) {
 // installs them all).
 func needTool(t testing.TB, names ...string) {
 	t.Helper()
-	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			t.Skipf("%s not installed (run scripts/setup.sh)", n)
-		}
-	}
+	testtool.Need(t, names...)
 }
 
 // run runs a command and returns its stdout, failing the test with its

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -225,9 +226,7 @@ func TestSignerDeterministic(t *testing.T) {
 // TestOpenSSLInterop: keys openssl makes load here, keys made here load in
 // openssl, and openssl verifies our signatures.
 func TestOpenSSLInterop(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed (scripts/setup.sh installs it)")
-	}
+	testtool.Need(t, "openssl")
 	dir := t.TempDir()
 	run := func(args ...string) string {
 		t.Helper()
