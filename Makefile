@@ -39,8 +39,11 @@ test: setup
 	$(SUMMARY) -replay $(TESTRUN)/unit.json $(TESTRUN)/integration.json && exit $$rc
 
 STAGE_SUMMARY ?= true
+# actionlint (built once from the Go module proxy, cached) lints the
+# generated workflows in ci/'s tests.
 unit:
 	@mkdir -p $(TESTRUN)
+	./scripts/tools/actionlint.sh >/dev/null
 	set -o pipefail; $(GO) test -json -count=1 ./... | $(SUMMARY) -save $(TESTRUN)/unit.json -summary=$(STAGE_SUMMARY)
 
 # Only the packages with integration-tagged tests: `make unit` ran the rest.

@@ -3,6 +3,7 @@ package ci
 import (
 	"bytes"
 	"flag"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -296,10 +297,7 @@ func TestCheckStore(t *testing.T) {
 // workflows the way GitHub would read them: expressions, runner labels,
 // and, when shellcheck is installed, the run scripts.
 func TestActionlint(t *testing.T) {
-	bin, err := exec.LookPath("actionlint")
-	if err != nil {
-		t.Skip("actionlint not on PATH (not packaged for Debian; go install github.com/rhysd/actionlint/cmd/actionlint@latest to run this test)")
-	}
+	bin := testtool.Built(t, "actionlint", "scripts/tools/actionlint.sh")
 	files, err := filepath.Glob(filepath.Join(goldenDir, "*.yml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no workflows in %s (%v)", goldenDir, err)

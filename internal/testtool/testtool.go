@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -50,4 +51,26 @@ func Missing(t testing.TB, format string, args ...any) {
 		return // only reached with a testing.TB double
 	}
 	t.Skipf("%s (a failure under PYPYCTL_CI=1)", msg)
+}
+
+// Built returns the path of a tool a script under scripts/tools builds
+// into the project cache (${XDG_CACHE_HOME:-~/.cache}/pypyctl-tools/bin),
+// or stops the test when it is not built yet, naming the script.
+func Built(t testing.TB, name, script string) string {
+	t.Helper()
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			Missing(t, "no home directory to find the cached %s in: %v", name, err)
+			return ""
+		}
+		cache = filepath.Join(home, ".cache")
+	}
+	bin := filepath.Join(cache, "pypyctl-tools", "bin", name)
+	if _, err := os.Stat(bin); err != nil {
+		Missing(t, "%s is not built: run %s (make test does; it caches %s)", name, script, bin)
+		return ""
+	}
+	return bin
 }
