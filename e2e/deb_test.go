@@ -31,11 +31,7 @@ type debReport struct {
 
 func needDebTools(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not installed: run scripts/setup.sh", tool)
-		}
-	}
+	testtool.Need(t, tools...)
 }
 
 func hostTargetName(t *testing.T) string {

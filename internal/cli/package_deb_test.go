@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,11 +51,7 @@ func TestPackageUsage(t *testing.T) {
 // dpkg-deb made, Date from SOURCE_DATE_EPOCH, signatures gpgv accepts
 // with the keyring the command exported.
 func TestPackageAptCommand(t *testing.T) {
-	for _, tool := range []string{"dpkg-deb", "gpgv", "dpkg"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed (scripts/setup.sh installs it)", tool)
-		}
-	}
+	testtool.Need(t, "dpkg-deb", "gpgv", "dpkg")
 	dir := t.TempDir()
 	env := map[string]string{"HOME": dir, "SOURCE_DATE_EPOCH": "1700000000"}
 	root := filepath.Join(dir, "pkg")

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,11 +22,7 @@ import (
 
 func needTool(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed (scripts/setup.sh installs it)", tool)
-		}
-	}
+	testtool.Need(t, tools...)
 }
 
 func matrix(t *testing.T) *platforms.Matrix {

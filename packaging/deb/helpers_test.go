@@ -1,6 +1,7 @@
 package deb
 
 import (
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +14,7 @@ import (
 
 func needTool(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed (scripts/setup.sh installs it)", tool)
-		}
-	}
+	testtool.Need(t, tools...)
 }
 
 // hostTarget is the matrix target this machine runs, and the default

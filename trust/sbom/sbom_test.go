@@ -228,7 +228,8 @@ func TestSBOMOfDebianTree(t *testing.T) {
 	if (*c.Hashes)[0].Value != sha256sum(t, filepath.Join(root, vm)) {
 		t.Error("VM digest differs from sha256sum's")
 	}
-	if _, err := exec.LookPath("readelf"); err == nil {
+	// readelf is the independent check of NEEDED: required, not optional.
+	if testtool.Need(t, "readelf") != nil {
 		dyn := run(t, "readelf", "-d", filepath.Join(root, vm))
 		for _, m := range regexp.MustCompile(`\(NEEDED\)\s+Shared library: \[([^\]]+)\]`).FindAllStringSubmatch(dyn, -1) {
 			if !propIs(c, PropNeeded, m[1]) {
