@@ -4,12 +4,13 @@ package e2e
 
 import (
 	"bytes"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 // TestBuildLinuxAMD64 builds the default release in every format, checks

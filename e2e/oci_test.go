@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 // ociReport is the part of `package oci --json` the tests read.

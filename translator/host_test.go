@@ -3,11 +3,12 @@ package translator
 import (
 	"context"
 	"fmt"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 // fakeInterpreter writes an executable that answers the probe like the

@@ -3,11 +3,12 @@ package wheels
 import (
 	"bytes"
 	"context"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func TestParseName(t *testing.T) {

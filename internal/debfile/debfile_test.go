@@ -5,13 +5,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func writeAr(t *testing.T, members map[string]string, order []string) []byte {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 const testEpoch = 1672272000 // 2022-12-29T00:00:00Z

@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/sigstore/sigstore/pkg/signature/options"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func mustKey(t *testing.T) *ecdsa.PrivateKey {

@@ -2,13 +2,14 @@ package sbom
 
 import (
 	"context"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func TestDependsNames(t *testing.T) {

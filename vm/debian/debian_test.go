@@ -2,7 +2,6 @@ package debian
 
 import (
 	"archive/tar"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"io"
 	"os"
 	"os/exec"
@@ -10,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 // makeDeb builds a real .deb with dpkg-deb from a file map.

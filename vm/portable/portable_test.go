@@ -3,12 +3,13 @@ package portable
 import (
 	"context"
 	"debug/elf"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func TestIsGlibc(t *testing.T) {

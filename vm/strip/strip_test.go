@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func TestStripKeepsDebugAside(t *testing.T) {
