@@ -78,7 +78,7 @@ func GitHubWorkflow(m *platforms.Matrix, r *platforms.Release, opt GitHubOptions
 		"Release %s (PyPy %s, Python %s): one build job per\n"+
 		"target pushes its artifacts to the OCI store in PYPYCTL_STORE; the\n"+
 		"merge job then gathers, signs and publishes them.",
-		command, r.Name, r.PyPyVersion, r.PythonVersion)
+		command, r.Name, r.PyPyVersion, r.PythonVersion) + jm.skippedNote("")
 
 	// packages: write lets GITHUB_TOKEN push when the store is GitHub's
 	// own registry; other registries use the PYPYCTL_STORE_TOKEN secret.

@@ -49,7 +49,7 @@ func GitLabPipeline(m *platforms.Matrix, r *platforms.Release, opt GitLabOptions
 		"# (runner tag = the matrix's runner label) pushes its artifacts to the\n"+
 		"# OCI store in PYPYCTL_STORE; the release job gathers, signs (file\n"+
 		"# variable PYPYCTL_SIGNING_KEY) and publishes them.",
-		command, r.Name, r.PyPyVersion, r.PythonVersion)
+		command, r.Name, r.PyPyVersion, r.PythonVersion) + jm.skippedNote("# ")
 
 	include := seq()
 	for _, j := range jm.Include {

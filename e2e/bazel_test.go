@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 // TestBazelWorkspace is the Bazel user's path: build and publish a real
@@ -21,10 +23,7 @@ import (
 // fetch the archive by file:// URL and sha256 and run a py_binary on it,
 // with no network. A wrong sha256 in the index must then break the fetch.
 func TestBazelWorkspace(t *testing.T) {
-	bazelBin, err := exec.LookPath("bazel")
-	if err != nil {
-		t.Skip("bazel is not installed (apt-get install bazel-bootstrap; scripts/setup.sh does)")
-	}
+	bazelBin := testtool.Need(t, "bazel")[0]
 	work := t.TempDir()
 	e := env(t)
 	mustRun(t, work, e, "build", "--target", "linux-amd64", "--formats", "tar.gz")

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 // TestBuildLinuxAMD64 builds the default release in every format, checks
@@ -83,10 +85,9 @@ func TestBuildReproducible(t *testing.T) {
 		{t.TempDir(), "022", "UTC", "C.UTF-8", ""},
 		{filepath.Join(t.TempDir(), "deeper", "dir"), "077", "Pacific/Kiritimati", "POSIX", "2031-02-03 04:05:06"},
 	}
-	if _, err := exec.LookPath("faketime"); err != nil {
-		t.Log("faketime not installed: the second build runs at the real clock time")
-		runs[1].faketime = ""
-	}
+	// Without faketime the second build would run at the real clock and
+	// the test would not show that the wall clock leaves no trace.
+	testtool.Need(t, "faketime")
 	var sums []string
 	for i, r := range runs {
 		os.MkdirAll(r.dir, 0o755)
@@ -176,9 +177,7 @@ func TestBuildRejectsBadDebPin(t *testing.T) {
 // TestBuildLinuxARM64 builds the arm64 tree and runs it under qemu-user
 // with a sysroot made from arm64 Debian packages.
 func TestBuildLinuxARM64(t *testing.T) {
-	if _, err := exec.LookPath("qemu-aarch64-static"); err != nil {
-		t.Skip("qemu-aarch64-static not installed (scripts/setup.sh installs qemu-user-static)")
-	}
+	testtool.Need(t, "qemu-aarch64-static")
 	work := t.TempDir()
 	e := env(t)
 	rep := parseReport(t, mustRun(t, work, e, "build", "--target", "linux-arm64", "--json").stdout)

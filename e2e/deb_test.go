@@ -15,6 +15,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 // debReport is the part of `package deb --json` the tests read.
@@ -30,17 +32,14 @@ type debReport struct {
 
 func needDebTools(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not installed: run scripts/setup.sh", tool)
-		}
-	}
+	testtool.Need(t, tools...)
 }
 
 func hostTargetName(t *testing.T) string {
 	t.Helper()
 	name := map[string]string{"amd64": "linux-amd64", "arm64": "linux-arm64"}[runtime.GOARCH]
 	if name == "" {
+		// Safe skip: it depends on the host CPU, not on the setup; CI runs on amd64.
 		t.Skipf("the default release has no target for %s", runtime.GOARCH)
 	}
 	return name
@@ -194,9 +193,7 @@ func inChroot(t *testing.T, root string, binds map[string]string, script string)
 // pypy3 installs beside it; purging leaves nothing in /opt; and a
 // tampered Release makes apt-get update fail.
 func TestAptRepositoryInChroot(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("debootstrap and chroot need root")
-	}
+	testtool.NeedRoot(t) // debootstrap and chroot
 	needDebTools(t, "unshare", "chroot", "gpgv")
 	work := t.TempDir()
 	os.Chmod(work, 0o755)

@@ -9,32 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// sharedPyPyGit is ../shared/pypy/pypy.git beside the repository (or
-// $PYPYCTL_SHARED/pypy/pypy.git): PyPy's real release commits. CI always
-// has it; a developer machine without it skips.
-func sharedPyPyGit(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("PYPYCTL_SHARED")
-	if base == "" {
-		wd, _ := os.Getwd()
-		for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-			if st, err := os.Stat(filepath.Join(d, "shared", "pypy", "pypy.git")); err == nil && st.IsDir() {
-				base = filepath.Join(d, "shared")
-				break
-			}
-		}
-	}
-	p := filepath.Join(base, "pypy", "pypy.git")
-	if st, err := os.Stat(p); base == "" || err != nil || !st.IsDir() {
-		if os.Getenv("PYPYCTL_CI") != "" || os.Getenv("CI") != "" {
-			t.Fatalf("PyPy's release commits (shared/pypy/pypy.git beside the repository, or $PYPYCTL_SHARED) are missing: CI needs them")
-		}
-		t.Skip("no shared/pypy/pypy.git beside the repository (set PYPYCTL_SHARED)")
-	}
-	return p
-}
+	"github.com/pypyctl/pypyctl/internal/testenv"
+)
 
 // brokenTarget is an RPython program the annotator rejects: x is an int
 // on one path and a str on the other.
@@ -57,7 +34,7 @@ def target(*args):
 // so RPython really runs every time.
 func TestRealRPythonInBuilderImage(t *testing.T) {
 	needTools(t, "bwrap", "apt-get", "git")
-	repo := sharedPyPyGit(t)
+	repo := filepath.Join(testenv.SharedPyPy(t), "pypy.git")
 	src := filepath.Join(t.TempDir(), "src")
 	if out, err := exec.Command("git", "clone", "-q", "--depth", "1", "--branch", "release-pypy2.7-v7.3.20", "file://"+repo, src).CombinedOutput(); err != nil {
 		t.Fatalf("git clone: %v\n%s", err, out)

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 // wheelReport is the part of `pypyctl wheels check --json` the tests read.
@@ -47,6 +49,7 @@ func checkWheels(t *testing.T, dir string, e []string, wheel string) (wheelRepor
 func TestWheelsBuildRepairInstall(t *testing.T) {
 	needTools(t, "bwrap", "patchelf", "cc")
 	if runtime.GOARCH != "amd64" {
+		// Safe skip: it depends on the host CPU, not on the setup; CI runs on amd64.
 		t.Skip("the done-when names x86_64 wheels")
 	}
 	work := t.TempDir()
@@ -159,6 +162,7 @@ func hiddenLibSandbox(t *testing.T, lib string, argv ...string) (string, error) 
 func TestWheelsCheckRejects(t *testing.T) {
 	needTools(t, "cc")
 	if runtime.GOARCH != "amd64" {
+		// Safe skip: it depends on the host CPU, not on the setup; CI runs on amd64.
 		t.Skip("the fixtures are x86_64 code")
 	}
 	work := t.TempDir()
@@ -257,11 +261,12 @@ func writeTestWheel(t *testing.T, dir, name string, members map[string][]byte) s
 // wheel whose module imports under qemu and reports SQLite's version.
 func TestWheelsBuildARM64(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
+		// Safe skip: it depends on the host CPU, not on the setup; CI runs on amd64.
 		t.Skip("cross-builds arm64 wheels from an amd64 host")
 	}
 	needTools(t, "qemu-aarch64-static", "aarch64-linux-gnu-gcc")
 	if _, err := os.Stat("/usr/lib/aarch64-linux-gnu/libsqlite3.so"); err != nil {
-		t.Skip("libsqlite3-dev:arm64 not installed (scripts/setup.sh installs it)")
+		testtool.Missing(t, "libsqlite3-dev:arm64 not installed (%s installs it)", testtool.Setup)
 	}
 	work := t.TempDir()
 	e := env(t)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/trust"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
@@ -309,9 +310,7 @@ func TestSelectAndPin(t *testing.T) {
 }
 
 func TestShims(t *testing.T) {
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skip("no sh")
-	}
+	testtool.Need(t, "sh")
 	dest := t.TempDir()
 	publishFixtures(t, dest, "", rel311, rel39, rel27)
 	d := testDirs(t)

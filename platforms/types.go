@@ -49,6 +49,9 @@ type Target struct {
 	Builder      string        `yaml:"builder" json:"builder"` // host | bwrap | emulated | image:REF
 	Runner       string        `yaml:"runner" json:"runner"`   // CI runner label
 	Translation  Translation   `yaml:"translation" json:"translation"`
+	// NotBuildable, when set, says why pypyctl cannot build this target
+	// yet (it only names it in indexes); CI generates no job for it.
+	NotBuildable string `yaml:"not_buildable,omitempty" json:"not_buildable,omitempty"`
 }
 
 // IndexPlatform is the (arch, platform) pair pypy.org's versions.json uses.

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
@@ -80,9 +81,7 @@ func readIndex(t *testing.T, dest string) index.Index {
 
 func sha256sumCheck(t *testing.T, dir string) {
 	t.Helper()
-	if _, err := exec.LookPath("sha256sum"); err != nil {
-		t.Skip("sha256sum not installed")
-	}
+	testtool.Need(t, "sha256sum")
 	cmd := exec.Command("sha256sum", "--strict", "-c", SumsName)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish/index"
 	"github.com/pypyctl/pypyctl/store"
@@ -118,9 +119,7 @@ func TestNightlyNames(t *testing.T) {
 // HEAD's id.
 func gitRepo(t *testing.T, n int) (string, string) {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
+	testtool.Need(t, "git")
 	dir := t.TempDir()
 	git := func(args ...string) string {
 		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)

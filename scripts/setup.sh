@@ -7,7 +7,9 @@ need=(
   # C libraries the archive compressors bind (bzip2, xz, zstd reference encoders)
   libbz2-dev liblzma-dev libzstd-dev pkg-config gcc
   # reference CLIs that read our archives back in tests and benchmarks
-  bzip2 xz-utils zstd unzip faketime bc
+  bzip2 xz-utils zstd zip unzip faketime bc
+  # git (lint lists files with it; translator and release tests make repos), python3 (probes)
+  git python3
   # emulated arm64: qemu-user and the arm64 packages for its sysroot
   qemu-user-static
   # arm64 wheels: the cross compiler and the arm64 -dev library the test project links

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 // fakeInterpreter writes an executable that answers the probe like the
@@ -80,10 +82,7 @@ func TestProbeScriptRunsOnARealPython(t *testing.T) {
 	// Only Python 3 exists on these machines: the probe must parse there
 	// and refuse it, which is what keeps a pypy3 on PATH from being used.
 	m := LocalMachine(os.Getenv)
-	py, err := m.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3 to run the probe with")
-	}
+	py := testtool.Need(t, "python3")[0]
 	h, err := ProbeHost(context.Background(), m, nil, py)
 	if err == nil || h.Found {
 		t.Fatalf("python3 accepted as host: %+v", h)
@@ -160,9 +159,7 @@ func TestHostInstallAdvice(t *testing.T) {
 
 func TestLocalAptCandidates(t *testing.T) {
 	m := LocalMachine(os.Getenv)
-	if _, err := m.LookPath("apt-cache"); err != nil {
-		t.Skip("no apt-cache here")
-	}
+	testtool.Need(t, "apt-cache")
 	got := m.AptCandidates(context.Background(), "pypy3", "no-such-package-pypyctl")
 	if got == nil || got["no-such-package-pypyctl"] != "" {
 		t.Fatalf("got %v", got)

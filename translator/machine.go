@@ -12,8 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // Machine is what planning and preflight learn about the computer they run
@@ -165,14 +163,6 @@ func isExecutable(p string) bool {
 	return err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0
 }
 
-func memTotal() (uint64, error) {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0, fmt.Errorf("read memory size: %w", err)
-	}
-	return parseMemTotal(b)
-}
-
 // parseMemTotal reads the "MemTotal: N kB" line of /proc/meminfo.
 func parseMemTotal(b []byte) (uint64, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -190,21 +180,6 @@ func parseMemTotal(b []byte) (uint64, error) {
 		}
 	}
 	return 0, errors.New("no MemTotal line in /proc/meminfo")
-}
-
-func diskFree(path string) (uint64, error) {
-	p := path
-	for {
-		var st unix.Statfs_t
-		err := unix.Statfs(p, &st)
-		if err == nil {
-			return st.Bavail * uint64(st.Bsize), nil
-		}
-		if !errors.Is(err, unix.ENOENT) || filepath.Dir(p) == p {
-			return 0, fmt.Errorf("statfs %s: %w", p, err)
-		}
-		p = filepath.Dir(p)
-	}
 }
 
 func lastLines(s string, n int) string {

@@ -61,8 +61,9 @@ type Request struct {
 	// PassEnv names extra variables to let through from the caller's
 	// environment; their values become part of the key.
 	PassEnv []string
-	// MinMemoryGB overrides the target's min_memory_gb; MinDiskGB the
-	// free-space floor at WorkRoot.
+	// MinMemoryGB overrides the target's min_memory_gb when > 0; a
+	// negative value turns the memory check off (--min-memory 0). MinDiskGB
+	// is the free-space floor at WorkRoot.
 	MinMemoryGB, MinDiskGB int
 	Timeout                time.Duration
 	// Sysroot is qemu-user's -L for the emulated builder.
@@ -186,8 +187,11 @@ func NewPlan(ctx context.Context, req Request) (*Plan, error) {
 		rel:       r,
 	}
 	p.MinMemoryGB = t.Translation.MinMemoryGB
-	if req.MinMemoryGB > 0 {
+	switch {
+	case req.MinMemoryGB > 0:
 		p.MinMemoryGB = req.MinMemoryGB
+	case req.MinMemoryGB < 0:
+		p.MinMemoryGB = 0 // no check
 	}
 	if p.MinDiskGB <= 0 {
 		p.MinDiskGB = DefaultMinDiskGB

@@ -156,10 +156,14 @@ func hostProblems(ctx context.Context, p *Plan, t *platforms.Target, m *Machine)
 func resourceProblems(p *Plan, req Request) []Problem {
 	m := req.Machine
 	var probs []Problem
-	if mem, err := m.MemTotal(); err != nil {
+	// MinMemoryGB 0 means no check: the machine's size is not even read,
+	// so --min-memory 0 works where memory cannot be measured.
+	if p.MinMemoryGB <= 0 {
+		// nothing to check
+	} else if mem, err := m.MemTotal(); err != nil {
 		probs = append(probs, Problem{Check: "memory", Message: fmt.Sprintf("cannot tell how much memory this machine has: %v", err),
 			Fix: fmt.Sprintf("make sure it has %d GB and pass --min-memory 0 to skip the check", p.MinMemoryGB)})
-	} else if p.MinMemoryGB > 0 && mem < uint64(p.MinMemoryGB)*gb {
+	} else if mem < uint64(p.MinMemoryGB)*gb {
 		probs = append(probs, Problem{Check: "memory",
 			Message: fmt.Sprintf("this machine has %.1f GB of memory; translating %s needs %d GB", float64(mem)/gb, p.Target, p.MinMemoryGB),
 			Fix:     fmt.Sprintf("use a bigger machine, or pass --min-memory %d to try anyway (RPython may be killed by the OOM killer)", mem/gb)})

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"syscall"
 	"time"
 )
 
@@ -35,7 +34,7 @@ func runGroup(ctx context.Context, argv []string, dir string, env []string, out 
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		pw.Close()
 		return fmt.Errorf("start %s: %w", argv[0], err)
@@ -55,18 +54,18 @@ func runGroup(ctx context.Context, argv []string, dir string, env []string, out 
 	select {
 	case waitErr = <-exited:
 	case <-ctx.Done():
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		signalGroup(pgid, false)
 		t := time.NewTimer(grace)
 		select {
 		case waitErr = <-exited:
 			t.Stop()
 		case <-t.C:
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			signalGroup(pgid, true)
 			waitErr = <-exited
 		}
 	}
 	// Members of the group may outlive the leader (background jobs).
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	signalGroup(pgid, true)
 
 	// A process that left the group could still hold the pipe; do not
 	// wait for it forever.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/store"
 )
 
@@ -126,11 +127,9 @@ func TestTranslateWithTheDouble(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if c.builder == BuilderBwrap {
-				if _, err := exec.LookPath("bwrap"); err != nil {
-					t.Skip("bwrap not installed")
-				}
+				testtool.Need(t, "bwrap")
 				if out, err := exec.Command("bwrap", "--ro-bind", "/", "/", "--unshare-all", "true").CombinedOutput(); err != nil {
-					t.Skipf("bwrap cannot make namespaces here: %v %s", err, out)
+					testtool.Missing(t, "bwrap cannot make namespaces here (%v %s): allow unprivileged user namespaces", err, out)
 				}
 			}
 			rg := newRig(t)
@@ -485,19 +484,15 @@ func TestTranslateFromGitSource(t *testing.T) {
 // and the translation both go through qemu-aarch64-static.
 func TestEmulatedBuilder(t *testing.T) {
 	if testing.Short() {
+		// Safe skip: -short is never used by make test.
 		t.Skip("builds a foreign-arch binary")
 	}
 	if runtime.GOARCH != "amd64" {
+		// Safe skip: it depends on the host CPU, not on the setup; CI runs on amd64.
 		t.Skip("the emulated test runs an arm64 double on amd64")
 	}
-	qemu, err := exec.LookPath("qemu-aarch64-static")
-	if err != nil {
-		t.Skip("qemu-aarch64-static not installed")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the arm64 double")
-	}
+	tools := testtool.Need(t, "qemu-aarch64-static", "go")
+	qemu, goBin := tools[0], tools[1]
 	host := filepath.Join(t.TempDir(), "pypy")
 	build := exec.Command(goBin, "build", "-o", host, "./testdata/rpython-double/fakehost")
 	build.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "GOFLAGS=-mod=mod")

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/platforms"
 )
 
@@ -21,9 +22,7 @@ import (
 // commits and returns its file:// URL and the commits.
 func gitRepo(t *testing.T) (url, c1, c2 string) {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	testtool.Need(t, "git")
 	dir := t.TempDir()
 	runGit(t, dir, "init", "-q", "-b", "main")
 	fakeSourceTree(t, dir, "3.11.13")
@@ -240,9 +239,7 @@ func TestFetchArchive(t *testing.T) {
 }
 
 func TestFetchTarBz2(t *testing.T) {
-	if _, err := exec.LookPath("bzip2"); err != nil {
-		t.Skip("bzip2 not installed")
-	}
+	testtool.Need(t, "bzip2")
 	root := t.TempDir()
 	top := filepath.Join(root, "pypy3.11-v7.3.20-src")
 	fakeSourceTree(t, top, "3.11.13")
@@ -270,9 +267,7 @@ func TestFetchTarBz2(t *testing.T) {
 func TestSourceFromDir(t *testing.T) {
 	plain := func(t *testing.T) string { return fakeSourceTree(t, t.TempDir(), "3.11.13") }
 	repo := func(t *testing.T) string {
-		if _, err := exec.LookPath("git"); err != nil {
-			t.Skip("git not installed")
-		}
+		testtool.Need(t, "git")
 		dir := plain(t)
 		runGit(t, dir, "init", "-q")
 		runGit(t, dir, "add", "-A")

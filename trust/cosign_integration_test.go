@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/trust/keys"
 	"github.com/pypyctl/pypyctl/trust/provenance"
 )
@@ -21,13 +22,13 @@ func cosignBinary(t *testing.T) string {
 	if cache == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			t.Skip("no home directory to find the cached cosign in")
+			testtool.Missing(t, "no home directory to find the cached cosign in: %v", err)
 		}
 		cache = filepath.Join(home, ".cache")
 	}
 	bin := filepath.Join(cache, "pypyctl-tools", "bin", "cosign")
 	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("cosign is not built: run scripts/tools/cosign.sh first (it caches %s)", bin)
+		testtool.Missing(t, "cosign is not built: run scripts/tools/cosign.sh first (it caches %s)", bin)
 	}
 	return bin
 }

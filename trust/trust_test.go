@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/trust/keys"
 	"github.com/pypyctl/pypyctl/trust/provenance"
 )
@@ -66,9 +67,7 @@ func sha256Hex(t *testing.T, path string) string {
 // provenance naming both, and every file plus SHA256SUMS signed.
 func release(t *testing.T) (dir string, s *keys.Signer, pubPath string) {
 	t.Helper()
-	if _, err := exec.LookPath("sha256sum"); err != nil {
-		t.Skip("sha256sum not installed")
-	}
+	testtool.Need(t, "sha256sum")
 	dir = t.TempDir()
 	s, pubPath = newSigner(t, t.TempDir())
 	pseudoArchive(t, filepath.Join(dir, archiveName), 256<<10)
@@ -145,9 +144,7 @@ func TestSignFileIsDeterministicAndReadOnly(t *testing.T) {
 // checks the .sig (decoded to DER) and the bundle's signature over the
 // file, and rejects them for another file.
 func TestOpenSSLVerifiesSignatures(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed (scripts/setup.sh installs it)")
-	}
+	testtool.Need(t, "openssl")
 	dir := t.TempDir()
 	s, pub := newSigner(t, dir)
 	f := filepath.Join(dir, archiveName)

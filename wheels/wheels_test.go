@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func TestParseName(t *testing.T) {
@@ -184,9 +185,7 @@ func TestRetagWHEEL(t *testing.T) {
 }
 
 func TestRepairPureWheel(t *testing.T) {
-	if _, err := exec.LookPath("patchelf"); err != nil {
-		t.Skip("patchelf not installed (scripts/setup.sh)")
-	}
+	testtool.Need(t, "patchelf")
 	p := pureWheel(t, t.TempDir(), 0)
 	_, err := Repair(context.Background(), p, RepairOptions{OutDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "no ELF files") {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/ci"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/platforms"
 )
 
 func newCICmd(a *App) *cobra.Command {
@@ -53,7 +54,7 @@ PYPYCTL_STORE_TOKEN, else the job's CI_REGISTRY_USER/CI_REGISTRY_PASSWORD.`,
 			if err != nil {
 				return Usagef("%w", err)
 			}
-			return a.writeCI(ciGitHubResult{Release: r.Name, Store: store, Jobs: len(r.Targets), File: out}, data, "pipeline", "release")
+			return a.writeCI(ciGitHubResult{Release: r.Name, Store: store, Jobs: a.ciJobs(m, r), File: out}, data, "pipeline", "release")
 		},
 	}
 	c.Flags().StringVar(&release, "release", "", "release to build (default: the matrix's default_release)")
@@ -124,11 +125,24 @@ own token). The output depends only on the matrix and the flags.`,
 			if err != nil {
 				return err
 			}
-			return a.writeCI(ciGitHubResult{Release: r.Name, Store: store, Jobs: len(r.Targets), File: out}, data, "workflow", "merge")
+			return a.writeCI(ciGitHubResult{Release: r.Name, Store: store, Jobs: a.ciJobs(m, r), File: out}, data, "workflow", "merge")
 		},
 	}
 	c.Flags().StringVar(&release, "release", "", "release to build (default: the matrix's default_release)")
 	c.Flags().StringVar(&store, "store", ci.DefaultStore, "OCI repository the jobs share artifacts through (oci://REGISTRY/REPO or ${{ vars.NAME }})")
 	c.Flags().StringVar(&out, "out", "", "write the workflow to this file instead of stdout")
 	return c
+}
+
+// ciJobs counts the build jobs a generated file has and tells the user
+// which targets got none (the matrix marks them not_buildable).
+func (a *App) ciJobs(m *platforms.Matrix, r *platforms.Release) int {
+	jm, err := ci.Jobs(m, r)
+	if err != nil {
+		return 0 // the generator already succeeded, so this cannot fail
+	}
+	for _, sk := range jm.Skipped {
+		a.Logf("no job for %s: not buildable yet (%s)", sk.Target, sk.Reason)
+	}
+	return len(jm.Include)
 }

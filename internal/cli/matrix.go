@@ -78,6 +78,13 @@ status is 1 when there is any.`,
 				if res.Valid && !a.Quiet {
 					fmt.Fprintf(a.Stdout, "ok: %s: %d releases, %d targets\n", res.File, res.Releases, res.Targets)
 				}
+				if m != nil && !a.Quiet {
+					for _, t := range m.Targets {
+						if t.NotBuildable != "" {
+							fmt.Fprintf(a.Stdout, "note: target %s is not buildable yet (no CI job): %s\n", t.Name, t.NotBuildable)
+						}
+					}
+				}
 			}
 			if !res.Valid {
 				return fmt.Errorf("%s is invalid: %s", res.File, plural(len(probs), "problem"))

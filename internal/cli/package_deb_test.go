@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func pkgCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
@@ -50,11 +52,7 @@ func TestPackageUsage(t *testing.T) {
 // dpkg-deb made, Date from SOURCE_DATE_EPOCH, signatures gpgv accepts
 // with the keyring the command exported.
 func TestPackageAptCommand(t *testing.T) {
-	for _, tool := range []string{"dpkg-deb", "gpgv", "dpkg"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed (scripts/setup.sh installs it)", tool)
-		}
-	}
+	testtool.Need(t, "dpkg-deb", "gpgv", "dpkg")
 	dir := t.TempDir()
 	env := map[string]string{"HOME": dir, "SOURCE_DATE_EPOCH": "1700000000"}
 	root := filepath.Join(dir, "pkg")

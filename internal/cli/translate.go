@@ -66,6 +66,10 @@ host interpreter is missing.`,
 			if f.timeout < 0 {
 				return Usagef("--timeout must be positive")
 			}
+			minMemory := f.minMemory
+			if minMemory == 0 && cmd.Flags().Changed("min-memory") {
+				minMemory = -1 // an explicit 0 turns the check off
+			}
 			_, r, t, err := a.releaseTarget(f.release, f.target)
 			if err != nil {
 				return err
@@ -81,7 +85,7 @@ host interpreter is missing.`,
 			ctx := cmd.Context()
 			req := translator.Request{
 				Release: r, Target: t, Builder: f.builder, HostPython: f.hostPython, SourceDir: f.source,
-				PassEnv: f.passEnv, MinMemoryGB: f.minMemory, MinDiskGB: f.minDisk, Timeout: f.timeout,
+				PassEnv: f.passEnv, MinMemoryGB: minMemory, MinDiskGB: f.minDisk, Timeout: f.timeout,
 				Sysroot: f.sysroot, WorkRoot: workRoot, Machine: mach, Sources: sources,
 				RPythonTarget: f.rpythonTarget,
 			}
@@ -159,7 +163,7 @@ host interpreter is missing.`,
 	fl.StringVar(&f.debianMirror, "debian-mirror", "", "Debian mirror for builder-image packages (default: $"+builder.MirrorEnv+", else the host's apt sources)")
 	fl.StringVar(&f.sysroot, "sysroot", "", "emulated builder: root of the foreign-arch libraries (qemu -L)")
 	fl.StringArrayVar(&f.passEnv, "pass-env", nil, "also let this variable of your environment through to RPython (repeatable; its value joins the cache key)")
-	fl.IntVar(&f.minMemory, "min-memory", 0, "required RAM in GB (default: the target's min_memory_gb)")
+	fl.IntVar(&f.minMemory, "min-memory", 0, "required RAM in GB; 0 skips the check (default: the target's min_memory_gb)")
 	fl.IntVar(&f.minDisk, "min-disk", 0, fmt.Sprintf("required free disk at the work dir in GB (default %d)", translator.DefaultMinDiskGB))
 	fl.DurationVar(&f.timeout, "timeout", translator.DefaultTimeout, "give up (and kill RPython's process group) after this long")
 	fl.StringVar(&f.storeDir, "store", "", "content-addressed store (default: the cache dir's store/)")

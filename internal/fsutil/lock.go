@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
-// Lock is an exclusive advisory lock on a file (flock). The kernel drops it
-// when the process dies, so a killed run never leaves a stale lock.
+// Lock is an exclusive advisory lock on a file (flock on unix, LockFileEx
+// on Windows). The kernel drops it when the process dies, so a killed run
+// never leaves a stale lock.
 type Lock struct{ f *os.File }
 
 // Acquire blocks until the lock at path is held or ctx ends. onWait, when
@@ -26,11 +26,11 @@ func Acquire(ctx context.Context, path string, onWait func()) (*Lock, error) {
 	}
 	told := false
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := tryLock(f)
 		if err == nil {
 			return &Lock{f: f}, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
+		if !errors.Is(err, errBusy) {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
@@ -52,7 +52,7 @@ func (l *Lock) Release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	unlock(l.f)
 	err := l.f.Close()
 	l.f = nil
 	return err
@@ -68,9 +68,9 @@ func TryAcquire(path string) (l *Lock, held bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("lock %s: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLock(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errBusy) {
 			return nil, false, nil
 		}
 		return nil, false, fmt.Errorf("lock %s: %w", path, err)

@@ -14,16 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/packaging/deb"
 )
 
 func needTool(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed (scripts/setup.sh installs it)", tool)
-		}
-	}
+	testtool.Need(t, tools...)
 }
 
 func run(t *testing.T, env []string, name string, args ...string) (string, error) {

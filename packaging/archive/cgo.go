@@ -9,9 +9,10 @@ package archive
 // libzstd.a is built without multithreading (ZSTD_c_nbWorkers is
 // "Unsupported parameter"), so zstd links the shared libzstd.so.1, which
 // every dpkg-based system has; its version then decides tar.zst bytes.
+// The link flags live in per-OS files (cgo_linux.go, cgo_darwin.go):
+// -l:NAME.a is GNU ld syntax that Apple's linker does not understand.
 
 /*
-#cgo LDFLAGS: -l:libbz2.a -l:liblzma.a -lzstd -lpthread
 #include <stdlib.h>
 #include <string.h>
 #include <bzlib.h>

@@ -14,8 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // ExtractOptions tune Extract.
@@ -462,7 +460,7 @@ func (x *extractor) add(it item) error {
 
 func (x *extractor) file(rel string, it item) error {
 	dst := x.abs(rel)
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
 	if err != nil {
 		return err
 	}
@@ -520,14 +518,6 @@ func (x *extractor) symlink(rel string, it item) error {
 	x.nodes[rel] = &node{kind: nodeSymlink, target: it.link, mtime: it.mtime, entry: it.name}
 	x.links = append(x.links, rel)
 	return setLinkTime(dst, it.mtime)
-}
-
-func setLinkTime(p string, t time.Time) error {
-	ts := []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return &fs.PathError{Op: "lutimes", Path: p, Err: err}
-	}
-	return nil
 }
 
 // checkLink resolves target from the link's directory through the

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 const testEpoch = 1672272000 // 2022-12-29T00:00:00Z
@@ -114,11 +116,7 @@ func must(t testing.TB, err error) {
 // installs them all).
 func needTool(t testing.TB, names ...string) {
 	t.Helper()
-	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			t.Skipf("%s not installed (run scripts/setup.sh)", n)
-		}
-	}
+	testtool.Need(t, names...)
 }
 
 // run runs a command and returns its stdout, failing the test with its

@@ -16,16 +16,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/platforms"
 )
 
 func needTool(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed (scripts/setup.sh installs it)", tool)
-		}
-	}
+	testtool.Need(t, tools...)
 }
 
 func matrix(t *testing.T) *platforms.Matrix {

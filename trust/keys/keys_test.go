@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/sigstore/sigstore/pkg/signature/options"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func mustKey(t *testing.T) *ecdsa.PrivateKey {
@@ -225,9 +227,7 @@ func TestSignerDeterministic(t *testing.T) {
 // TestOpenSSLInterop: keys openssl makes load here, keys made here load in
 // openssl, and openssl verifies our signatures.
 func TestOpenSSLInterop(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed (scripts/setup.sh installs it)")
-	}
+	testtool.Need(t, "openssl")
 	dir := t.TempDir()
 	run := func(args ...string) string {
 		t.Helper()

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
@@ -207,9 +208,7 @@ func TestSignVerify(t *testing.T) {
 // TestOpenSSLVerifiesEnvelope: an independent PAE (written from the DSSE
 // spec here) and openssl agree with the envelope's signature.
 func TestOpenSSLVerifiesEnvelope(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed (scripts/setup.sh installs it)")
-	}
+	testtool.Need(t, "openssl")
 	dir := t.TempDir()
 	s := signer(t)
 	st, _ := New(options())

@@ -3,61 +3,63 @@ package sbom
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+
+	"github.com/pypyctl/pypyctl/internal/dirs"
+	"github.com/pypyctl/pypyctl/internal/testtool"
+	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/vm/debian"
 )
 
-// debianDebs are the bookworm packages the real-tree test extracts.
-var debianDebs = []string{
-	"pypy3_7.3.11+dfsg-2+deb12u3_amd64.deb",
-	"pypy3-lib_7.3.11+dfsg-2+deb12u3_amd64.deb",
-	"python3-pip-whl_23.0.1+dfsg-1_all.deb",
-	"python3-setuptools-whl_66.1.1-1+deb12u2_all.deb",
-}
-
-// fetchDebs finds the .debs in /tmp/debs or downloads them with apt-get
-// into a temp dir; it skips the test when neither works.
-func fetchDebs(t *testing.T) []string {
+// fetchDebs gets the default release's pinned amd64 .debs through the
+// project's own fetcher into the project cache (verified against their
+// sha256 pins), keyed by package name: the test never depends on what a
+// machine has lying around or on the order files sort in.
+func fetchDebs(t *testing.T) map[string]string {
 	t.Helper()
 	if runtime.GOARCH != "amd64" {
+		// Safe skip: it depends on the host CPU, not on the setup; CI runs on amd64.
 		t.Skip("the Debian-tree SBOM test resolves amd64 libraries on an amd64 host")
 	}
-	for _, tool := range []string{"dpkg-deb", "dpkg", "dpkg-query"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not found: not a Debian host", tool)
+	testtool.Need(t, "dpkg-deb", "dpkg", "dpkg-query", "apt-get")
+	m, err := platforms.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.Release(m.DefaultRelease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := dirs.Resolve(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins := r.DebPackages("amd64")
+	f := &debian.Fetcher{CacheDir: filepath.Join(d.Downloads(), "debian"), Log: func(s string) { t.Log(s) }}
+	paths, err := f.Fetch(context.Background(), pins)
+	if err != nil {
+		testtool.Missing(t, "cannot fetch the pinned Debian packages (apt sources for bookworm; %s sets them up): %v", testtool.Setup, err)
+	}
+	byName := map[string]string{}
+	for i, p := range pins {
+		byName[p.Name] = paths[i]
+	}
+	for _, want := range []string{"pypy3", "pypy3-lib", "python3-pip-whl", "python3-setuptools-whl"} {
+		if byName[want] == "" {
+			t.Fatalf("release %s pins no %s .deb for amd64", r.Name, want)
 		}
 	}
-	var out []string
-	have := true
-	for _, d := range debianDebs {
-		p := filepath.Join("/tmp/debs", d)
-		if _, err := os.Stat(p); err != nil {
-			have = false
-			break
-		}
-		out = append(out, p)
-	}
-	if have {
-		return out
-	}
-	dir := t.TempDir()
-	cmd := exec.Command("apt-get", "download", "pypy3:amd64", "pypy3-lib:amd64", "python3-pip-whl", "python3-setuptools-whl")
-	cmd.Dir = dir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("no /tmp/debs and `apt-get download` failed (%v): %s", err, b)
-	}
-	out, _ = filepath.Glob(filepath.Join(dir, "*.deb"))
-	if len(out) != 4 {
-		t.Skipf("apt-get download gave %d .debs, want 4", len(out))
-	}
-	return out
+	return byName
 }
 
 func run(t *testing.T, name string, args ...string) string {
@@ -100,7 +102,8 @@ func TestSBOMOfDebianTree(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	var inputs []Deb
-	for _, d := range debs {
+	for _, name := range slices.Sorted(maps.Keys(debs)) {
+		d := debs[name]
 		run(t, "dpkg-deb", "-x", d, root)
 		info, err := ReadDeb(ctx, d)
 		if err != nil {
@@ -225,7 +228,8 @@ func TestSBOMOfDebianTree(t *testing.T) {
 	if (*c.Hashes)[0].Value != sha256sum(t, filepath.Join(root, vm)) {
 		t.Error("VM digest differs from sha256sum's")
 	}
-	if _, err := exec.LookPath("readelf"); err == nil {
+	// readelf is the independent check of NEEDED: required, not optional.
+	if testtool.Need(t, "readelf") != nil {
 		dyn := run(t, "readelf", "-d", filepath.Join(root, vm))
 		for _, m := range regexp.MustCompile(`\(NEEDED\)\s+Shared library: \[([^\]]+)\]`).FindAllStringSubmatch(dyn, -1) {
 			if !propIs(c, PropNeeded, m[1]) {
@@ -246,7 +250,7 @@ func TestSBOMOfDebianTree(t *testing.T) {
 		t.Errorf("launcher does not depend on the VM file: %v", deps["file:usr/bin/pypy3.9"])
 	}
 	// The input .debs with their digests.
-	if c := byName["pypy3"]; c.Hashes == nil || (*c.Hashes)[0].Value != sha256sum(t, debs[0]) || !propIs(c, PropRole, "input-deb") {
+	if c := byName["pypy3"]; c.Hashes == nil || (*c.Hashes)[0].Value != sha256sum(t, debs["pypy3"]) || !propIs(c, PropRole, "input-deb") {
 		t.Errorf("pypy3 input deb: %+v", c)
 	}
 	if !contains(deps[byName["pypy3"].BOMRef], byName["pypy3-lib"].BOMRef) {
@@ -283,11 +287,11 @@ func contains(list []string, s string) bool {
 func validateSchema(t *testing.T, bom []byte) {
 	t.Helper()
 	if err := exec.Command("python3", "-c", "import jsonschema").Run(); err != nil {
-		t.Skip("python3 with jsonschema not found (apt-get install python3-jsonschema)")
+		testtool.Missing(t, "python3 with jsonschema not found (%s installs python3-jsonschema)", testtool.Setup)
 	}
 	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/CycloneDX/cyclonedx-go").Output()
 	if err != nil {
-		t.Skipf("cannot locate cyclonedx-go's schemas: %v", err)
+		t.Fatalf("cannot locate cyclonedx-go's schemas: %v", err)
 	}
 	f := filepath.Join(t.TempDir(), "bom.json")
 	os.WriteFile(f, bom, 0o644)
@@ -301,11 +305,11 @@ func TestSchemaValidatorRejects(t *testing.T) {
 	// The validator must be able to fail: a licence id outside SPDX's list.
 	bom := []byte(`{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[{"type":"library","name":"x","licenses":[{"license":{"id":"NOT-SPDX"}}]}]}`)
 	if err := exec.Command("python3", "-c", "import jsonschema").Run(); err != nil {
-		t.Skip("python3 with jsonschema not found (apt-get install python3-jsonschema)")
+		testtool.Missing(t, "python3 with jsonschema not found (%s installs python3-jsonschema)", testtool.Setup)
 	}
 	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/CycloneDX/cyclonedx-go").Output()
 	if err != nil {
-		t.Skipf("cannot locate cyclonedx-go's schemas: %v", err)
+		t.Fatalf("cannot locate cyclonedx-go's schemas: %v", err)
 	}
 	f := filepath.Join(t.TempDir(), "bom.json")
 	os.WriteFile(f, bom, 0o644)

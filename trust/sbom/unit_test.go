@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func TestDependsNames(t *testing.T) {
@@ -49,7 +51,7 @@ func TestUUIDv5(t *testing.T) {
 		got := uuidV5(urlNamespace, name)
 		out, err := exec.Command("python3", "-c", "import sys, uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, sys.argv[1]))", name).Output()
 		if err != nil {
-			t.Skip("python3 not available to cross-check UUIDv5")
+			testtool.Missing(t, "python3 cannot cross-check UUIDv5 (%v; %s installs python3)", err, testtool.Setup)
 		}
 		if want := strings.TrimSpace(string(out)); got != want {
 			t.Errorf("uuidV5(%q) = %s, python says %s", name, got, want)
@@ -109,11 +111,9 @@ func TestScanRealELF(t *testing.T) {
 		}
 	}
 	if lib == "" {
-		t.Skip("no libffi.so.8 or libz.so.1 on this host")
+		testtool.Missing(t, "no libffi.so.8 or libz.so.1 on this host (%s installs libffi-dev and zlib1g-dev)", testtool.Setup)
 	}
-	if _, err := exec.LookPath("readelf"); err != nil {
-		t.Skip("readelf not installed")
-	}
+	testtool.Need(t, "readelf")
 	root := t.TempDir()
 	b, _ := os.ReadFile(lib)
 	os.MkdirAll(filepath.Join(root, "lib"), 0o755)

@@ -9,14 +9,14 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 // makeDeb builds a real .deb with dpkg-deb from a file map.
 func makeDeb(t *testing.T, compression string, files map[string]string) string {
 	t.Helper()
-	if _, err := exec.LookPath("dpkg-deb"); err != nil {
-		t.Skip("dpkg-deb not installed")
-	}
+	testtool.Need(t, "dpkg-deb")
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "DEBIAN"), 0o755)
 	os.WriteFile(filepath.Join(root, "DEBIAN", "control"), []byte("Package: pypyctl-test\nVersion: 1.0-1\nArchitecture: all\nMaintainer: t <t@example.invalid>\nPre-Depends: libssl3 (>= 3.0.0), pypy3-lib (= 1.0)\nDepends: zlib1g | libz\nDescription: test\n a longer\n description\n"), 0o644)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func TestIsGlibc(t *testing.T) {
@@ -62,11 +64,7 @@ func cc(t *testing.T, out, src string, args ...string) {
 // library (libfoo, in a "system" dir) which itself needs libbar: both are
 // planned and bundled, glibc is not, and RUNPATHs reach lib/.
 func TestDiscoverAndApply(t *testing.T) {
-	for _, tool := range []string{"cc", "patchelf"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (scripts/setup.sh installs it)", tool)
-		}
-	}
+	testtool.Need(t, []string{"cc", "patchelf"}...)
 	sys := t.TempDir()
 	cc(t, filepath.Join(sys, "libbar.so.1"), "int bar(void){return 2;}", "-shared", "-fPIC", "-Wl,-soname,libbar.so.1")
 	cc(t, filepath.Join(sys, "libfoo.so.1"), "int bar(void); int foo(void){return bar();}", "-shared", "-fPIC", "-Wl,-soname,libfoo.so.1", "-L"+sys, "-l:libbar.so.1")

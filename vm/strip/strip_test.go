@@ -8,14 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
 func TestStripKeepsDebugAside(t *testing.T) {
-	for _, tool := range []string{"cc", "objcopy", "strip"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (binutils, gcc)", tool)
-		}
-	}
+	testtool.Need(t, []string{"cc", "objcopy", "strip"}...)
 	in := t.TempDir()
 	bin := filepath.Join(in, "tree", "bin", "pypy3.9")
 	os.MkdirAll(filepath.Dir(bin), 0o755)

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command archivebench packs a directory with pypyctl's archive writer and
 // prints "<format> <bytes> <wall seconds> <cpu seconds>" (CPU: user + sys of
 // every thread, the cgo compressors' included), for scripts/bench/archive.sh.
