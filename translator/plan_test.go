@@ -34,6 +34,28 @@ func goldenPlan(t *testing.T, target string) *Plan {
 	return p
 }
 
+// checkGoldenPlan compares a plan's JSON with its golden file (-update
+// rewrites it).
+func checkGoldenPlan(t *testing.T, p *Plan, path string) {
+	t.Helper()
+	got, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	if *update {
+		writeFile(t, path, string(got), 0o644)
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./translator -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("plan differs from %s (run go test ./translator -update if the change is intended):\n%s", path, got)
+	}
+}
+
 // TestGoldenImagePlans pins what a dry run plans for the matrix's image
 // targets: the image's pins and key come from the embedded lock, nothing
 // is made, and the host is the image's PyPy.
@@ -61,20 +83,7 @@ func TestGoldenImagePlans(t *testing.T) {
 			if p.Image == nil || p.Command[0] != "/usr/bin/pypy" || p.Wrapper[0] != "bwrap" || !slices.Contains(p.Wrapper, ImageVar) {
 				t.Fatalf("image plan: image %+v command %v wrapper %v", p.Image, p.Command, p.Wrapper)
 			}
-			got, _ := json.MarshalIndent(p, "", "  ")
-			got = append(got, '\n')
-			path := filepath.Join("testdata", "golden", target+"-image.json")
-			if *update {
-				writeFile(t, path, string(got), 0o644)
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./translator -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("plan differs from %s (run go test ./translator -update if the change is intended):\n%s", path, got)
-			}
+			checkGoldenPlan(t, p, filepath.Join("testdata", "golden", target+"-image.json"))
 		})
 	}
 }
@@ -94,23 +103,7 @@ func TestGoldenDryRunPlans(t *testing.T) {
 	for _, rt := range r.Targets {
 		t.Run(rt.Name, func(t *testing.T) {
 			p := goldenPlan(t, rt.Name)
-			got, err := json.MarshalIndent(p, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", "golden", rt.Name+".json")
-			if *update {
-				writeFile(t, path, string(got), 0o644)
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./translator -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("plan differs from %s (run go test ./translator -update if the change is intended):\n%s", path, got)
-			}
+			checkGoldenPlan(t, p, filepath.Join("testdata", "golden", rt.Name+".json"))
 		})
 	}
 }

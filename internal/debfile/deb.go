@@ -2,7 +2,6 @@ package debfile
 
 import (
 	"archive/tar"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -52,17 +51,32 @@ func (d *Deb) walk(member string, fn func(h *tar.Header, r io.Reader) error) err
 	return Walk(d.Path, member, fn)
 }
 
-// parseControl reads an RFC822-style paragraph; continuation lines are
-// joined with newlines.
+// parseControl reads a control file's (first) paragraph.
 func parseControl(b []byte) Control {
-	c := Control{}
+	if ps := ParseParagraphs(b); len(ps) > 0 {
+		return ps[0]
+	}
+	return Control{}
+}
+
+// ParseParagraphs reads deb822 paragraphs (control files, apt's package
+// lists); continuation lines are joined with newlines.
+func ParseParagraphs(b []byte) []Control {
+	var out []Control
+	cur := Control{}
 	var last string
-	for _, line := range strings.Split(string(bytes.TrimSpace(b)), "\n") {
-		if line == "" {
-			break
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimRight(line, "\r")
+		if strings.TrimSpace(line) == "" {
+			if len(cur) > 0 {
+				out = append(out, cur)
+				cur = Control{}
+			}
+			last = ""
+			continue
 		}
 		if (line[0] == ' ' || line[0] == '\t') && last != "" {
-			c[last] += "\n" + line
+			cur[last] += "\n" + line
 			continue
 		}
 		k, v, ok := strings.Cut(line, ":")
@@ -70,9 +84,12 @@ func parseControl(b []byte) Control {
 			continue
 		}
 		last = strings.TrimSpace(k)
-		c[last] = strings.TrimSpace(v)
+		cur[last] = strings.TrimSpace(v)
 	}
-	return c
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
 // ExtractAll unpacks every file, directory and symlink of the package's

@@ -6,7 +6,6 @@
 package debrepo
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -147,37 +146,13 @@ func aptSpec(p platforms.DebPackage) string {
 	return p.Name + ":" + p.Arch + "=" + p.Version
 }
 
-// parseParagraphs reads deb822 paragraphs (apt-cache show output, control
-// files); continuation lines are joined with newlines.
+// ParseParagraphs reads deb822 paragraphs (apt-cache show output,
+// control files); the parser is debfile's, shared with .deb control
+// files.
 func ParseParagraphs(b []byte) []map[string]string {
 	var out []map[string]string
-	cur := map[string]string{}
-	var last string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.TrimSpace(line) == "" {
-			if len(cur) > 0 {
-				out = append(out, cur)
-				cur = map[string]string{}
-			}
-			last = ""
-			continue
-		}
-		if (line[0] == ' ' || line[0] == '\t') && last != "" {
-			cur[last] += "\n" + line
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		last = strings.TrimSpace(k)
-		cur[last] = strings.TrimSpace(v)
-	}
-	if len(cur) > 0 {
-		out = append(out, cur)
+	for _, p := range debfile.ParseParagraphs(b) {
+		out = append(out, p)
 	}
 	return out
 }
