@@ -57,7 +57,7 @@ host interpreter is missing.`,
 			default:
 				return Usagef("--builder %q: want host, bwrap, emulated, image or image:NAME", f.builder)
 			}
-			if f.hostPython != "" && strings.HasPrefix(f.builder, translator.BuilderImage) {
+			if f.hostPython != "" && translator.IsImageBuilder(f.builder) {
 				return Usagef("--host-python and --builder %s exclude each other: the image brings its own host", f.builder)
 			}
 			if f.minMemory < 0 || f.minDisk < 0 {
@@ -89,7 +89,12 @@ host interpreter is missing.`,
 				Sysroot: f.sysroot, WorkRoot: workRoot, Machine: mach, Sources: sources,
 				RPythonTarget: f.rpythonTarget,
 			}
-			if translator.IsImageBuilder(firstNonEmptyStr(f.builder, t.Builder)) {
+			// A host interpreter named on the command line means a host
+			// build, whatever builder the target names.
+			if f.hostPython != "" && f.builder == "" && translator.IsImageBuilder(t.Builder) {
+				req.Builder = translator.BuilderHost
+			}
+			if translator.IsImageBuilder(firstNonEmptyStr(req.Builder, t.Builder)) {
 				ist := st
 				if f.imageStore != "" {
 					if ist, _, err = a.OpenLocalStore(f.imageStore); err != nil {
