@@ -52,6 +52,9 @@ type Options struct {
 	MatrixName, MatrixSHA256, Builder string
 	// PostVM selects the post-translation stages (postvm.go).
 	PostVM PostVM
+	// SourceDir translates this PyPy checkout instead of the release's
+	// pinned source (a nightly's); only `vm: translate` releases read it.
+	SourceDir string
 }
 
 // Stage is one stage's outcome in the report.

@@ -29,7 +29,7 @@ func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, sto
 	sources := &translator.Sources{Store: local, Downloads: o.Dirs.Downloads(), Log: o.Log,
 		GitMirror: os.Getenv(translator.GitMirrorEnv)}
 	workRoot := filepath.Join(o.Dirs.Cache, "work")
-	req := translator.Request{Release: r, Target: t, WorkRoot: workRoot, Machine: mach, Sources: sources}
+	req := translator.Request{Release: r, Target: t, WorkRoot: workRoot, Machine: mach, Sources: sources, SourceDir: o.SourceDir}
 	if _, err := req.UseImage(ctx, builder.Config{Getenv: os.Getenv, Cache: o.Dirs.Cache,
 		Downloads: o.Dirs.Downloads(), Store: local, Log: o.Log}, false); err != nil {
 		return "", "", err

@@ -63,6 +63,9 @@ type Options struct {
 
 	// runBuild is build.Run; tests replace it.
 	runBuild func(context.Context, build.Options) (*build.Report, error)
+	// SourceDir is the checkout a nightly translates (--source): passed
+	// to every build instead of the release's pinned source.
+	SourceDir string
 }
 
 // TargetReport is one target's line of the summary.
@@ -276,7 +279,7 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 			Dirs: o.Dirs, Store: o.Store, NoSmoke: o.NoSmoke, Workers: o.Workers,
 			Log:      func(s string) { o.logf("%-28s %s", j.Name(), s) },
 			Progress: o.Progress, MatrixName: o.Matrix.Path, MatrixSHA256: o.MatrixSHA256,
-			Builder: o.Builder, PostVM: o.PostVM,
+			Builder: o.Builder, PostVM: o.PostVM, SourceDir: o.SourceDir,
 		})
 		if r != nil {
 			stages = r.Stages

@@ -477,8 +477,12 @@ func TestBuildAllBounded(t *testing.T) {
 	var mu sync.Mutex
 	running, peak, calls := 0, 0, 0
 	fail := targets[2]
-	o := Options{Matrix: m, Selection: Selection{Release: rel.Name, Targets: targets}, Store: st, MatrixSHA256: "m", Jobs: 2}
+	o := Options{Matrix: m, Selection: Selection{Release: rel.Name, Targets: targets}, Store: st, MatrixSHA256: "m", Jobs: 2,
+		SourceDir: "/src/pypy-nightly"}
 	o.runBuild = func(ctx context.Context, bo build.Options) (*build.Report, error) {
+		if bo.SourceDir != o.SourceDir {
+			t.Errorf("build of %s got source %q, want the release's --source %q", bo.Target.Name, bo.SourceDir, o.SourceDir)
+		}
 		mu.Lock()
 		running++
 		calls++

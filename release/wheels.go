@@ -43,7 +43,7 @@ func releaseWheels(ctx context.Context, o *Options, jobs []Job, dist string) ([]
 			Matrix: o.Matrix, Release: r, BaseDir: base, OutDir: dist, Only: only, Log: o.Log,
 			Tree: func(ctx context.Context, t *platforms.Target) (string, error) {
 				tr, err := build.Tree(ctx, build.Options{Matrix: o.Matrix, Release: r, Target: t, Dirs: o.Dirs,
-					Store: o.Store, NoSmoke: true, PostVM: o.PostVM, Log: o.Log, Progress: o.Progress})
+					Store: o.Store, NoSmoke: true, PostVM: o.PostVM, Log: o.Log, Progress: o.Progress, SourceDir: o.SourceDir})
 				if err != nil {
 					return "", err
 				}

@@ -160,6 +160,11 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 					return err
 				}
 				o.Nightly = &n
+				// The nightly is translated from the checkout it is named
+				// after, not from the release's pinned tag.
+				if o.SourceDir, err = filepath.Abs(f.source); err != nil {
+					return err
+				}
 			}
 			rep, err := release.Run(cmd.Context(), o)
 			if err != nil {
