@@ -196,9 +196,9 @@ func TestKeyDependsOnWhatChangesTheOutput(t *testing.T) {
 		{"host cffi", func(t *testing.T, req *Request, m *Machine) {
 			*m = *fakeMachine("linux", "amd64", "/opt/pypy/bin/pypy", strings.Replace(pypyProbe, "cffi=1.17.1", "cffi=1.16.0", 1))
 		}, false},
-		{"lto off", func(t *testing.T, req *Request, m *Machine) {
+		{"lto toggled", func(t *testing.T, req *Request, m *Machine) {
 			tg := *req.Target
-			tg.Translation.LTO = false
+			tg.Translation.LTO = !tg.Translation.LTO
 			req.Target = &tg
 		}, false},
 		{"cflags", func(t *testing.T, req *Request, m *Machine) {
