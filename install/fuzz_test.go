@@ -87,3 +87,15 @@ func FuzzVersionFile(f *testing.F) {
 		}
 	})
 }
+
+// A skipped line with an invalid byte inside the part kept for the note
+// (found by FuzzVersionFile): the byte is escaped, never turned into
+// U+FFFD.
+func TestNoteLineEscapesInvalidBytes(t *testing.T) {
+	for _, line := range []string{strings.Repeat("0", 79) + "\xff" + strings.Repeat("1", 20), "3.12\xfe", strings.Repeat("é", 100)} {
+		n := noteLine(line)
+		if hasControl(n) {
+			t.Errorf("noteLine(%q) = %q has control or replacement characters", line, n)
+		}
+	}
+}

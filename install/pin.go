@@ -80,8 +80,15 @@ func ReadVersionFile(path string) (reqs []Request, notes []string, err error) {
 // text, maybe with terminal escapes) and cut short.
 func noteLine(line string) string {
 	const max = 80
-	if r := []rune(line); len(r) > max {
-		return Quote(string(r[:max])) + "…"
+	// Cut at a byte offset, not through []rune: a conversion would turn
+	// invalid bytes into U+FFFD, which Quote prints as it is, instead of
+	// leaving them for Quote to escape as \x…
+	n := 0
+	for i := range line {
+		if n == max {
+			return Quote(line[:i]) + "…"
+		}
+		n++
 	}
 	return Quote(line)
 }
