@@ -171,9 +171,10 @@ func (vr *verifier) file(ctx context.Context, path string) FileResult {
 		fr.Checks = append(fr.Checks, vr.signatureChecks(path, sum)...)
 		return fr
 	}
-	if vr.opts.Sums == "" && !exists(sumsPath) && (exists(path+SigSuffix) || exists(path+BundleSuffix)) {
-		// No SHA256SUMS beside it and none asked for: the file's own
-		// signature is the check, as cosign verify-blob does it.
+	if vr.opts.Sums == "" && (exists(path+SigSuffix) || exists(path+BundleSuffix)) && !listedIn(sumsPath, filepath.Base(path)) {
+		// No SHA256SUMS beside it that lists it, and none asked for: the
+		// file's own signature is the check, as cosign verify-blob does
+		// it (a release's signed versions.json beside its SHA256SUMS).
 		fr.Checks = append(fr.Checks, vr.signatureChecks(path, sum)...)
 		if pc, ok := vr.provenanceCheck(path, fr.SHA256); ok {
 			fr.Checks = append(fr.Checks, pc...)
@@ -453,4 +454,18 @@ func MatchKey(ctx context.Context, path string, sig []byte, pubPEMs [][]byte) (i
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// listedIn says whether a SHA256SUMS file exists and names name.
+func listedIn(sumsPath, name string) bool {
+	b, err := os.ReadFile(sumsPath)
+	if err != nil {
+		return false
+	}
+	entries, err := ParseSums(b)
+	if err != nil {
+		return true // a broken SHA256SUMS is reported by the sums check
+	}
+	_, ok := entries[name]
+	return ok
 }
