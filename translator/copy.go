@@ -2,10 +2,16 @@ package translator
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+
+	"github.com/pypyctl/pypyctl/internal/fsutil"
 )
 
 // copyFiles copies the listed files (slash-separated, relative to src)
@@ -74,4 +80,39 @@ func copyFile(from, to string, mode os.FileMode) error {
 		return fmt.Errorf("copy %s: %w", from, err)
 	}
 	return nil
+}
+
+// dirDigest is the sha256 of a directory output's listing: one line per
+// regular file, "path\x00sha256\n" in path order, and its total size.
+func dirDigest(dir string) (string, int64, error) {
+	var lines []string
+	var total int64
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s: not a regular file", p)
+		}
+		sum, size, err := fsutil.SHA256File(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		total += size
+		lines = append(lines, filepath.ToSlash(rel)+"\x00"+sum+"\n")
+		return nil
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	sort.Strings(lines)
+	h := sha256.New()
+	for _, l := range lines {
+		io.WriteString(h, l)
+	}
+	return hex.EncodeToString(h.Sum(nil)), total, nil
 }

@@ -96,8 +96,11 @@ type EnvVar struct {
 type Output struct {
 	Name string `json:"name"` // path in the store entry, e.g. vm/pypy3.11-c
 	From string `json:"from"` // path in the source tree, e.g. pypy/goal/pypy3.11-c
-	Kind string `json:"kind"` // executable | library | import-library
+	Kind string `json:"kind"` // executable | library | import-library | headers
 }
+
+// KindHeaders marks a directory output: the C headers of cpyext.
+const KindHeaders = "headers"
 
 // Problem is one preflight finding.
 type Problem struct {
@@ -381,6 +384,10 @@ func expectedOutputs(r *platforms.Release, t *platforms.Target) []Output {
 	out := func(name, kind string) Output {
 		return Output{Name: "vm/" + name, From: goalDir + "/" + name, Kind: kind}
 	}
+	// The C headers of cpyext: RPython writes the generated ones
+	// (pypy_decl.h, pypy_macros.h, …) beside the copied ones in the
+	// source's include/, which upstream's package.py ships.
+	headers := Output{Name: "include", From: "include", Kind: KindHeaders}
 	shared := t.Translation.Shared
 	switch t.OS {
 	case "windows":
@@ -390,17 +397,17 @@ func expectedOutputs(r *platforms.Release, t *platforms.Target) []Output {
 			outs = append(outs, out(base+"w.exe", "executable"), out("lib"+base+".dll", "library"),
 				Output{Name: "vm/" + lib, From: lib, Kind: "import-library"})
 		}
-		return outs
+		return append(outs, headers)
 	case "darwin":
 		if shared {
-			return []Output{out(base, "executable"), out("lib"+base+".dylib", "library")}
+			return []Output{out(base, "executable"), out("lib"+base+".dylib", "library"), headers}
 		}
 	default:
 		if shared {
-			return []Output{out(base, "executable"), out("lib"+base+".so", "library")}
+			return []Output{out(base, "executable"), out("lib"+base+".so", "library"), headers}
 		}
 	}
-	return []Output{out(base, "executable")}
+	return []Output{out(base, "executable"), headers}
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -119,14 +119,14 @@ func TestGoldenPlanFacts(t *testing.T) {
 		problems  []string // preflight checks expected
 		dirSuffix string
 	}{
-		{"linux-amd64", []string{"vm/pypy3.11-c", "vm/libpypy3.11-c.so"},
+		{"linux-amd64", []string{"vm/pypy3.11-c", "vm/libpypy3.11-c.so", "include"},
 			[]string{"--batch", "--opt=jit", "--gc=incminimark", "--shared", "--make-jobs=4", "targetpypystandalone"}, []string{"--lto"}, nil, ""},
-		{"linux-arm64", []string{"vm/pypy3.11-c", "vm/libpypy3.11-c.so"},
+		{"linux-arm64", []string{"vm/pypy3.11-c", "vm/libpypy3.11-c.so", "include"},
 			[]string{"--shared"}, []string{"--lto"}, []string{"platform", "host-python"}, ""},
-		{"linux-386", []string{"vm/pypy3.11-c", "vm/libpypy3.11-c.so"},
+		{"linux-386", []string{"vm/pypy3.11-c", "vm/libpypy3.11-c.so", "include"},
 			[]string{"--shared"}, []string{"--lto"}, []string{"host-python"}, ""},
-		{"macos-arm64", []string{"vm/pypy3.11-c", "vm/libpypy3.11-c.dylib"}, []string{"--shared"}, nil, []string{"platform", "host-python"}, ""},
-		{"windows-amd64", []string{"vm/pypy3.11-c.exe"}, []string{"--no-shared"}, []string{"--shared"}, []string{"platform"}, ""},
+		{"macos-arm64", []string{"vm/pypy3.11-c", "vm/libpypy3.11-c.dylib", "include"}, []string{"--shared"}, nil, []string{"platform", "host-python"}, ""},
+		{"windows-amd64", []string{"vm/pypy3.11-c.exe", "include"}, []string{"--no-shared"}, []string{"--shared"}, []string{"platform"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.target, func(t *testing.T) {
@@ -278,15 +278,15 @@ func TestExpectedOutputs(t *testing.T) {
 		shared      bool
 		want        []string // name<-from
 	}{
-		{"3.11.13", "linux", true, []string{"vm/pypy3.11-c<-pypy/goal/pypy3.11-c", "vm/libpypy3.11-c.so<-pypy/goal/libpypy3.11-c.so"}},
-		{"3.11.13", "linux", false, []string{"vm/pypy3.11-c<-pypy/goal/pypy3.11-c"}},
-		{"2.7.18", "linux", true, []string{"vm/pypy-c<-pypy/goal/pypy-c", "vm/libpypy-c.so<-pypy/goal/libpypy-c.so"}},
-		{"3.11.13", "darwin", true, []string{"vm/pypy3.11-c<-pypy/goal/pypy3.11-c", "vm/libpypy3.11-c.dylib<-pypy/goal/libpypy3.11-c.dylib"}},
+		{"3.11.13", "linux", true, []string{"vm/pypy3.11-c<-pypy/goal/pypy3.11-c", "vm/libpypy3.11-c.so<-pypy/goal/libpypy3.11-c.so", "include<-include"}},
+		{"3.11.13", "linux", false, []string{"vm/pypy3.11-c<-pypy/goal/pypy3.11-c", "include<-include"}},
+		{"2.7.18", "linux", true, []string{"vm/pypy-c<-pypy/goal/pypy-c", "vm/libpypy-c.so<-pypy/goal/libpypy-c.so", "include<-include"}},
+		{"3.11.13", "darwin", true, []string{"vm/pypy3.11-c<-pypy/goal/pypy3.11-c", "vm/libpypy3.11-c.dylib<-pypy/goal/libpypy3.11-c.dylib", "include<-include"}},
 		{"3.11.13", "windows", true, []string{"vm/pypy3.11-c.exe<-pypy/goal/pypy3.11-c.exe", "vm/pypy3.11-cw.exe<-pypy/goal/pypy3.11-cw.exe",
-			"vm/libpypy3.11-c.dll<-pypy/goal/libpypy3.11-c.dll", "vm/libs/python311.lib<-libs/python311.lib"}},
+			"vm/libpypy3.11-c.dll<-pypy/goal/libpypy3.11-c.dll", "vm/libs/python311.lib<-libs/python311.lib", "include<-include"}},
 		{"2.7.18", "windows", true, []string{"vm/pypy-c.exe<-pypy/goal/pypy-c.exe", "vm/pypy-cw.exe<-pypy/goal/pypy-cw.exe",
-			"vm/libpypy-c.dll<-pypy/goal/libpypy-c.dll", "vm/libs/python27.lib<-libs/python27.lib"}},
-		{"3.11.13", "windows", false, []string{"vm/pypy3.11-c.exe<-pypy/goal/pypy3.11-c.exe"}},
+			"vm/libpypy-c.dll<-pypy/goal/libpypy-c.dll", "vm/libs/python27.lib<-libs/python27.lib", "include<-include"}},
+		{"3.11.13", "windows", false, []string{"vm/pypy3.11-c.exe<-pypy/goal/pypy3.11-c.exe", "include<-include"}},
 	}
 	for _, c := range cases {
 		t.Run(c.release+"-"+c.os, func(t *testing.T) {

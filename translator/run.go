@@ -191,6 +191,9 @@ func report(p *Plan, dir string, hit bool, t storedTimings) (*Report, error) {
 	for _, out := range p.Outputs {
 		path := filepath.Join(dir, filepath.FromSlash(out.Name))
 		sum, size, err := fsutil.SHA256File(path)
+		if out.Kind == KindHeaders {
+			sum, size, err = dirDigest(path)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("stored translation %s: %w", store.Key(p.Key).Short(), err)
 		}
@@ -256,7 +259,7 @@ func runTranslation(ctx context.Context, p *Plan, o Options, srcDir string, file
 	phases := pl.finish()
 	t := storedTimings{Phases: phases, Seconds: roundSeconds(o.Now().Sub(start))}
 	if runErr == nil {
-		runErr = collectOutputs(p, src, content)
+		runErr = collectOutputs(ctx, p, src, content)
 	}
 	if runErr != nil {
 		if errors.Is(runErr, context.DeadlineExceeded) {
@@ -330,14 +333,18 @@ func (p *Plan) runEnv(work string, getenv func(string) string) []string {
 	return env
 }
 
-func collectOutputs(p *Plan, src, content string) error {
+func collectOutputs(ctx context.Context, p *Plan, src, content string) error {
 	for _, out := range p.Outputs {
 		from := filepath.Join(src, filepath.FromSlash(out.From))
 		mode := os.FileMode(0o644)
 		if out.Kind == "executable" {
 			mode = 0o755
 		}
-		if err := copyFile(from, filepath.Join(content, filepath.FromSlash(out.Name)), mode); err != nil {
+		copyOut := func() error { return copyFile(from, filepath.Join(content, filepath.FromSlash(out.Name)), mode) }
+		if out.Kind == KindHeaders {
+			copyOut = func() error { return copyDir(ctx, from, filepath.Join(content, filepath.FromSlash(out.Name))) }
+		}
+		if err := copyOut(); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("RPython exited 0 but did not produce %s", out.From)
 			}

@@ -2,6 +2,7 @@ package translator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,12 +19,16 @@ import (
 //
 //	tree/bin/pypyX.Y            the executable RPython made (pypyX.Y-c)
 //	tree/bin/libpypyX.Y-c.so    the shared library, under its own name
-//	tree/lib/pypyX.Y/           lib-python/<major>/, then lib_pypy/ over it
-//	tree/include/pypyX.Y/       the source's include/
-//	LICENSE, vm.json
+//	tree/lib/pypyX.Y/           lib-python/3/, then lib_pypy/ over it
+//	                            (without lib_pypy/__init__.py)
+//	tree/include/               the translation's include/ (README and
+//	                            pypyX.Y/ with cpyext's generated headers)
+//	LICENSE, README.rst, vm.json
 //
-// as upstream's package.py lays out a release. The cffi stdlib modules are
-// not built here: that is build's --rebuild-cffi stage, run with this VM.
+// as upstream's package.py lays out a 3.x release; a 2.7 tree is
+// bin/pypy, lib-python/2.7/, lib_pypy/, include/ and site-packages/README,
+// as 2.7's package.py makes it. The cffi stdlib modules are not built
+// here: that is build's cffi stage, run with this VM.
 func ToVM(ctx context.Context, rep *Report, srcDir string, r *platforms.Release, t *platforms.Target, outDir string) error {
 	if rep == nil || rep.Plan == nil {
 		return fmt.Errorf("to VM: no translation report")
@@ -34,15 +39,23 @@ func ToVM(ctx context.Context, rep *Report, srcDir string, r *platforms.Release,
 	meta := &vm.Metadata{
 		Origin: "translate", PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion,
 		Arch: t.Arch, Triplet: t.Triplet,
-		Interpreter: "bin/pypy" + short,
+		Interpreter: "bin/" + r.Interpreter(),
 	}
 	meta.SOABI, meta.ExtSuffix = Tags(r, t)
+	headers := false
 	for _, out := range rep.Outputs {
 		var kind string
 		for _, po := range p.Outputs {
 			if po.Name == out.Name {
 				kind = po.Kind
 			}
+		}
+		if kind == KindHeaders {
+			if err := copyDir(ctx, out.Path, filepath.Join(tree, "include")); err != nil {
+				return fmt.Errorf("to VM: %w", err)
+			}
+			headers = true
+			continue
 		}
 		var dst string
 		switch kind {
@@ -67,18 +80,34 @@ func ToVM(ctx context.Context, rep *Report, srcDir string, r *platforms.Release,
 	if _, err := os.Stat(filepath.Join(tree, filepath.FromSlash(meta.Interpreter))); t.OS != "windows" && err != nil {
 		return fmt.Errorf("to VM: the translation stored no executable: %w", err)
 	}
-	stdlib := filepath.Join(tree, "lib", "pypy"+short)
-	for _, d := range []struct{ from, to string }{
-		{filepath.Join("lib-python", r.Major()), stdlib},
-		{"lib_pypy", stdlib},
-		{"include", filepath.Join(tree, "include", "pypy"+short)},
-	} {
-		if err := copyDir(ctx, filepath.Join(srcDir, d.from), d.to); err != nil {
+	if !headers {
+		return errors.New("to VM: the translation stored no include/ (cpyext's generated headers): translate it again with this pypyctl")
+	}
+	type copy struct{ from, to string }
+	dirs := []copy{ // lib_pypy last: it goes over lib-python's files
+		{filepath.Join("lib-python", "3"), filepath.FromSlash(r.StdlibDir())},
+		{"lib_pypy", filepath.FromSlash(r.StdlibDir())},
+	}
+	files := []copy{{"LICENSE", "../LICENSE"}, {"README.rst", "../README.rst"}}
+	if r.Major() == "2" {
+		dirs = []copy{{filepath.Join("lib-python", short), filepath.FromSlash(r.StdlibDir())}, {"lib_pypy", "lib_pypy"}}
+		files = append(files, copy{filepath.Join("site-packages", "README"), filepath.Join("site-packages", "README")})
+	}
+	for _, d := range dirs {
+		if err := copyDir(ctx, filepath.Join(srcDir, d.from), filepath.Join(tree, d.to)); err != nil {
 			return fmt.Errorf("to VM: %w", err)
 		}
 	}
-	if err := copyFile(filepath.Join(srcDir, "LICENSE"), filepath.Join(outDir, "LICENSE"), 0o644); err != nil {
-		return fmt.Errorf("to VM: the source has no LICENSE: %w", err)
+	for _, f := range files {
+		if err := copyFile(filepath.Join(srcDir, f.from), filepath.Join(tree, f.to), 0o644); err != nil {
+			return fmt.Errorf("to VM: the source has no %s: %w", f.from, err)
+		}
+	}
+	if r.Major() != "2" {
+		// package.py removes it: the stdlib directory is not a package.
+		if err := os.Remove(filepath.Join(tree, filepath.FromSlash(r.StdlibDir()), "__init__.py")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("to VM: %w", err)
+		}
 	}
 	meta.Inputs = []vm.Input{{Name: "pypy-source", Version: p.Source.Describe(), SHA256: p.Source.Digest}}
 	return vm.WriteMetadata(outDir, meta)

@@ -167,7 +167,7 @@ func TestTranslateWithTheDouble(t *testing.T) {
 			Name string `json:"name"`
 		} `json:"phases"`
 	}
-	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil || !rep.Hit || len(rep.Outputs) != 2 || len(rep.Phases) != 9 {
+	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil || !rep.Hit || len(rep.Outputs) != 3 || len(rep.Phases) != 9 {
 		t.Fatalf("json run: exit %d, %v, %+v\n%s", code, err, rep, stdout)
 	}
 }
