@@ -67,9 +67,12 @@ func Assemble(ctx context.Context, in Input, outDir string) (string, error) {
 	if err := os.MkdirAll(site, 0o755); err != nil {
 		return "", fmt.Errorf("assemble: %w", err)
 	}
-	// A file keeps the directory alive through tools that drop empty ones.
-	if err := os.WriteFile(filepath.Join(site, "README"), []byte("This directory exists so that 3rd party packages can be installed here.\n"), 0o644); err != nil {
-		return "", fmt.Errorf("assemble: %w", err)
+	// A file keeps the directory alive through tools that drop empty ones;
+	// a translated VM brings the source's own (README.txt, README).
+	if entries, err := os.ReadDir(site); err != nil || len(entries) == 0 {
+		if err := os.WriteFile(filepath.Join(site, "README"), []byte("This directory exists so that 3rd party packages can be installed here.\n"), 0o644); err != nil {
+			return "", fmt.Errorf("assemble: %w", err)
+		}
 	}
 	// Without pinned wheels the VM's own bundled ones (upstream's) stay.
 	if len(in.Wheels) > 0 {
@@ -80,9 +83,13 @@ func Assemble(ctx context.Context, in Input, outDir string) (string, error) {
 	if err := fsutil.CopyFile(filepath.Join(in.VMDir, "LICENSE"), filepath.Join(root, "LICENSE"), 0); err != nil {
 		return "", fmt.Errorf("assemble: LICENSE: %w", err)
 	}
-	readme, err := renderReadme(in, meta)
-	if err != nil {
-		return "", err
+	// A tree made from source ships the source's README.rst, as
+	// upstream's package.py does; an imported one says where it came from.
+	readme, err := os.ReadFile(filepath.Join(in.VMDir, "README.rst"))
+	if meta.Origin != "translate" || err != nil {
+		if readme, err = renderReadme(in, meta); err != nil {
+			return "", err
+		}
 	}
 	if err := os.WriteFile(filepath.Join(root, "README.rst"), readme, 0o644); err != nil {
 		return "", fmt.Errorf("assemble: %w", err)

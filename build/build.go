@@ -87,6 +87,9 @@ type Report struct {
 	// Inputs are the pinned inputs (debs, wheels, archives) the tree was
 	// made from: the provenance's resolved dependencies.
 	Inputs []vm.Input `json:"inputs,omitempty"`
+	// builder is the image the VM was translated in, if any: the
+	// post-translation stages run in it too.
+	builder *builderImage
 }
 
 // Hits counts the stages that were store hits.

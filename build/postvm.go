@@ -86,10 +86,15 @@ func (rep *Report) postVMStages(ctx context.Context, o *Options, vmDir string, v
 			without = append(append([]string{}, without...), debianMissingSources...)
 		}
 		co := cffi.Options{Only: uniqSorted(p.CFFIOnly), Without: uniqSorted(without), Log: o.Log}
-		key, err := store.NewKey("vm-cffi", cffi.StageVersion, map[string]any{
-			"vm": vmKey, "only": co.Only, "without": co.Without, "toolchain": cffi.Toolchain(ctx),
-			"driver": cffi.DriverDigest(),
-		})
+		inputs := map[string]any{
+			"vm": vmKey, "only": co.Only, "without": co.Without, "driver": cffi.DriverDigest(),
+		}
+		if rep.builder != nil {
+			co.Image, inputs["image"] = rep.builder.Root, rep.builder.Key
+		} else {
+			inputs["toolchain"] = cffi.Toolchain(ctx)
+		}
+		key, err := store.NewKey("vm-cffi", cffi.StageVersion, inputs)
 		if err != nil {
 			return "", "", err
 		}
@@ -107,15 +112,20 @@ func (rep *Report) postVMStages(ctx context.Context, o *Options, vmDir string, v
 		if err != nil {
 			return "", "", err
 		}
-		if meta.Arch != hostArch() {
+		root, inputs := "", map[string]any{"vm": vmKey}
+		if rep.builder != nil {
+			// The image's libraries, whatever the host's arch.
+			root, inputs["image"] = rep.builder.Root, rep.builder.Key
+		} else if meta.Arch != hostArch() {
 			return "", "", fmt.Errorf("--portable bundles this host's libraries: it cannot bundle for %s on %s", meta.Arch, hostArch())
 		}
-		plan, err := portable.Discover(vm.TreeDir(vmDir), portable.DefaultDirs(meta.Triplet))
+		plan, err := portable.DiscoverIn(root, vm.TreeDir(vmDir), portable.DefaultDirs(meta.Triplet))
 		if err != nil {
 			return "", "", err
 		}
 		plan.Annotate(ctx, portable.DpkgPackager)
-		key, err := store.NewKey("vm-portable", portable.StageVersion, map[string]any{"vm": vmKey, "plan": plan})
+		inputs["plan"] = plan
+		key, err := store.NewKey("vm-portable", portable.StageVersion, inputs)
 		if err != nil {
 			return "", "", err
 		}

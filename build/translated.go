@@ -11,6 +11,12 @@ import (
 	"github.com/pypyctl/pypyctl/translator/builder"
 )
 
+// builderImage is the image a VM was translated in.
+type builderImage struct {
+	Root string    // its root file system
+	Key  store.Key // its identity, for the keys of stages run in it
+}
+
 // translatedStage gets the VM of a `vm: translate` release: the
 // translation itself is the translator's store entry (a hit when
 // `pypyctl translate` ran before with the same plan), and the VM stage
@@ -49,6 +55,12 @@ func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, sto
 		return "", "", err
 	}
 	rep.Stages = append(rep.Stages, Stage{Name: "translate", Key: tr.Key, Hit: tr.Hit, Seconds: tr.Seconds})
+	if req.Image != nil {
+		// The post-translation stages run in the same image: the cffi
+		// modules compile against the headers the VM was built with, and
+		// the bundled libraries are the ones it links.
+		rep.builder = &builderImage{Root: req.ImageRoot, Key: store.Key(req.Image.Key)}
+	}
 	srcDir, _, err := sources.Fetch(ctx, &plan.Source)
 	if err != nil {
 		return "", "", err

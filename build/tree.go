@@ -54,8 +54,23 @@ func Tree(ctx context.Context, o Options) (*TreeResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.VM == "translate" && o.VMArchive == "" {
+		// A translated VM is only a release once its cffi modules are
+		// built, the libraries it links are bundled (the builder image's,
+		// which other systems lack: libffi.so.7 on bookworm) and its
+		// debug info is kept aside, as upstream's package.py does.
+		o.PostVM.RebuildCFFI, o.PostVM.Portable, o.PostVM.Strip = true, true, true
+	}
 	if vmDir, vmKey, err = rep.postVMStages(ctx, &o, vmDir, vmKey); err != nil {
 		return nil, err
+	}
+	if r.VM == "translate" && o.VMArchive == "" {
+		// The wheels are the ones the source bundles, checked against
+		// the pins; the VM's key already covers them.
+		wheelDir = filepath.Join(vm.TreeDir(vmDir), filepath.FromSlash(r.StdlibDir()), filepath.FromSlash(ensurepip.BundledDir))
+		if err := ensurepip.Exactly(wheelDir, r.Ensurepip); err != nil {
+			return nil, fmt.Errorf("release %s: %w", r.Name, err)
+		}
 	}
 	// Without pinned wheels the VM keeps the wheels it bundles itself.
 	var wheels []string

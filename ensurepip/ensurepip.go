@@ -43,6 +43,29 @@ func Verify(dir string, wheels []platforms.Wheel) ([]string, error) {
 	return paths, nil
 }
 
+// Exactly checks that dir holds the pinned wheels and nothing else (a
+// source tree that bundles a wheel the matrix does not pin is refused,
+// not shipped unchecked).
+func Exactly(dir string, wheels []platforms.Wheel) error {
+	if _, err := Verify(dir, wheels); err != nil {
+		return err
+	}
+	pinned := map[string]bool{}
+	for _, w := range wheels {
+		pinned[w.FileName()] = true
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("ensurepip: %w", err)
+	}
+	for _, e := range entries {
+		if !pinned[e.Name()] {
+			return fmt.Errorf("ensurepip: %s bundles %s, which the release does not pin", dir, e.Name())
+		}
+	}
+	return nil
+}
+
 // Place copies verified wheels into stdlib/ensurepip/_bundled/, replacing
 // whatever was bundled before so exactly the pinned set is offered.
 func Place(stdlib string, wheelPaths []string) error {

@@ -156,11 +156,19 @@ type Wheel struct {
 	SHA256  string `yaml:"sha256" json:"sha256"`
 	Deb     string `yaml:"deb,omitempty" json:"deb,omitempty"`
 	URL     string `yaml:"url,omitempty" json:"url,omitempty"`
+	// Tag is the wheel's compatibility tag; empty means py3-none-any
+	// (2.7's bundled wheels are py2.py3-none-any).
+	Tag string `yaml:"tag,omitempty" json:"tag,omitempty"`
 }
 
-// FileName is the wheel's file name (pure-Python, py3-none-any).
+// FileName is the wheel's file name (pure-Python: py3-none-any unless
+// the pin says otherwise).
 func (w Wheel) FileName() string {
-	return fmt.Sprintf("%s-%s-py3-none-any.whl", w.Name, w.Version)
+	tag := w.Tag
+	if tag == "" {
+		tag = "py3-none-any"
+	}
+	return fmt.Sprintf("%s-%s-%s.whl", w.Name, w.Version, tag)
 }
 
 // ReleaseTarget is one target a release ships, with per-target overrides.

@@ -41,6 +41,9 @@ var (
 	sha256RE        = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	gitObjectRE     = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	builderRE       = regexp.MustCompile(`^(host|bwrap|emulated|image:[^\s]+)$`)
+	// ensurepip wheels are pure Python; their names become file names.
+	wheelTagRE  = regexp.MustCompile(`^py[23](\.py3)?-none-any$`)
+	wheelPartRE = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
 	// Target names end up in file names, CI job names and command lines.
 	targetNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 	syntaxLineRE = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
@@ -767,6 +770,15 @@ func (v *validator) checkReleases(m *Matrix, targets map[string]int) {
 			v.checkSHA256(w.SHA256, wl, "releases", i, "ensurepip", j, "sha256")
 			if w.Deb != "" && !hasDeb(r, w.Deb) {
 				v.report(at("ensurepip", j, "deb"), "%s: deb %q is not one of the release's debian packages", wl, w.Deb)
+			}
+			if r.VM == "translate" && (w.Deb != "" || w.URL != "") {
+				v.report(near("ensurepip", j), "%s: a translated release's wheels are the ones its source bundles: pin name, version and sha256 only", wl)
+			}
+			if w.Tag != "" && !wheelTagRE.MatchString(w.Tag) {
+				v.report(at("ensurepip", j, "tag"), "%s: tag %q is not a pure-Python wheel tag (py3-none-any, py2.py3-none-any)", wl, w.Tag)
+			}
+			if !wheelPartRE.MatchString(w.Name) || !wheelPartRE.MatchString(w.Version) {
+				v.report(near("ensurepip", j), "%s: name and version must be plain (letters, digits, . and _)", wl)
 			}
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/translator/builder"
 	"github.com/pypyctl/pypyctl/vm"
 )
 
@@ -38,6 +39,11 @@ type Options struct {
 	Only    []string // empty: every module the tree has a build script for
 	Without []string
 	Log     func(string)
+	// Image, when set, is a builder image's root: the VM runs in it under
+	// bwrap, compiling with the image's gcc and -dev libraries (those it
+	// was translated against), with no network and the output directory
+	// as the only writable one, mounted at /build.
+	Image string
 }
 
 // Report says what was rebuilt.
@@ -99,8 +105,12 @@ func Rebuild(ctx context.Context, inDir, outDir string, o Options) (*Report, err
 		return nil, err
 	}
 	tree := vm.TreeDir(outDir)
-	stdlib := filepath.Join(tree, "lib", "pypy"+short(meta.PythonVersion))
-	tools := filepath.Join(stdlib, "pypy_tools")
+	// lib_pypy is the stdlib directory in a 3.x tree, its own in a 2.7 one.
+	libPyPy := filepath.Join(tree, "lib", "pypy"+short(meta.PythonVersion))
+	if strings.HasPrefix(meta.PythonVersion, "2.") {
+		libPyPy = filepath.Join(tree, "lib_pypy")
+	}
+	tools := filepath.Join(libPyPy, "pypy_tools")
 	if _, err := os.Stat(filepath.Join(tools, "build_cffi_imports.py")); err != nil {
 		return nil, fmt.Errorf("cffi rebuild: the VM has no pypy_tools/build_cffi_imports.py: %w", err)
 	}
@@ -108,29 +118,53 @@ func Rebuild(ctx context.Context, inDir, outDir string, o Options) (*Report, err
 	if err != nil {
 		return nil, err
 	}
-	work, err := os.MkdirTemp("", "pypyctl-cffi-")
-	if err != nil {
+	// The scratch dir is inside the output, beside the tree, so a
+	// sandbox that mounts only the output sees it; it goes at the end.
+	work := filepath.Join(outDir, ".cffi-work")
+	if err := os.Mkdir(work, 0o755); err != nil {
 		return nil, fmt.Errorf("cffi rebuild: %w", err)
 	}
 	defer os.RemoveAll(work)
 	// The script finds the pure-Python modules and build scripts in
-	// <basedir>/lib_pypy, as in a source checkout; in a tree they are the
-	// stdlib directory.
-	if err := os.Symlink(stdlib, filepath.Join(work, "lib_pypy")); err != nil {
+	// <basedir>/lib_pypy, as in a source checkout. The link is relative so
+	// it holds inside the sandbox too.
+	link, err := filepath.Rel(work, libPyPy)
+	if err != nil {
+		return nil, fmt.Errorf("cffi rebuild: %w", err)
+	}
+	if err := os.Symlink(link, filepath.Join(work, "lib_pypy")); err != nil {
 		return nil, fmt.Errorf("cffi rebuild: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(work, "driver.py"), driver, 0o644); err != nil {
 		return nil, fmt.Errorf("cffi rebuild: %w", err)
 	}
+	// at names a path of the output as the VM sees it.
+	at := func(p string) string { return p }
+	pathEnv := os.Getenv("PATH")
+	if o.Image != "" {
+		at = func(p string) string {
+			rel, _ := filepath.Rel(outDir, p)
+			return builder.MountWork + "/" + filepath.ToSlash(rel)
+		}
+		pathEnv = "/usr/bin:/bin"
+	}
 	exe := filepath.Join(tree, meta.Interpreter)
 	reportPath := filepath.Join(work, "report.json")
-	cmd := exec.CommandContext(ctx, exe, filepath.Join(work, "driver.py"), tools, work, exe,
-		strings.Join(o.Only, ","), strings.Join(o.Without, ","), reportPath)
-	cmd.Env = buildEnv(outDir, work)
+	argv := []string{at(exe), at(filepath.Join(work, "driver.py")), at(tools), at(work), at(exe),
+		strings.Join(o.Only, ","), strings.Join(o.Without, ","), at(reportPath)}
+	if o.Image != "" {
+		argv = append(append(builder.Sandbox(o.Image, outDir, builder.MountWork), "--"), argv...)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = buildEnv(pathEnv, at(outDir), at(work))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if o.Log != nil {
-		o.Log("cffi       running build_cffi_imports.py --rebuild")
+		where := "on this host"
+		if o.Image != "" {
+			where = "in the builder image"
+		}
+		o.Log("cffi       running build_cffi_imports.py --rebuild " + where)
 	}
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("cffi rebuild: build_cffi_imports.py: %w\n%s", err, tail(out.String(), 40))
@@ -172,9 +206,9 @@ func (r *Report) normalise() {
 // buildEnv is a small fixed environment: the compiler sees no flags from
 // whoever runs pypyctl, and paths of this run's directories are mapped
 // away so the modules' bytes (and build-ids) do not depend on them.
-func buildEnv(outDir, work string) []string {
+func buildEnv(path, outDir, work string) []string {
 	env := []string{
-		"PATH=" + os.Getenv("PATH"),
+		"PATH=" + path,
 		"HOME=" + work,
 		"TMPDIR=" + work,
 		"LC_ALL=C",

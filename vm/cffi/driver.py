@@ -17,11 +17,13 @@ def run_subprocess(executable, args, env=None, cwd=None):
         # distutils compiles the modules, and pip in the VM would change
         # what assemble ships.
         return 0, b'', b''
-    p = subprocess.run([executable] + args, env=env, cwd=cwd,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Popen, not subprocess.run: a 2.7 VM runs this driver too.
+    p = subprocess.Popen([executable] + args, env=env, cwd=cwd,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = p.communicate()
     if args and args[0].endswith('.py'):
-        outputs[args[0]] = (p.stdout + p.stderr).decode('utf-8', 'replace')
-    return p.returncode, p.stdout, p.stderr
+        outputs[args[0]] = (stdout + stderr).decode('utf-8', 'replace')
+    return p.returncode, stdout, stderr
 
 
 for name in ('rpython', 'rpython.tool', 'rpython.tool.runsubprocess'):
@@ -41,7 +43,9 @@ class Options(object):
 
 opts = Options()
 modules, skipped = [], []
-for key, script in b.cffi_build_scripts.items():
+# A dict in 3.x, a list of (key, script) pairs in 2.7.
+scripts = b.cffi_build_scripts
+for key, script in (scripts.items() if hasattr(scripts, 'items') else scripts):
     if script is None:
         continue
     if key in without_set or (only_set and key not in only_set):

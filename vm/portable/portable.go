@@ -73,12 +73,21 @@ type Plan struct {
 	// Patch maps each ELF file (tree-relative) that needs a bundled
 	// library to the RUNPATH it gets.
 	Patch map[string]string `json:"patch"`
+	// Root is the file system the libraries come from: "" for the host,
+	// else a builder image's root, in which each Lib.Source is a path.
+	// It is not part of the plan's identity (a store key): the image is.
+	Root string `json:"-"`
 }
 
 // Discover reads NEEDED of every ELF file in tree, and transitively of the
 // host libraries they pull in, and resolves each non-glibc library not
 // shipped in the tree itself in dirs.
-func Discover(tree string, dirs []string) (*Plan, error) {
+func Discover(tree string, dirs []string) (*Plan, error) { return DiscoverIn("", tree, dirs) }
+
+// DiscoverIn is Discover with the libraries looked up in the file system
+// at root (a builder image, whose libraries the VM was built against)
+// instead of the host's; dirs are paths in that file system.
+func DiscoverIn(root, tree string, dirs []string) (*Plan, error) {
 	elves, err := vm.ELFFiles(tree)
 	if err != nil {
 		return nil, err
@@ -119,19 +128,19 @@ func Discover(tree string, dirs []string) (*Plan, error) {
 				l.NeededBy = append(l.NeededBy, it.by)
 				continue
 			}
-			src, err := Resolve(n, dirs, machine, class)
+			src, err := resolveIn(root, n, dirs, machine, class)
 			if err != nil {
 				return nil, fmt.Errorf("portable: %s (needed by %s): %w", n, it.by, err)
 			}
-			sum, _, err := fsutil.SHA256File(src)
+			sum, _, err := fsutil.SHA256File(filepath.Join(root, src))
 			if err != nil {
 				return nil, fmt.Errorf("portable: %w", err)
 			}
 			libs[n] = &Lib{Soname: n, Source: src, SHA256: sum, NeededBy: []string{it.by}}
-			queue = append(queue, item{src, "lib/" + n})
+			queue = append(queue, item{filepath.Join(root, src), "lib/" + n})
 		}
 	}
-	p := &Plan{Patch: map[string]string{}}
+	p := &Plan{Patch: map[string]string{}, Root: root}
 	for _, l := range libs {
 		sort.Strings(l.NeededBy)
 		p.Libs = append(p.Libs, *l)
@@ -206,6 +215,33 @@ func Resolve(soname string, dirs []string, machine elf.Machine, class elf.Class)
 	return "", fmt.Errorf("not found in %s (install its package)", strings.Join(dirs, ":"))
 }
 
+// resolveIn is Resolve in the file system at root ("" for the host),
+// returning the library's path in it. A symlink that leaves root (an
+// absolute link resolved on the host) is refused: it would bundle a host
+// file instead of the image's.
+func resolveIn(root, soname string, dirs []string, machine elf.Machine, class elf.Class) (string, error) {
+	if root == "" {
+		return Resolve(soname, dirs, machine, class)
+	}
+	in := make([]string, len(dirs))
+	for i, d := range dirs {
+		in[i] = filepath.Join(root, d)
+	}
+	real, err := Resolve(soname, in, machine, class)
+	if err != nil {
+		return "", fmt.Errorf("not found in the builder image's %s", strings.Join(dirs, ":"))
+	}
+	rootReal, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(rootReal, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%s resolves outside the builder image (%s)", soname, real)
+	}
+	return "/" + filepath.ToSlash(rel), nil
+}
+
 func soname(path string) (string, error) {
 	f, err := elf.Open(path)
 	if err != nil {
@@ -247,8 +283,12 @@ func DpkgPackager(ctx context.Context, path string) string {
 	return pkg + "=" + string(ver)
 }
 
-// Annotate fills in each library's package.
+// Annotate fills in each library's package (host libraries only: an
+// image's packages are named by its lock, not by the host's dpkg).
 func (p *Plan) Annotate(ctx context.Context, pkg Packager) {
+	if p.Root != "" {
+		return
+	}
 	for i := range p.Libs {
 		p.Libs[i].Package = pkg(ctx, p.Libs[i].Source)
 	}
@@ -283,10 +323,11 @@ func Apply(ctx context.Context, inDir, outDir string, p *Plan) error {
 	}
 	for _, l := range p.Libs {
 		dst := filepath.Join(tree, "lib", l.Soname)
-		if err := fsutil.VerifySHA256(l.Source, l.SHA256); err != nil {
-			return fmt.Errorf("portable: %s changed since it was planned: %w", l.Source, err)
+		src := filepath.Join(p.Root, l.Source)
+		if err := fsutil.VerifySHA256(src, l.SHA256); err != nil {
+			return fmt.Errorf("portable: %s changed since it was planned: %w", src, err)
 		}
-		b, err := os.ReadFile(l.Source)
+		b, err := os.ReadFile(src)
 		if err != nil {
 			return fmt.Errorf("portable: %w", err)
 		}
