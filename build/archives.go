@@ -14,10 +14,12 @@ import (
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/packaging/archive"
 	"github.com/pypyctl/pypyctl/store"
+	"github.com/pypyctl/pypyctl/vm/strip"
 )
 
 type builtArchive struct {
 	name, format, src string
+	kind              string // archive | debug-archive
 }
 
 func hostArch() string { return runtime.GOARCH }
@@ -48,7 +50,38 @@ func (rep *Report) archive(ctx context.Context, o *Options, t *TreeResult, forma
 	if err != nil {
 		return builtArchive{}, err
 	}
-	return builtArchive{name: name, format: string(f), src: filepath.Join(dir, name)}, nil
+	return builtArchive{name: name, format: string(f), src: filepath.Join(dir, name), kind: "archive"}, nil
+}
+
+// debugArchive packs the .debug files the strip stage kept aside into
+// <base>-debug.<format> (top directory <base>-debug/, the tree's paths
+// below it, so gdb finds them with `set debug-file-directory`), or
+// returns false when the VM was not stripped.
+func (rep *Report) debugArchive(ctx context.Context, o *Options, t *TreeResult, format string) (builtArchive, bool, error) {
+	dbg := filepath.Join(t.VMDir, strip.DebugDir)
+	if _, err := os.Stat(dbg); err != nil {
+		return builtArchive{}, false, nil
+	}
+	f, err := archive.ParseFormat(format)
+	if err != nil {
+		return builtArchive{}, false, err
+	}
+	base := o.Release.ArchiveBase(o.Target) + "-debug"
+	name := base + "." + string(f)
+	key, err := store.NewKey("archive-debug", archiveStageVersion, map[string]any{
+		"vm": t.VMKey, "format": f, "name": name, "source_date_epoch": o.Release.SourceDateEpoch,
+	})
+	if err != nil {
+		return builtArchive{}, false, err
+	}
+	dir, err := rep.stage(ctx, o, "archive-debug:"+string(f), key, func(ctx context.Context, dir string) error {
+		opt := archive.Options{SourceDateEpoch: o.Release.SourceDateEpoch, Workers: o.Workers}
+		return archive.WriteFile(ctx, filepath.Join(dir, name), dbg, base, f, opt)
+	})
+	if err != nil {
+		return builtArchive{}, false, err
+	}
+	return builtArchive{name: name, format: string(f), src: filepath.Join(dir, name), kind: "debug-archive"}, true, nil
 }
 
 // archiveStageVersion changes when archive bytes would change.

@@ -69,7 +69,7 @@ type Stage struct {
 type Artifact struct {
 	Name   string `json:"name"`
 	Path   string `json:"path"`
-	Kind   string `json:"kind"` // archive | sbom | provenance | checksums | signature
+	Kind   string `json:"kind"` // archive | debug-archive | sbom | provenance | checksums | signature
 	Format string `json:"format,omitempty"`
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
@@ -147,6 +147,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		built = append(built, a)
 	}
+	// The debug info goes in the first format only: one is enough.
+	if len(formats) > 0 {
+		a, ok, err := rep.debugArchive(ctx, &o, t, formats[0])
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			built = append(built, a)
+		}
+	}
 	bom, err := treeSBOM(ctx, &o, t)
 	if err != nil {
 		return nil, err
@@ -159,7 +169,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		art.Kind, art.Format = "archive", a.format
+		art.Kind, art.Format = a.kind, a.format
 		rep.Artifacts = append(rep.Artifacts, art)
 	}
 	// Attestations come before SHA256SUMS, so the sums (and the one

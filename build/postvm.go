@@ -113,13 +113,15 @@ func (rep *Report) postVMStages(ctx context.Context, o *Options, vmDir string, v
 			return "", "", err
 		}
 		root, inputs := "", map[string]any{"vm": vmKey}
+		var only []string
 		if rep.builder != nil {
-			// The image's libraries, whatever the host's arch.
-			root, inputs["image"] = rep.builder.Root, rep.builder.Key
+			// The image's libraries, whatever the host's arch, and the
+			// set upstream bundles.
+			root, inputs["image"], only = rep.builder.Root, rep.builder.Key, portable.UpstreamBundle
 		} else if meta.Arch != hostArch() {
 			return "", "", fmt.Errorf("--portable bundles this host's libraries: it cannot bundle for %s on %s", meta.Arch, hostArch())
 		}
-		plan, err := portable.DiscoverIn(root, vm.TreeDir(vmDir), portable.DefaultDirs(meta.Triplet))
+		plan, err := portable.DiscoverIn(root, vm.TreeDir(vmDir), portable.DefaultDirs(meta.Triplet), only)
 		if err != nil {
 			return "", "", err
 		}

@@ -24,6 +24,7 @@ type TreeResult struct {
 	Dir    string    // the tree's root (…/pypy3.9-v7.3.11-linux64)
 	Key    store.Key // the assemble stage's key
 	VMDir  string
+	VMKey  store.Key // the last VM stage's key (post-translation stages included)
 	Inputs []vm.Input // every pinned input (debs, wheels)
 	Wheels []string   // the ensurepip wheels placed in the tree
 }
@@ -107,7 +108,7 @@ func Tree(ctx context.Context, o Options) (*TreeResult, error) {
 			return nil, err
 		}
 	}
-	res := &TreeResult{Report: rep, Dir: tree, Key: treeKey, VMDir: vmDir, Inputs: meta.Inputs, Wheels: wheels}
+	res := &TreeResult{Report: rep, Dir: tree, Key: treeKey, VMDir: vmDir, VMKey: vmKey, Inputs: meta.Inputs, Wheels: wheels}
 	for _, w := range r.Ensurepip {
 		res.Inputs = append(res.Inputs, vm.Input{Name: w.FileName(), Version: w.Version, SHA256: w.SHA256})
 	}

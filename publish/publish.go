@@ -318,6 +318,13 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		isArchive[src] = true
 		plan = append(plan, planned{name: src, src: filepath.Join(dist, src), kind: "source"})
 	}
+	for _, d := range r.Debug {
+		if !present[d] || !strings.HasPrefix(d, r.Name+"-") || !strings.Contains(d, "-debug.") || strings.ContainsAny(d, "/\\") {
+			return rr, v, nil, fmt.Errorf("release %s lists debug archive %s, which is not a %s-…-debug.* file in %s", r.Name, d, r.Name, dist)
+		}
+		isArchive[d] = true
+		plan = append(plan, planned{name: d, src: filepath.Join(dist, d), kind: "debug"})
+	}
 	// Sidecars: a listed archive's own (<archive>.sig, .sigstore.json, …)
 	// and release-wide files named after the release (SBOMs, provenance).
 	// Unlisted archives are left alone: they may belong to another build.
@@ -334,6 +341,9 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		}
 		for _, src := range r.Sources {
 			own = own || strings.HasPrefix(n, src+".")
+		}
+		for _, d := range r.Debug {
+			own = own || strings.HasPrefix(n, d+".")
 		}
 		if !own && (strings.HasPrefix(n, r.Name+"-") || strings.HasPrefix(n, r.Name+".")) {
 			if _, _, isArch := index.SplitFormat(n); isArch {

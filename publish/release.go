@@ -40,6 +40,10 @@ type Release struct {
 	// published in the release directory; versions.json has no entry
 	// for them, as upstream's has none.
 	Sources []string `json:"sources,omitempty"`
+	// Debug are the targets' -debug archives (the .debug files stripped
+	// off a from-source build): published and summed, not downloads of
+	// the index.
+	Debug []string `json:"debug,omitempty"`
 }
 
 // ReleaseFile is one archive of a release.

@@ -193,7 +193,7 @@ func PutRecord(ctx context.Context, st store.Store, in RecordInputs, rep *build.
 func onlyRecorded(arts []build.Artifact) []build.Artifact {
 	var out []build.Artifact
 	for _, a := range arts {
-		if a.Kind == "archive" || a.Kind == "sbom" {
+		if a.Kind == "archive" || a.Kind == "debug-archive" || a.Kind == "sbom" {
 			out = append(out, a)
 		}
 	}

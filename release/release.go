@@ -339,6 +339,9 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			}
 			arts = append(arts, out)
 			subjects = append(subjects, out)
+			if f.Kind == "debug-archive" {
+				rel.Debug = append(rel.Debug, out.Name)
+			}
 			if f.Kind == "archive" {
 				rel.Files = append(rel.Files, publish.ReleaseFile{Target: j.Target.Name, Filename: out.Name, Format: f.Format,
 					Arch: j.Target.VersionsJSON.Arch, Platform: j.Target.VersionsJSON.Platform, SHA256: f.SHA256})

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -77,17 +78,47 @@ type Plan struct {
 	// else a builder image's root, in which each Lib.Source is a path.
 	// It is not part of the plan's identity (a store key): the image is.
 	Root string `json:"-"`
+	// Data are directories of Root copied into the tree's lib/: Tcl's and
+	// Tk's script libraries when their shared libraries are bundled, as
+	// make_portable.py copies them (lib/tcl8.6, lib/tk8.6).
+	Data []string `json:"data,omitempty"`
+}
+
+// tclTkData are the script libraries of a bundled libtcl/libtk, where
+// Debian installs them, with the file each must contain.
+var tclTkData = []struct{ stem, dir, marker string }{
+	{"tcl8", "/usr/share/tcltk/tcl8.6", "init.tcl"},
+	{"tk8", "/usr/share/tcltk/tk8.6", "tk.tcl"},
 }
 
 // Discover reads NEEDED of every ELF file in tree, and transitively of the
 // host libraries they pull in, and resolves each non-glibc library not
 // shipped in the tree itself in dirs.
-func Discover(tree string, dirs []string) (*Plan, error) { return DiscoverIn("", tree, dirs) }
+func Discover(tree string, dirs []string) (*Plan, error) { return DiscoverIn("", tree, dirs, nil) }
+
+// UpstreamBundle is what upstream's make_portable.py bundles, by the stem
+// of the soname (libssl.so.1.1 → ssl, libtcl8.6.so → tcl8), plus gcc_s:
+// upstream leaves libgcc_s.so.1 to the system, but a minimal system (a
+// distroless image, a sandbox with only glibc) lacks it. Everything else
+// (X11 and fontconfig for Tk) is the system's, as upstream's.
+var UpstreamBundle = []string{
+	"sqlite3", "ssl", "crypto", "ffi", "tcl8", "tk8", "gdbm", "lzma", "tinfo", "tinfow",
+	"ncursesw", "panelw", "ncurses", "panel", "z", "bz2", "gcc_s",
+}
+
+// stem is make_portable.py's name for a soname: "lib" cut off, up to the
+// first dot.
+func stem(soname string) string {
+	s, _, _ := strings.Cut(strings.TrimPrefix(soname, "lib"), ".")
+	return s
+}
 
 // DiscoverIn is Discover with the libraries looked up in the file system
 // at root (a builder image, whose libraries the VM was built against)
-// instead of the host's; dirs are paths in that file system.
-func DiscoverIn(root, tree string, dirs []string) (*Plan, error) {
+// instead of the host's; dirs are paths in that file system. A non-empty
+// only bundles just the libraries whose stem it lists (UpstreamBundle);
+// the others are left to the system the tree runs on.
+func DiscoverIn(root, tree string, dirs []string, only []string) (*Plan, error) {
 	elves, err := vm.ELFFiles(tree)
 	if err != nil {
 		return nil, err
@@ -120,7 +151,7 @@ func DiscoverIn(root, tree string, dirs []string) (*Plan, error) {
 			return nil, fmt.Errorf("portable: NEEDED of %s: %w", it.by, err)
 		}
 		for _, n := range needed {
-			if IsGlibc(n) || inTree[n] {
+			if IsGlibc(n) || inTree[n] || (len(only) > 0 && !slices.Contains(only, stem(n))) {
 				continue
 			}
 			direct[it.by] = true
@@ -141,6 +172,18 @@ func DiscoverIn(root, tree string, dirs []string) (*Plan, error) {
 		}
 	}
 	p := &Plan{Patch: map[string]string{}, Root: root}
+	for _, d := range tclTkData {
+		bundled := false
+		for n := range libs {
+			bundled = bundled || stem(n) == d.stem
+		}
+		if bundled && root != "" {
+			if _, err := os.Stat(filepath.Join(root, d.dir, d.marker)); err != nil {
+				return nil, fmt.Errorf("portable: %s is bundled but the image has no %s: %w", d.stem, d.dir, err)
+			}
+			p.Data = append(p.Data, d.dir)
+		}
+	}
 	for _, l := range libs {
 		sort.Strings(l.NeededBy)
 		p.Libs = append(p.Libs, *l)
@@ -336,6 +379,11 @@ func Apply(ctx context.Context, inDir, outDir string, p *Plan) error {
 		}
 		if err := patchelf(ctx, "--set-rpath", "$ORIGIN", dst); err != nil {
 			return err
+		}
+	}
+	for _, d := range p.Data {
+		if err := fsutil.CopyTree(ctx, filepath.Join(p.Root, d), filepath.Join(tree, "lib", filepath.Base(d)), 0); err != nil {
+			return fmt.Errorf("portable: %w", err)
 		}
 	}
 	files := make([]string, 0, len(p.Patch))

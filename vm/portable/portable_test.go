@@ -134,3 +134,72 @@ func TestResolveMissing(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestDiscoverInImage bundles from an image root: libraries are named by
+// their path in the image (not the host's), only the allow-listed stems
+// are bundled (libtcl8.6 yes, libX11 no), Tcl's script library comes
+// along, and a library whose symlink leaves the image is refused.
+func TestDiscoverInImage(t *testing.T) {
+	testtool.Need(t, []string{"cc", "patchelf"}...)
+	root := t.TempDir()
+	libdir := filepath.Join(root, "usr", "lib", "x86_64-linux-gnu")
+	os.MkdirAll(libdir, 0o755)
+	cc(t, filepath.Join(libdir, "libX11.so.6"), "int x(void){return 1;}", "-shared", "-fPIC", "-Wl,-soname,libX11.so.6")
+	cc(t, filepath.Join(libdir, "libtcl8.6.so"), "int x(void); int tcl(void){return x();}", "-shared", "-fPIC", "-Wl,-soname,libtcl8.6.so", "-L"+libdir, "-l:libX11.so.6")
+	tcl := filepath.Join(root, "usr", "share", "tcltk", "tcl8.6")
+	os.MkdirAll(tcl, 0o755)
+	os.WriteFile(filepath.Join(tcl, "init.tcl"), []byte("package require -exact Tcl 8.6.11\n"), 0o644)
+	in := t.TempDir()
+	tree := filepath.Join(in, "tree")
+	mod := filepath.Join(tree, "lib", "pypy3.11", "_tkinter", "tklib_cffi.so")
+	os.MkdirAll(filepath.Dir(mod), 0o755)
+	cc(t, mod, "int tcl(void); int f(void){return tcl();}", "-shared", "-fPIC", "-L"+libdir, "-l:libtcl8.6.so")
+	os.WriteFile(filepath.Join(in, "vm.json"), []byte("{}"), 0o644)
+
+	dirs := []string{"/usr/lib/x86_64-linux-gnu"}
+	p, err := DiscoverIn(root, tree, dirs, UpstreamBundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Libs) != 1 || p.Libs[0].Soname != "libtcl8.6.so" || p.Libs[0].Source != "/usr/lib/x86_64-linux-gnu/libtcl8.6.so" {
+		t.Fatalf("libs %+v, want only libtcl8.6.so by its path in the image (libX11 is the system's)", p.Libs)
+	}
+	if len(p.Data) != 1 || p.Data[0] != "/usr/share/tcltk/tcl8.6" {
+		t.Errorf("data %v", p.Data)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if err := Apply(context.Background(), in, out, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"tree/lib/libtcl8.6.so", "tree/lib/tcl8.6/init.tcl"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "tree/lib/libX11.so.6")); !os.IsNotExist(err) {
+		t.Errorf("libX11 bundled: %v", err)
+	}
+
+	// Every non-glibc library without the allow-list.
+	if p, err := DiscoverIn(root, tree, dirs, nil); err != nil || len(p.Libs) != 2 {
+		t.Errorf("without allow-list: %+v, %v", p, err)
+	}
+
+	// A link out of the image would bundle a host file: refused.
+	host := filepath.Join(t.TempDir(), "libtcl8.6.so")
+	os.Rename(filepath.Join(libdir, "libtcl8.6.so"), host)
+	os.Symlink(host, filepath.Join(libdir, "libtcl8.6.so"))
+	if _, err := DiscoverIn(root, tree, dirs, UpstreamBundle); err == nil || !strings.Contains(err.Error(), "outside the builder image") {
+		t.Errorf("escaping symlink: err = %v", err)
+	}
+}
+
+func TestStem(t *testing.T) {
+	for in, want := range map[string]string{
+		"libssl.so.1.1": "ssl", "libtcl8.6.so": "tcl8", "libgcc_s.so.1": "gcc_s", "libncursesw.so.6": "ncursesw", "libz.so.1": "z",
+	} {
+		if got := stem(in); got != want {
+			t.Errorf("stem(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
