@@ -91,6 +91,7 @@ func (rep *Report) postVMStages(ctx context.Context, o *Options, vmDir string, v
 		}
 		if rep.builder != nil {
 			co.Image, inputs["image"] = rep.builder.Root, rep.builder.Key
+			co.TestModules, inputs["test_modules"] = true, true
 		} else {
 			inputs["toolchain"] = cffi.Toolchain(ctx)
 		}

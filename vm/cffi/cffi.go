@@ -44,6 +44,10 @@ type Options struct {
 	// was translated against), with no network and the output directory
 	// as the only writable one, mounted at /build.
 	Image string
+	// TestModules also compiles the C-API test modules the stdlib's tests
+	// import (_testcapi, _ctypes_test, _testmultiphase), as upstream's
+	// package.py does, when the tree has their C sources.
+	TestModules bool
 }
 
 // Report says what was rebuilt.
@@ -151,7 +155,7 @@ func Rebuild(ctx context.Context, inDir, outDir string, o Options) (*Report, err
 	exe := filepath.Join(tree, meta.Interpreter)
 	reportPath := filepath.Join(work, "report.json")
 	argv := []string{at(exe), at(filepath.Join(work, "driver.py")), at(tools), at(work), at(exe),
-		strings.Join(o.Only, ","), strings.Join(o.Without, ","), at(reportPath)}
+		strings.Join(o.Only, ","), strings.Join(o.Without, ","), at(reportPath), map[bool]string{true: "1", false: "0"}[o.TestModules]}
 	if o.Image != "" {
 		argv = append(append(builder.Sandbox(o.Image, outDir, builder.MountWork), "--"), argv...)
 	}

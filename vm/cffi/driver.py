@@ -3,10 +3,10 @@
 # rpython.tool.runsubprocess and looks for <basedir>/lib_pypy. This driver
 # supplies both, and records each build's output so a failure is reported
 # per module with the compiler's error.
-# argv: tools_dir basedir exe only without report.json
+# argv: tools_dir basedir exe only without report.json test_modules
 import json, os, subprocess, sys, types
 
-tools, basedir, exe, only, without, report = sys.argv[1:7]
+tools, basedir, exe, only, without, report, test_modules = sys.argv[1:8]
 outputs = {}
 
 
@@ -59,11 +59,31 @@ for key, script in (scripts.items() if hasattr(scripts, 'items') else scripts):
 
 os.chdir(lib_pypy)
 failures = b.create_cffi_import_libraries(exe, opts, basedir, only=only_set, rebuild=True)
-failed = {key for key, _ in failures}
+failed = [{'key': key, 'script': script, 'output': outputs.get(script, '')}
+          for key, script in failures]
+built = [m for m in modules if m['key'] not in set(key for key, _ in failures)]
+
+# The C-API test modules the stdlib's own tests import (_testcapi,
+# _ctypes_test, _testmultiphase), compiled into lib_pypy as upstream's
+# package.py does by importing them, when the tree has their C sources.
+if test_modules == '1':
+    for script, csource in (('_testmultiphase_build.py', '_testmultiphase.c'),
+                            ('_ctypes_test_build.py', '_ctypes_test.c'),
+                            ('_testcapi.py', '_testcapimodule.c')):
+        if not (os.path.exists(os.path.join(lib_pypy, script)) and
+                os.path.exists(os.path.join(lib_pypy, csource))):
+            continue
+        mod = script[:-3]
+        p = subprocess.Popen([exe, '-c', 'import ' + mod], cwd=lib_pypy,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = p.communicate()
+        entry = {'key': mod, 'script': script}
+        if p.returncode == 0:
+            built.append(entry)
+        else:
+            entry['output'] = (out + err).decode('utf-8', 'replace')
+            failed.append(entry)
+
 with open(report, 'w') as f:
-    json.dump({
-        'built': [m for m in modules if m['key'] not in failed],
-        'skipped': skipped,
-        'failed': [{'key': key, 'script': script, 'output': outputs.get(script, '')}
-                   for key, script in failures],
-    }, f, indent=1, sort_keys=True)
+    json.dump({'built': built, 'skipped': skipped, 'failed': failed},
+              f, indent=1, sort_keys=True)
