@@ -24,7 +24,7 @@ type TreeResult struct {
 	Dir    string    // the tree's root (…/pypy3.9-v7.3.11-linux64)
 	Key    store.Key // the assemble stage's key
 	VMDir  string
-	VMKey  store.Key // the last VM stage's key (post-translation stages included)
+	VMKey  store.Key  // the last VM stage's key (post-translation stages included)
 	Inputs []vm.Input // every pinned input (debs, wheels)
 	Wheels []string   // the ensurepip wheels placed in the tree
 }
