@@ -116,8 +116,9 @@ type buildReport struct {
 	Target  string `json:"target"`
 	Tree    string `json:"tree"`
 	Stages  []struct {
-		Name string `json:"name"`
-		Hit  bool   `json:"store_hit"`
+		Name    string  `json:"name"`
+		Hit     bool    `json:"store_hit"`
+		Seconds float64 `json:"seconds"`
 	} `json:"stages"`
 	Artifacts []struct {
 		Name   string `json:"name"`

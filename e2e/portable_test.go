@@ -175,7 +175,13 @@ func unpackTree(t *testing.T, dist string) string {
 // holding only the tree's ELF interpreter and glibc's libraries.
 func glibcSandbox(t *testing.T, tree string, argv ...string) (string, error) {
 	t.Helper()
-	f, err := elf.Open(filepath.Join(tree, "bin", "pypy3.9"))
+	return glibcSandboxExe(t, tree, "bin/pypy3.9", argv...)
+}
+
+// glibcSandboxExe is glibcSandbox for a tree whose launcher is exe.
+func glibcSandboxExe(t *testing.T, tree, exe string, argv ...string) (string, error) {
+	t.Helper()
+	f, err := elf.Open(filepath.Join(tree, filepath.FromSlash(exe)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,246 @@
+//go:build integration && realvm
+
+package e2e
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pypyctl/pypyctl/assemble/parity"
+	"github.com/pypyctl/pypyctl/internal/testenv"
+	"github.com/pypyctl/pypyctl/store"
+)
+
+// The real-VM test is opt-in (build tag realvm, `make realvm-test`): it
+// needs a real PyPy translation, about an hour on two cores. It uses the
+// store in $PYPYCTL_REAL_STORE, so a translation made before (by
+// `pypyctl translate --store …` or an earlier run) is a store hit; without
+// one, the first step translates.
+const realVMRelease = "pypy3.11-v7.3.23"
+
+// realImports are the modules the from-source 3.11 tree must import in a
+// sandbox whose only host files are glibc's: the cffi modules built in
+// the image, with their libraries bundled.
+var realImports = []string{"ssl", "sqlite3", "lzma", "bz2", "ctypes", "cffi", "curses", "dbm.gnu", "hashlib",
+	"_gdbm", "_curses", "_sqlite3", "_lzma", "_hashlib", "_blake2", "_sha3", "_posixshmem", "grp", "resource", "syslog", "audioop"}
+
+// realStdlibTests are the tree's own stdlib tests run offline.
+var realStdlibTests = []string{"test_json", "test_sqlite3", "test_lzma", "test_bz2", "test_ctypes", "test_decimal", "test_re", "test_hashlib", "test_csv"}
+
+func TestRealVM(t *testing.T) {
+	st := os.Getenv("PYPYCTL_REAL_STORE")
+	if st == "" {
+		t.Fatal("set PYPYCTL_REAL_STORE to the store that holds (or will hold) the real translation")
+	}
+	needTools(t, "bwrap", "git", "patchelf")
+	mirror := "file://" + filepath.Join(testenv.SharedPyPy(t), "pypy.git")
+	work := t.TempDir()
+	e := env(t, "PYPYCTL_GIT_MIRROR="+mirror)
+	step := func(name string, start time.Time) { t.Logf("%-28s %6.1f s", name, time.Since(start).Seconds()) }
+
+	// The translation (a store hit when it was made before).
+	start := time.Now()
+	var tr struct {
+		Hit     bool   `json:"hit"`
+		Dir     string `json:"dir"`
+		Seconds float64
+		Plan    struct {
+			Image struct{ Key string } `json:"image"`
+		} `json:"plan"`
+		Outputs []struct{ Name, Path string } `json:"outputs"`
+	}
+	out := mustRun(t, work, e, "translate", "--target", "linux-amd64", "--release", realVMRelease, "--store", st, "--json").stdout
+	if err := json.Unmarshal([]byte(out), &tr); err != nil {
+		t.Fatalf("translate --json: %v\n%s", err, out)
+	}
+	step("translate (hit: "+map[bool]string{true: "yes", false: "no"}[tr.Hit]+")", start)
+
+	// The VM's own report: jit, incminimark, the version.
+	start = time.Now()
+	r := mustRun(t, work, e, "build", "--release", realVMRelease, "--target", "linux-amd64", "--store", st, "--out", "dist", "--json")
+	rep := parseReport(t, r.stdout)
+	step("build", start)
+	for _, s := range rep.Stages {
+		t.Logf("  stage %-22s hit=%-5v %7.1f s", s.Name, s.Hit, s.Seconds)
+	}
+	tree := rep.Tree
+	archive := filepath.Join(work, "dist", "pypy3.11-v7.3.23-linux64.tar.gz")
+	for _, f := range []string{archive, filepath.Join(work, "dist", "pypy3.11-v7.3.23-linux64-debug.tar.gz")} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("  %s: %.1f MB", filepath.Base(f), float64(st.Size())/1e6)
+	}
+
+	// Extracted into a random directory, run with only glibc from the host.
+	x := filepath.Join(t.TempDir(), "x")
+	sh(t, work, nil, "mkdir -p "+x+" && tar -C "+x+" -xzf "+archive)
+	xtree := filepath.Join(x, "pypy3.11-v7.3.23-linux64")
+	probe := `import sys, json, importlib
+mods = ` + pyList(realImports) + `
+bad = {}
+for m in mods:
+    try:
+        importlib.import_module(m)
+    except Exception as e:
+        bad[m] = repr(e)
+info = sys.pypy_translation_info
+print(json.dumps({"version": sys.version, "jit": info["translation.jit"], "gc": info["translation.gc"], "bad": bad}))`
+	got, err := glibcSandboxExe(t, xtree, "bin/pypy3.11", "/opt/pypy/bin/pypy3.11", "-c", probe)
+	if err != nil {
+		t.Fatalf("tree in a glibc-only sandbox: %v\n%s", err, got)
+	}
+	var pr struct {
+		Version string
+		JIT     bool
+		GC      string
+		Bad     map[string]string
+	}
+	if err := json.Unmarshal([]byte(lastLine(got)), &pr); err != nil {
+		t.Fatalf("probe: %v\n%s", err, got)
+	}
+	if !strings.HasPrefix(pr.Version, "3.11.15") || !strings.Contains(pr.Version, "PyPy 7.3.23") || !pr.JIT || pr.GC != "incminimark" || len(pr.Bad) > 0 {
+		t.Fatalf("probe: %+v", pr)
+	}
+	t.Logf("glibc-only sandbox: %s; %d modules import", strings.SplitN(pr.Version, "\n", 2)[0], len(realImports))
+
+	// The JIT compiles a hot loop: its log shows the compiled loop.
+	jitLog := filepath.Join(t.TempDir(), "jit.log")
+	cmd := exec.Command(filepath.Join(xtree, "bin", "pypy3.11"), "-c", "s = 0\nfor i in range(3000000): s += i % 7\nprint(s)")
+	cmd.Env = append(os.Environ(), "PYPYLOG=jit-log-opt:"+jitLog)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("hot loop: %v\n%s", err, b)
+	}
+	if b, err := os.ReadFile(jitLog); err != nil || !strings.Contains(string(b), "# Loop") {
+		t.Fatalf("the JIT log has no compiled loop (%v)", err)
+	}
+
+	// A slice of the stdlib's own tests, offline.
+	start = time.Now()
+	testOut, err := exec.Command(filepath.Join(xtree, "bin", "pypy3.11"), append([]string{"-m", "test", "-q"}, realStdlibTests...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("stdlib tests: %v\n%s", err, tail(string(testOut), 60))
+	}
+	step("stdlib tests ("+strings.Join(realStdlibTests, " ")+")", start)
+
+	// venv + offline pip install of a local wheel.
+	whl := makeWheel(t, t.TempDir())
+	venv := filepath.Join(t.TempDir(), "v")
+	sh(t, work, nil, filepath.Join(xtree, "bin", "pypy3.11")+" -m venv "+venv+" && "+venv+"/bin/python -m pip install -q --no-index "+whl+
+		" && "+venv+"/bin/python -c 'import pypyctl_hello; print(pypyctl_hello.GREETING)'")
+
+	// A cffi wheel built with it.
+	start = time.Now()
+	src, _ := filepath.Abs("../wheels/testdata/sqlitever")
+	mustRun(t, work, e, "wheels", "build", src, "--release", realVMRelease, "--target", "linux-amd64", "--store", st, "--out", "wheels")
+	if m, _ := filepath.Glob(filepath.Join(work, "wheels", "sqlitever-1.0-pp311-pypy311_pp73-linux_x86_64.whl")); len(m) != 1 {
+		entries, _ := os.ReadDir(filepath.Join(work, "wheels"))
+		t.Fatalf("no pp311 wheel: %v", entries)
+	}
+	step("wheels build", start)
+
+	// Parity with upstream's package.py, run in the same builder image on
+	// the same translation.
+	start = time.Now()
+	imgDir, ok, err := store.NewLocal(st).Lookup(store.Key(tr.Plan.Image.Key))
+	if err != nil || !ok {
+		t.Fatalf("builder image %s not in %s: %v", tr.Plan.Image.Key, st, err)
+	}
+	pkgSrc := filepath.Join(t.TempDir(), "src")
+	if b, err := exec.Command("git", "clone", "-q", "--depth", "1", "--branch", "release-"+realVMRelease, mirror, pkgSrc).CombinedOutput(); err != nil {
+		t.Fatalf("clone: %v\n%s", err, b)
+	}
+	sh(t, pkgSrc, nil, "cp "+filepath.Join(tr.Dir, "vm", "pypy3.11-c")+" "+filepath.Join(tr.Dir, "vm", "libpypy3.11-c.so")+" pypy/goal/ && cp -r "+
+		filepath.Join(tr.Dir, "include")+"/. include/ && chmod -R u+w pypy/goal include && mkdir _pkg")
+	pkg := exec.Command("bwrap", "--ro-bind", filepath.Join(imgDir, "rootfs"), "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+		"--bind", pkgSrc, "/build", "--unshare-all", "--die-with-parent", "--chdir", "/build", "--clearenv",
+		"--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp", "--",
+		"/usr/bin/pypy", "pypy/tool/release/package.py", "--archive-name", "pypy3.11-v7.3.23-linux64",
+		"--builddir", "/build/_pkg", "--make-portable", "--no-embedded-dependencies")
+	if b, err := pkg.CombinedOutput(); err != nil {
+		t.Fatalf("package.py: %v\n%s", err, tail(string(b), 40))
+	}
+	up := filepath.Join(t.TempDir(), "up")
+	sh(t, work, nil, "mkdir -p "+up+" && tar -C "+up+" -xjf "+filepath.Join(pkgSrc, "_pkg", "pypy3.11-v7.3.23-linux64.tar.bz2"))
+	pr2, err := parity.Compare(tree, filepath.Join(up, "pypy3.11-v7.3.23-linux64"), parity.PackagePy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	explained := map[string]int{}
+	for _, d := range pr2.Diffs {
+		explained[d.Reason]++
+	}
+	t.Logf("parity with package.py: %s", strings.TrimSpace(pr2.Summary()))
+	for reason, n := range explained {
+		if reason != "" {
+			t.Logf("  %4d × %s", n, reason)
+		}
+	}
+	if len(pr2.Unexplained()) > 0 {
+		t.Errorf("differences from package.py's tree that docs/parity.md does not explain:\n%s", pr2.Summary())
+	}
+	step("parity (package.py in the image)", start)
+
+	// The user path: release → publish → serve → install → run.
+	start = time.Now()
+	mustRun(t, work, e, "release", "--release", realVMRelease, "--targets", "linux-amd64", "--store", st, "--to", "public")
+	addr := freeAddr(t)
+	srv := exec.Command(pypyctl, "serve", filepath.Join(work, "public"), "--addr", addr)
+	srv.Env = e
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	waitListening(t, addr)
+	ue := env(t)
+	mustRun(t, work, ue, "install", "3.11", "--index", "http://"+addr+"/versions.json")
+	ver := mustRun(t, work, ue, "run", "3.11", "--", "-c", "import sys; print(sys.version)").stdout
+	if !strings.HasPrefix(ver, "3.11.15") || !strings.Contains(ver, "PyPy 7.3.23") {
+		t.Fatalf("pypyctl run 3.11 printed %q", ver)
+	}
+	step("release → publish → install → run", start)
+	t.Logf("pypyctl run 3.11: %s", strings.SplitN(ver, "\n", 2)[0])
+}
+
+func pyList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = "'" + x + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitListening(t *testing.T, addr string) {
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s", addr)
+}
