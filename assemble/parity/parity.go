@@ -209,13 +209,18 @@ func (r *Report) Summary() string {
 // listed in docs/parity.md with the same reason.
 var PackagePy = []Known{
 	{"bin/*.debug", "theirs", "debug info ships in the separate <base>-debug archive, not in the tree"},
-	{"lib/libssl.so.*", "ours", "OpenSSL is bundled: make_portable's glob misses _pypy_openssl.*.so (upstream links a static OpenSSL instead, which needs downloads), and systems without OpenSSL 1.1 could not import ssl"},
-	{"lib/libcrypto.so.*", "ours", "OpenSSL is bundled: make_portable's glob misses _pypy_openssl.*.so (upstream links a static OpenSSL instead, which needs downloads), and systems without OpenSSL 1.1 could not import ssl"},
+	{"lib/libssl.so.*", "ours", whyOpenSSL},
+	{"lib/libcrypto.so.*", "ours", whyOpenSSL},
 	{"lib/libgcc_s.so.*", "ours", "libgcc_s is bundled: a minimal system (distroless, a sandbox with only glibc) lacks it"},
-	{"bin/libpypy*-c.so", "both", "make_portable's chmod a+w leaves the files it patches world-writable (0777, 0666); pypyctl's are 0755"},
-	{"lib/*.so*", "both", "make_portable's chmod a+w leaves the files it patches world-writable (0777, 0666); pypyctl's are 0755"},
-	{"**/*.pypy*-linux-gnu.so", "both", "make_portable's chmod a+w leaves the files it patches world-writable (0777, 0666); pypyctl's are 0755"},
+	{"bin/libpypy*-c.so", "both", whyWritable},
+	{"lib/*.so*", "both", whyWritable},
+	{"**/*.pypy*-linux-gnu.so", "both", whyWritable},
 	{"include/**", "both", "cpyext's headers are read-only (0444) in package.py's tree; pypyctl's trees have 0644 and 0755 only"},
 	{"lib/pypy*/*.c", "theirs", "C sources cffi generated (_pypy_openssl.c, _pypy_util_cffi_inner.c) that package.py's ignore pattern *_cffi.c misses; not used at run time"},
 	{"lib/pypy*/build/**", "theirs", "empty directories a cffi build leaves behind"},
 }
+
+const (
+	whyOpenSSL  = "OpenSSL is bundled: make_portable's glob misses _pypy_openssl.*.so (upstream links a static OpenSSL instead, which needs downloads), and systems without OpenSSL 1.1 could not import ssl"
+	whyWritable = "make_portable's chmod a+w leaves the files it patches world-writable (0777, 0666); pypyctl's are 0755"
+)
