@@ -217,6 +217,27 @@ print(json.dumps({"version": sys.version, "jit": info["translation.jit"], "gc": 
 		t.Fatalf("pypyctl run 3.11 printed %q", ver)
 	}
 	step("release → publish → install → run", start)
+
+	// An installer that knows only pypy.org's versions.json format (as
+	// actions/setup-python reads it: the newest stable entry for the
+	// Python version, its file for the arch and platform, download_url)
+	// finds the from-source build and runs it.
+	inst := filepath.Join(t.TempDir(), "inst")
+	foreign := `import json, sys, tarfile, urllib.request, os
+index = sys.argv[1]
+rels = json.load(urllib.request.urlopen(index))
+rel = next(r for r in rels if r["python_version"].startswith("3.11.") and r["stable"])
+f = next(f for f in rel["files"] if f["arch"] == "x64" and f["platform"] == "linux")
+url = urllib.parse.urljoin(index, f["download_url"])
+path, _ = urllib.request.urlretrieve(url)
+with tarfile.open(path) as t:
+    t.extractall(sys.argv[2])
+top = os.path.join(sys.argv[2], os.listdir(sys.argv[2])[0])
+os.execv(os.path.join(top, "bin", "pypy3"), ["pypy3", "-c", "import sys; print(sys.pypy_version_info[:3], sys.version_info[:3])"])`
+	fo, err := exec.Command("python3", "-c", foreign, "http://"+addr+"/versions.json", inst).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(fo)) != "(7, 3, 23) (3, 11, 15)" {
+		t.Fatalf("a pypy.org-format installer: %v\n%s", err, fo)
+	}
 	t.Logf("pypyctl run 3.11: %s", strings.SplitN(ver, "\n", 2)[0])
 }
 
