@@ -38,6 +38,8 @@ var realStdlibIgnored = []string{
 	// CPython refuses to resize a bytearray whose buffer is exported
 	// (BufferError); PyPy's bytearray does not lock its buffer.
 	"*test_keep_buffer",
+	// A wall-clock bound (< 0.1 s), which a loaded two-core builder misses.
+	"*test_search_anchor_at_beginning",
 }
 
 func TestRealVM(t *testing.T) {
