@@ -57,6 +57,23 @@ print(json.dumps({
 }))
 `
 
+// probe27 is probe for a 2.7 tree: no lzma, no sha3, no
+// sys.implementation, and the suffix is sysconfig's SO.
+const probe27 = `
+import json, platform, sys, sysconfig
+import ssl, sqlite3, ctypes, cffi, hashlib
+print(json.dumps({
+    "implementation": platform.python_implementation().lower(),
+    "pypy_version": "%d.%d.%d" % sys.pypy_version_info[:3],
+    "python_version": platform.python_version(),
+    "soabi": sysconfig.get_config_var("SOABI"),
+    "ext_suffix": sysconfig.get_config_var("SO"),
+    "openssl": ssl.OPENSSL_VERSION,
+    "sqlite": sqlite3.sqlite_version,
+    "machine": platform.machine(),
+}))
+`
+
 // cffiProbe builds an API-mode extension with the tree's headers and the
 // host C compiler, then imports it.
 const cffiProbe = `
@@ -88,11 +105,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("smoke test: copy tree: %v: %s", err, out)
 	}
 	o.Tree = copied
-	interp := filepath.Join(o.Tree, "bin", "pypy3")
+	interp, script := filepath.Join(o.Tree, "bin", "pypy3"), probe
 	if o.Meta.PythonVersion != "" && strings.HasPrefix(o.Meta.PythonVersion, "2.") {
-		interp = filepath.Join(o.Tree, "bin", "pypy")
+		interp, script = filepath.Join(o.Tree, "bin", "pypy"), probe27
 	}
-	out, err := run(ctx, o, interp, "-c", probe)
+	out, err := run(ctx, o, interp, "-c", script)
 	if err != nil {
 		return nil, err
 	}

@@ -115,12 +115,16 @@ func ToVM(ctx context.Context, rep *Report, srcDir string, r *platforms.Release,
 
 // Tags are the SOABI and EXT_SUFFIX a translated VM reports (pypy311-pp73
 // and .pypy311-pp73-x86_64-linux-gnu.so): "pp" plus PyPy's major and minor
-// version, as pypy/module/imp/importing.py spells them.
+// version, as pypy/module/imp/importing.py spells them. 2.7's are
+// pypy-73 and .pypy-73.so (its DEFAULT_SOABI, and no platform tag).
 func Tags(r *platforms.Release, t *platforms.Target) (soabi, ext string) {
 	v := strings.SplitN(r.PyPyVersion, ".", 3)
 	pp := v[0]
 	if len(v) > 1 {
 		pp += v[1]
+	}
+	if r.Major() == "2" {
+		return "pypy-" + pp, ".pypy-" + pp + ".so"
 	}
 	soabi = "pypy" + r.PythonNoDot() + "-pp" + pp
 	return soabi, "." + soabi + "-" + t.Triplet + ".so"

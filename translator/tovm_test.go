@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/vm"
 )
 
@@ -80,5 +81,19 @@ func TestToVMFromTheDouble(t *testing.T) {
 	err = ToVM(context.Background(), rep, rg.src, r, tg, filepath.Join(t.TempDir(), "vm"))
 	if err == nil || !strings.Contains(err.Error(), "LICENSE") {
 		t.Errorf("no LICENSE: err = %v", err)
+	}
+}
+
+func TestTags(t *testing.T) {
+	cases := []struct{ pypy, python, triplet, soabi, ext string }{
+		{"7.3.23", "3.11.15", "x86_64-linux-gnu", "pypy311-pp73", ".pypy311-pp73-x86_64-linux-gnu.so"},
+		{"7.3.20", "3.11.13", "aarch64-linux-gnu", "pypy311-pp73", ".pypy311-pp73-aarch64-linux-gnu.so"},
+		{"7.3.20", "2.7.18", "x86_64-linux-gnu", "pypy-73", ".pypy-73.so"},
+	}
+	for _, c := range cases {
+		soabi, ext := Tags(&platforms.Release{PyPyVersion: c.pypy, PythonVersion: c.python}, &platforms.Target{Triplet: c.triplet})
+		if soabi != c.soabi || ext != c.ext {
+			t.Errorf("%s/%s: %s %s, want %s %s", c.pypy, c.python, soabi, ext, c.soabi, c.ext)
+		}
 	}
 }
