@@ -47,7 +47,7 @@ func TestRealVM(t *testing.T) {
 	if st == "" {
 		t.Fatal("set PYPYCTL_REAL_STORE to the store that holds (or will hold) the real translation")
 	}
-	needTools(t, "bwrap", "git", "patchelf")
+	needTools(t, "bwrap", "git", "patchelf", "dpkg-deb", "skopeo", "umoci")
 	mirror := "file://" + filepath.Join(testenv.SharedPyPy(t), "pypy.git")
 	work := t.TempDir()
 	e := env(t, "PYPYCTL_GIT_MIRROR="+mirror)
@@ -158,6 +158,19 @@ print(json.dumps({"version": sys.version, "jit": info["translation.jit"], "gc": 
 		t.Fatalf("no pp311 wheel: %v", entries)
 	}
 	step("wheels build", start)
+
+	// The distro outputs, made from the from-source tree as from the
+	// Debian one: a .deb dpkg-deb reads, and an OCI image that runs.
+	start = time.Now()
+	mustRun(t, work, e, "package", "deb", "--release", realVMRelease, "--target", "linux-amd64", "--store", st, "--out", "debs")
+	sh(t, work, nil, "dpkg-deb -I debs/*.deb >/dev/null && dpkg-deb -c debs/*.deb | grep -q 'bin/pypy3.11$'")
+	ref := startRegistry(t) + "/pypy:3.11"
+	mustRun(t, work, e, "package", "oci", "--release", realVMRelease, "--targets", "linux-amd64", "--store", st, "--push", ref)
+	oci := parseProbe(t, sandbox(t, unpack(t, e, ref, "amd64"), imageEnv(t, e, ref, "amd64"), nil, "/opt/pypy/bin/pypy3", "-c", ociProbe))
+	if oci.Impl != "pypy" || oci.SQLite == "" || oci.CA < 100 {
+		t.Errorf("the 3.11 OCI image: %+v", oci)
+	}
+	step("package deb + oci", start)
 
 	// Parity with upstream's package.py, run in the same builder image on
 	// the same translation.
