@@ -140,10 +140,15 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		return nil, fmt.Errorf("interpreter facts: got %q", facts)
 	}
 	res := &BuildResult{ExtSuffix: f[0], SOABI: f[1]}
-	// setup.py's cffi_modules need the wheel package in the venv; the
-	// tree's ensurepip installs it when pinned, else it is installed from
-	// the tree's bundled wheel.
-	if _, err := runIn(tmp, vpy, "-c", "import wheel"); err != nil {
+	// setup.py's cffi_modules need bdist_wheel in the venv: setuptools
+	// has its own since 70.1 (3.11's trees bundle 79.0.1); an older one
+	// needs the wheel package, which the tree's ensurepip installs when
+	// pinned, else it is installed from the tree's bundled wheel.
+	_, noWheel := runIn(tmp, vpy, "-c", "import wheel")
+	if noWheel != nil {
+		_, noWheel = runIn(tmp, vpy, "-c", "import setuptools.command.bdist_wheel")
+	}
+	if noWheel != nil {
 		bundled, _ := filepath.Glob(filepath.Join(o.Tree, "lib", "pypy*", "ensurepip", "_bundled", "wheel-*.whl"))
 		if len(bundled) == 0 {
 			return nil, errors.New("the venv has no `wheel` package and the tree bundles none")
