@@ -47,6 +47,10 @@ func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, sto
 	if !plan.Ready() {
 		return "", "", &translator.PreflightError{Release: plan.Release, Target: plan.Target, Problems: plan.Preflight}
 	}
+	if _, ok, err := local.Lookup(store.Key(plan.Key)); err == nil && !ok {
+		o.log("translate  %s for %s is not in the store: translating it now with RPython (about an hour on two cores; `pypyctl translate --target %s --release %s` does this step alone, --dry-run shows its plan)",
+			r.Name, t.Name, t.Name, r.Name)
+	}
 	tr, err := translator.Translate(ctx, plan, translator.Options{
 		Store: local, Sources: sources, Machine: mach, WorkRoot: workRoot,
 		LogDir: filepath.Join(o.Dirs.Cache, "logs"), Log: o.Log, ImageRoot: req.ImageRoot,
