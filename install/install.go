@@ -1,7 +1,6 @@
 package install
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
 
@@ -387,11 +387,11 @@ func (in *Installer) sumFromSHA256SUMS(ctx context.Context, f *fetcher, sumsURL 
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", sumsURL, err)
 	}
-	sums, err := index.ParseSums(bytes.NewReader(data))
+	listed, err := sums.Parse(data)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", sumsURL, err)
 	}
-	sum, ok := sums[filename]
+	sum, ok := listed[filename]
 	if !ok {
 		return "", &NoChecksumError{File: filename, SumsURL: sumsURL.String()}
 	}
@@ -512,7 +512,7 @@ func topDir(dir string) (string, error) {
 // sumsURLFor is SHA256SUMS in the archive URL's directory.
 func sumsURLFor(u *url.URL) *url.URL {
 	v := *u
-	v.Path = path.Join(path.Dir(u.Path), "SHA256SUMS")
+	v.Path = path.Join(path.Dir(u.Path), sums.Name)
 	v.RawPath = ""
 	return &v
 }

@@ -1,7 +1,6 @@
 package install
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
 
@@ -183,16 +183,16 @@ func (in *Installer) verifyReleaseSums(ctx context.Context, f *fetcher, u *url.U
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", sigURL.String(), err)
 	}
-	sums, err := index.ParseSums(bytes.NewReader(data))
+	listed, err := sums.Parse(data)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", sumsURL, err)
 	}
-	listed, found := sums[filename]
+	entry, found := listed[filename]
 	if !found {
 		return "", false, fmt.Errorf("the signed %s does not list %s", sumsURL, Quote(filename))
 	}
-	if l, err := NormalizeSHA256(listed); err != nil || l != sum {
-		return "", false, fmt.Errorf("the signed %s lists %s with sha256 %s, the download has %s", sumsURL, filename, Quote(listed), sum)
+	if l, err := NormalizeSHA256(entry); err != nil || l != sum {
+		return "", false, fmt.Errorf("the signed %s lists %s with sha256 %s, the download has %s", sumsURL, filename, Quote(entry), sum)
 	}
 	return k.Name + " (signed SHA256SUMS)", true, nil
 }

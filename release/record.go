@@ -10,6 +10,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/vm"
 )
@@ -65,7 +66,7 @@ type Record struct {
 func writeRecord(dir string, in RecordInputs, rep *build.Report, smoked bool) (*Record, error) {
 	rec := &Record{Inputs: in, Stages: rep.Stages, Smoked: smoked, Pinned: rep.Inputs}
 	for _, a := range rep.Artifacts {
-		if a.Kind == "checksums" || a.Name == "SHA256SUMS" {
+		if a.Kind == "checksums" || a.Name == sums.Name {
 			if err := os.Remove(filepath.Join(dir, a.Name)); err != nil && !os.IsNotExist(err) {
 				return nil, err
 			}

@@ -1,8 +1,6 @@
 package brew
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/platforms"
 	pubindex "github.com/pypyctl/pypyctl/publish/index"
 )
@@ -41,12 +40,12 @@ func FromSums(m *platforms.Matrix, r *platforms.Release, dist, baseURL string, a
 	if baseURL == "" {
 		return nil, errors.New("a base URL is needed to turn file names into download URLs")
 	}
-	sumsPath := filepath.Join(dist, "SHA256SUMS")
+	sumsPath := filepath.Join(dist, sums.Name)
 	b, err := os.ReadFile(sumsPath)
 	if err != nil {
 		return nil, fmt.Errorf("checksums: %w", err)
 	}
-	sums, err := parseSums(b)
+	listed, err := sums.Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", sumsPath, err)
 	}
@@ -60,7 +59,7 @@ func FromSums(m *platforms.Matrix, r *platforms.Release, dist, baseURL string, a
 		found := false
 		for _, f := range m.Formats(r, t) {
 			name := r.ArchiveName(t, f)
-			sum, ok := sums[name]
+			sum, ok := listed[name]
 			if !ok || f == "zip" {
 				continue
 			}
@@ -79,27 +78,6 @@ func FromSums(m *platforms.Matrix, r *platforms.Release, dist, baseURL string, a
 		return nil, &MissingError{Release: r.Name, Targets: missing, Where: sumsPath}
 	}
 	return out, nil
-}
-
-// parseSums reads sha256sum output: "<hex>  <name>" or "<hex> *<name>".
-func parseSums(b []byte) (map[string]string, error) {
-	out := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		sum, name, ok := strings.Cut(line, " ")
-		name = strings.TrimPrefix(strings.TrimLeft(name, " "), "*")
-		if !ok || !sha256Hex.MatchString(sum) || name == "" || strings.ContainsAny(name, "/\\") {
-			return nil, fmt.Errorf("line %d is not a sha256sum line: %q", n, line)
-		}
-		out[name] = sum
-	}
-	return out, sc.Err()
 }
 
 // indexEntry is the part of a versions.json entry the formula needs.
