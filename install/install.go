@@ -200,11 +200,11 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	// answers: a rolled-back index could otherwise hide its newest
 	// release and let a later source answer instead.
 	checkIndex := func(li *loadedIndex) error {
-		if li.url == nil {
+		if li.URL == nil {
 			return nil // the built-in catalogue is part of pypyctl
 		}
 		if _, err := in.checkSignedIndex(ctx, f, l, li, keys, !o.DryRun); err != nil {
-			return &SignatureError{File: li.url.String(), Err: err}
+			return &SignatureError{File: li.URL.String(), Err: err}
 		}
 		return nil
 	}

@@ -96,8 +96,8 @@ func (in *Installer) checkSignedIndex(ctx context.Context, f *fetcher, l Layout,
 	if err != nil {
 		return "", err
 	}
-	key := li.url.String()
-	sigURL := *li.url
+	key := li.URL.String()
+	sigURL := *li.URL
 	sigURL.Path += ".sig"
 	sigURL.RawPath = ""
 	sig, err := f.readSmall(ctx, &sigURL, 1<<20)
@@ -115,12 +115,12 @@ func (in *Installer) checkSignedIndex(ctx context.Context, f *fetcher, l Layout,
 	if v == nil {
 		v = TrustVerifier{}
 	}
-	digest := sha256.Sum256(li.raw)
+	digest := sha256.Sum256(li.Raw)
 	k, err := v.VerifyDigest(digest[:], sig, keys)
 	if err != nil {
 		return "", fmt.Errorf("index %s: %w", key, err)
 	}
-	now := newestStable(li.ix)
+	now := newestStable(li.Index)
 	seen := st[key]
 	lines := make([]string, 0, len(seen))
 	for line := range seen {
