@@ -1,7 +1,6 @@
 package deb
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
@@ -14,8 +13,11 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/pypyctl/pypyctl/internal/soname"
 )
 
 // Linkage is what the ELF files of a tree link against.
@@ -168,24 +170,16 @@ type DpkgResolver struct {
 
 var libDir = regexp.MustCompile(`^/(usr/)?lib(32|64)?(/[a-z0-9_]+-linux-gnu[a-z0-9_]*)?$`)
 
-// Packages runs one dpkg-query -S over all sonames.
+// Packages asks dpkg once for all sonames (soname.Search) and prefers, of
+// the files found, one in the triplet's multiarch directory, then another
+// multiarch one, then a plain lib directory.
 func (r DpkgResolver) Packages(ctx context.Context, sonames []string) (map[string]string, error) {
 	if len(sonames) == 0 {
 		return map[string]string{}, nil
 	}
-	args := []string{"-S"}
-	for _, s := range sonames {
-		args = append(args, "*/"+s)
-	}
-	cmd := exec.CommandContext(ctx, "dpkg-query", args...)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	// Exit 1 only means some pattern matched nothing; those sonames stay
-	// unresolved and the caller reports them.
-	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
-		return nil, fmt.Errorf("dpkg-query -S: %v: %s", err, strings.TrimSpace(stderr.String()))
+	owners, err := soname.Search(ctx, sonames)
+	if err != nil {
+		return nil, err
 	}
 	want := map[string]bool{}
 	for _, s := range sonames {
@@ -196,18 +190,8 @@ func (r DpkgResolver) Packages(ctx context.Context, sonames []string) (map[strin
 		rank int
 	}
 	best := map[string]hit{}
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "diversion by") || strings.HasPrefix(line, "local diversion") {
-			continue
-		}
-		i := strings.Index(line, ": /")
-		if i < 0 {
-			continue
-		}
-		file := line[i+2:]
-		dir, base := path.Split(file)
+	for _, o := range owners {
+		dir, base := path.Split(o.Path)
 		dir = strings.TrimSuffix(dir, "/")
 		if !want[base] || !libDir.MatchString(dir) {
 			continue
@@ -218,9 +202,7 @@ func (r DpkgResolver) Packages(ctx context.Context, sonames []string) (map[strin
 		} else if strings.Contains(dir, "-linux-") {
 			rank = 1
 		}
-		pkgs := strings.Split(line[:i], ", ")
-		sort.Strings(pkgs)
-		h := hit{pkgs[0], rank}
+		h := hit{slices.Min(o.Packages), rank}
 		if old, ok := best[base]; !ok || h.rank < old.rank || (h.rank == old.rank && h.pkg < old.pkg) {
 			best[base] = h
 		}
@@ -281,14 +263,6 @@ func splitSoname(s string) (name, version string, ok bool) {
 	return "", "", false
 }
 
-// isLoader reports whether a soname is glibc's dynamic loader, which is
-// architecture-specific (ld-linux-aarch64.so.1, ld64.so.1 on s390x) and
-// so absent from a host of another architecture; it always comes from the
-// package that ships libc.so.6.
-func isLoader(s string) bool {
-	return strings.HasPrefix(s, "ld-linux") || strings.HasPrefix(s, "ld64.so") || strings.HasPrefix(s, "ld.so")
-}
-
 // DependsInput is what Depends needs.
 type DependsInput struct {
 	Linkage *Linkage
@@ -313,7 +287,7 @@ func Depends(ctx context.Context, in DependsInput) ([]string, []Library, error) 
 	sonames := make([]string, 0, len(l.Needed)+1)
 	hasLoader := false
 	for s := range l.Needed {
-		if isLoader(s) {
+		if soname.IsLoader(s) {
 			hasLoader = true
 			continue
 		}
@@ -328,7 +302,7 @@ func Depends(ctx context.Context, in DependsInput) ([]string, []Library, error) 
 		return nil, nil, err
 	}
 	for s := range l.Needed {
-		if isLoader(s) && pkgs["libc.so.6"] != "" {
+		if soname.IsLoader(s) && pkgs["libc.so.6"] != "" {
 			pkgs[s] = pkgs["libc.so.6"]
 		}
 	}

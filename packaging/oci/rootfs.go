@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pypyctl/pypyctl/internal/soname"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/trust/sbom"
 )
@@ -216,7 +217,7 @@ func (f *rootfs) checkLinks(tree *elfNeeds, triplet string) error {
 	for _, lib := range sortedKeys(tree.Needed) {
 		if !have[lib] {
 			hint := ""
-			if pkg, ok := sonamePackage(lib); ok {
+			if pkg, ok := soname.Package(lib); ok {
 				hint = fmt.Sprintf(" (Debian ships it in %s)", pkg)
 			}
 			return fmt.Errorf("%s needs %s, which no base package provides%s: add the package with --package", tree.Needed[lib][0], lib, hint)
