@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/pypyctl/pypyctl/build"
@@ -43,7 +44,7 @@ type RecordInputs struct {
 
 // RecordKey is the store key of a target's record.
 func RecordKey(in RecordInputs) (store.Key, error) {
-	in.Formats = append([]string(nil), in.Formats...)
+	in.Formats = slices.Clone(in.Formats)
 	sort.Strings(in.Formats)
 	return store.NewKey(recordStage, recordVersion, in)
 }

@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -181,16 +183,6 @@ func Relations(field string) [][]string {
 	return out
 }
 
-// sortedKeys returns a set's members in order.
-func SortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Resolve walks Depends and Pre-Depends from the roots over the archive's
 // candidates. A clause is met by a package already chosen, skipped when
 // it names a maintainer-script-only package, or else met by its first
@@ -222,7 +214,7 @@ func Resolve(ctx context.Context, a Archive, arch string, rootSet map[string]str
 		}
 		return nil
 	}
-	names := SortedKeys(rootSet)
+	names := slices.Sorted(maps.Keys(rootSet))
 	if err := lookup(names); err != nil {
 		return nil, err
 	}
@@ -291,7 +283,7 @@ func Resolve(ctx context.Context, a Archive, arch string, rootSet map[string]str
 		}
 	}
 	out := make([]platforms.DebPackage, 0, len(chosen))
-	for _, n := range SortedKeys(chosen) {
+	for _, n := range slices.Sorted(maps.Keys(chosen)) {
 		out = append(out, chosen[n].DebPackage)
 	}
 	return out, nil
@@ -363,7 +355,7 @@ func Fetch(ctx context.Context, a Archive, cacheDir string, pkgs []platforms.Deb
 			delete(byName, p.Name)
 		}
 		if len(byName) > 0 {
-			return nil, fmt.Errorf("apt did not deliver %s", strings.Join(SortedKeys(byName), ", "))
+			return nil, fmt.Errorf("apt did not deliver %s", strings.Join(slices.Sorted(maps.Keys(byName)), ", "))
 		}
 		for i := range out {
 			if out[i].Path == "" {

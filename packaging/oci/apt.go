@@ -10,8 +10,6 @@ type (
 	Apt       = debrepo.Apt
 )
 
-func sortedKeys[V any](m map[string]V) []string { return debrepo.SortedKeys(m) }
-
 func parseParagraphs(b []byte) []map[string]string { return debrepo.ParseParagraphs(b) }
 
 func relations(field string) [][]string { return debrepo.Relations(field) }

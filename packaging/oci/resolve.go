@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -166,7 +168,7 @@ func roots(needs *elfNeeds, runtimeDepends, extra []string) map[string]string {
 	for _, p := range extra {
 		out[p] = "asked for"
 	}
-	for _, lib := range sortedKeys(needs.Needed) {
+	for _, lib := range slices.Sorted(maps.Keys(needs.Needed)) {
 		// A library missing from soname.Package's table may come with a package above;
 		// the link check after unpacking says so if not.
 		if pkg, ok := soname.Package(lib); ok {
@@ -185,7 +187,7 @@ func pins(ctx context.Context, a Archive, l *Lock, arch string, rootSet map[stri
 	locked := l.Arch(arch)
 	if len(locked) > 0 && !update {
 		var missing []string
-		for _, n := range sortedKeys(rootSet) {
+		for _, n := range slices.Sorted(maps.Keys(rootSet)) {
 			if _, ok := locked[n]; !ok {
 				missing = append(missing, fmt.Sprintf("%s (%s)", n, rootSet[n]))
 			}
