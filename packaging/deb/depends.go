@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 
+	"pault.ag/go/debian/dependency"
+
 	"github.com/pypyctl/pypyctl/internal/soname"
 )
 
@@ -324,7 +326,11 @@ func Depends(ctx context.Context, in DependsInput) ([]string, []Library, error) 
 
 	declared := map[string]string{}
 	for _, d := range in.RuntimeDepends {
-		declared[depName(d)] = strings.TrimSpace(d)
+		name, err := depName(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("runtime Depends: %w", err)
+		}
+		declared[name] = strings.TrimSpace(d)
 	}
 	libcPkg := pkgs["libc.so.6"]
 	byPkg := map[string][]string{}
@@ -358,7 +364,11 @@ func Depends(ctx context.Context, in DependsInput) ([]string, []Library, error) 
 	sort.Strings(names)
 	var out []string
 	for _, n := range names {
-		out = append(out, strongest(byPkg[n])...)
+		deps, err := strongest(byPkg[n])
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, deps...)
 	}
 	for i := range libs {
 		libs[i].Package = strings.SplitN(libs[i].Package, ":", 2)[0]
@@ -367,35 +377,44 @@ func Depends(ctx context.Context, in DependsInput) ([]string, []Library, error) 
 }
 
 // depName is the package of a dependency's first alternative.
-func depName(d string) string {
-	d = strings.TrimSpace(strings.SplitN(d, "|", 2)[0])
-	if i := strings.IndexAny(d, " (:"); i >= 0 {
-		d = d[:i]
+func depName(d string) (string, error) {
+	dep, err := dependency.Parse(d)
+	if err != nil {
+		return "", fmt.Errorf("dependency %q: %w", d, err)
 	}
-	return d
+	if len(dep.Relations) == 0 {
+		return "", fmt.Errorf("empty dependency %q", d)
+	}
+	return dep.Relations[0].Possibilities[0].Name, nil
 }
-
-var geDep = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+) \(>= ([^)]+)\)$`)
 
 // strongest merges the dependencies on one package that several sonames
 // produced: of "p (>= v)" entries the highest v wins, other constraints
 // are kept once, and a bare name is dropped when anything stronger exists.
-func strongest(deps []string) []string {
+func strongest(deps []string) ([]string, error) {
 	seen := map[string]bool{}
-	best, bare := "", ""
+	best, bestVersion, bare := "", "", ""
 	var other []string
 	for _, d := range deps {
 		if seen[d] {
 			continue
 		}
 		seen[d] = true
-		m := geDep.FindStringSubmatch(d)
+		dep, err := dependency.Parse(d)
+		if err != nil {
+			return nil, fmt.Errorf("dependency %q: %w", d, err)
+		}
+		var p *dependency.Possibility
+		if len(dep.Relations) == 1 && len(dep.Relations[0].Possibilities) == 1 {
+			p = &dep.Relations[0].Possibilities[0]
+		}
+		plain := p != nil && p.Arch == nil && (p.Architectures == nil || len(p.Architectures.Architectures) == 0) && len(p.StageSets) == 0
 		switch {
-		case m != nil:
-			if best == "" || CompareVersions(m[2], geDep.FindStringSubmatch(best)[2]) > 0 {
-				best = d
+		case plain && p.Version != nil && p.Version.Operator == ">=":
+			if best == "" || CompareVersions(p.Version.Number, bestVersion) > 0 {
+				best, bestVersion = d, p.Version.Number
 			}
-		case depName(d) == d:
+		case plain && p.Version == nil:
 			bare = d
 		default:
 			other = append(other, d)
@@ -408,5 +427,5 @@ func strongest(deps []string) []string {
 	if len(other) == 0 {
 		other = []string{bare}
 	}
-	return other
+	return other, nil
 }

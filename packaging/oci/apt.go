@@ -9,7 +9,3 @@ type (
 	Archive   = debrepo.Archive
 	Apt       = debrepo.Apt
 )
-
-func parseParagraphs(b []byte) []map[string]string { return debrepo.ParseParagraphs(b) }
-
-func relations(field string) [][]string { return debrepo.Relations(field) }

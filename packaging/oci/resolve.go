@@ -18,7 +18,6 @@ import (
 	"github.com/pypyctl/pypyctl/internal/debrepo"
 	"github.com/pypyctl/pypyctl/internal/soname"
 	"github.com/pypyctl/pypyctl/platforms"
-	"github.com/pypyctl/pypyctl/smoke"
 )
 
 // basePackages are in every image, whatever the tree links against:
@@ -157,12 +156,16 @@ func elfInfo(ef *elf.File) (elfLinks, error) {
 }
 
 // roots are the packages resolution starts from, each with why it is there.
-func roots(needs *elfNeeds, runtimeDepends, extra []string) map[string]string {
+func roots(needs *elfNeeds, runtimeDepends, extra []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, p := range basePackages() {
 		out[p] = "base"
 	}
-	for _, p := range smoke.PackageNames(runtimeDepends) {
+	interp, err := debrepo.PackageNames(runtimeDepends)
+	if err != nil {
+		return nil, fmt.Errorf("the interpreter's Depends: %w", err)
+	}
+	for _, p := range interp {
 		out[p] = "runtime dependency of the interpreter"
 	}
 	for _, p := range extra {
@@ -177,7 +180,7 @@ func roots(needs *elfNeeds, runtimeDepends, extra []string) map[string]string {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // pins returns the locked base packages of arch. An architecture the lock

@@ -25,8 +25,8 @@ func TestDependsNames(t *testing.T) {
 		{"libfoo(>=1)", []string{"libfoo"}},
 	}
 	for _, tt := range tests {
-		if got := dependsNames(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("dependsNames(%q) = %v, want %v", tt.in, got, tt.want)
+		if got, err := dependsNames(tt.in); err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("dependsNames(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}
 	}
 }
