@@ -23,7 +23,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/testtool"
 
-	"github.com/pypyctl/pypyctl/packaging/archive"
+	"github.com/pypyctl/pypyctl/internal/archive"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
 
