@@ -10,6 +10,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/assemble"
 	"github.com/pypyctl/pypyctl/ensurepip"
+	"github.com/pypyctl/pypyctl/internal/debrepo"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/smoke"
 	"github.com/pypyctl/pypyctl/store"
@@ -185,7 +186,11 @@ func (rep *Report) smokeStage(ctx context.Context, o *Options, tree string, tree
 	dir, err := rep.stage(ctx, o, "smoke", key, func(ctx context.Context, dir string) error {
 		opts := smoke.Options{Tree: tree, Meta: meta}
 		if meta.Arch != hostArch() {
-			sysroot, err := smoke.EnsureSysroot(ctx, o.Dirs.Cache, o.Target.DebianArch, smoke.PackageNames(meta.RuntimeDepends), o.Log)
+			pkgs, err := debrepo.PackageNames(meta.RuntimeDepends)
+			if err != nil {
+				return err
+			}
+			sysroot, err := smoke.EnsureSysroot(ctx, o.Dirs.Cache, o.Target.DebianArch, pkgs, o.Log)
 			if err != nil {
 				return err
 			}

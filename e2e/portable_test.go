@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -107,7 +108,7 @@ func TestPortableRebuiltCFFI(t *testing.T) {
 		t.Fatalf("probe output: %v\n%s", err, got)
 	}
 	for _, lib := range []string{"libssl.so.3", "libcrypto.so.3", "libsqlite3.so.0", "liblzma.so.5", "libncursesw.so.6", "libgdbm.so.6"} {
-		if !contains(probe.Maps, "/opt/pypy/lib/"+lib) {
+		if !slices.Contains(probe.Maps, "/opt/pypy/lib/"+lib) {
 			t.Errorf("%s not loaded from the tree's lib/; mapped: %v", lib, probe.Maps)
 		}
 	}
@@ -214,16 +215,7 @@ func isGlibc(path string) bool {
 	if strings.HasPrefix(base, "ld-linux") {
 		return true
 	}
-	return contains(glibcOnly, base)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(glibcOnly, base)
 }
 
 func findFiles(t *testing.T, root, prefix string) []string {

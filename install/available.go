@@ -60,7 +60,7 @@ func (in *Installer) Available(ctx context.Context, o Options) ([]Available, err
 
 func available(li *loadedIndex, host index.Platform, installed []Installed, seen map[string]bool) []Available {
 	var out []Available
-	for _, v := range li.ix.Normalize() {
+	for _, v := range li.Index.Normalize() {
 		r := Request{PyPy: v.PyPyVersion, Python: v.PythonVersion}
 		c, err := Resolve(index.Index{v}, r, host)
 		if err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"os"
 
-	"github.com/pypyctl/pypyctl/packaging/archive"
+	"github.com/pypyctl/pypyctl/internal/archive"
 )
 
 // Bounds on what an archive may expand to. PyPy release trees are

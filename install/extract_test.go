@@ -3,7 +3,7 @@ package install
 import (
 	"errors"
 
-	"github.com/pypyctl/pypyctl/packaging/archive"
+	"github.com/pypyctl/pypyctl/internal/archive"
 )
 
 func testExtractor() Extractor { return ArchiveExtractor(nil) }

@@ -24,6 +24,7 @@ import (
 	"github.com/dsnet/compress/bzip2"
 
 	"github.com/pypyctl/pypyctl/internal/dirs"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/publish"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
@@ -185,8 +186,8 @@ func publishEntries(t testing.TB, dest, base string, r fixtureRelease, es []entr
 	an := r.archiveName()
 	writeArchive(t, filepath.Join(dist, an), es)
 	p, _ := index.PlatformOfSuffix(r.suffix)
-	sums := index.Sums{an: fileSHA(t, filepath.Join(dist, an))}
-	os.WriteFile(filepath.Join(dist, "SHA256SUMS"), sums.Bytes(), 0o644)
+	listed := sums.Sums{an: fileSHA(t, filepath.Join(dist, an))}
+	os.WriteFile(filepath.Join(dist, "SHA256SUMS"), listed.Bytes(), 0o644)
 	err := publish.WriteRelease(dist, publish.Release{
 		Name: r.name, PyPyVersion: r.pypy, PythonVersion: r.python, Date: r.date, Stable: r.stable,
 		Files: []publish.ReleaseFile{{Target: "t", Filename: an, Format: r.format, Arch: p.Arch, Platform: p.Platform}},

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pypyctl/pypyctl/internal/testtool"
 	"io"
 	"io/fs"
 	"log"
@@ -22,7 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pypyctl/pypyctl/packaging/archive"
+	"github.com/pypyctl/pypyctl/internal/testtool"
+
+	"github.com/pypyctl/pypyctl/internal/archive"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
 
@@ -540,7 +541,7 @@ func TestRelativeDownloadURLIsCheckedAfterResolution(t *testing.T) {
 		err := validateIndex(ix, tt.base.Scheme == "file")
 		var u *url.URL
 		if err == nil {
-			li := &loadedIndex{url: tt.base, ix: ix}
+			li := &loadedIndex{Source: index.Source{URL: tt.base, Index: ix}}
 			u, err = li.fileURL(ix[0].Files[0])
 		}
 		switch {

@@ -1,7 +1,6 @@
 package install
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +12,7 @@ import (
 )
 
 // maxIndexSize bounds what is read as versions.json or SHA256SUMS.
-const maxIndexSize = 64 << 20
+const maxIndexSize = index.MaxSize
 
 // IndexUnavailableError says the index could not be fetched (network
 // trouble, server errors) — as opposed to missing or malformed.
@@ -30,21 +29,19 @@ func (e *IndexUnavailableError) Unwrap() error { return e.Err }
 // loadedIndex is an index and where it came from; relative download URLs
 // resolve against it.
 type loadedIndex struct {
-	url *url.URL // nil for the built-in catalogue
-	ix  index.Index
-	raw []byte // the bytes read, which versions.json.sig signs
-	src Source
+	index.Source // URL is nil for the built-in catalogue
+	src          Source
 }
 
 // describe is the source for receipts and messages: its URL when it has one.
 func (li *loadedIndex) describe() string {
 	switch {
-	case li.url == nil:
+	case li.URL == nil:
 		return li.src.String()
 	case li.src.Kind == SourceUpstream:
-		return "upstream catalogue " + li.url.String()
+		return "upstream catalogue " + li.URL.String()
 	}
-	return li.url.String()
+	return li.URL.String()
 }
 
 func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, error) {
@@ -60,15 +57,15 @@ func (f *fetcher) loadIndex(ctx context.Context, loc string) (*loadedIndex, erro
 	if err != nil {
 		return nil, &IndexUnavailableError{URL: u.String(), Err: err}
 	}
-	ix, err := index.Parse(bytes.NewReader(data))
+	src, err := index.Read(u, data)
 	if err != nil {
 		// SourceError names the URL; the parse error says what is wrong.
 		return nil, err
 	}
-	if err := validateIndex(ix, u.Scheme == "file"); err != nil {
+	if err := validateIndex(src.Index, u.Scheme == "file"); err != nil {
 		return nil, fmt.Errorf("index %s: %w", u, err)
 	}
-	return &loadedIndex{url: u, ix: ix, raw: data}, nil
+	return &loadedIndex{Source: *src}, nil
 }
 
 // fileURL resolves a file's download_url against the index URL.
@@ -81,24 +78,13 @@ func (li *loadedIndex) fileURL(f index.File) (*url.URL, error) {
 		}
 		return m, nil
 	}
-	ref, err := url.Parse(f.DownloadURL)
+	u, err := li.Source.FileURL(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: bad download_url %q: %w", f.Filename, f.DownloadURL, err)
-	}
-	u := ref
-	if li.url != nil {
-		u = li.url.ResolveReference(ref)
-	} else if !ref.IsAbs() {
-		return nil, fmt.Errorf("%s: download_url %q is relative in the %s", f.Filename, f.DownloadURL, li.src)
-	}
-	switch u.Scheme {
-	case "http", "https", "file":
-	default:
-		return nil, fmt.Errorf("%s: download_url scheme %q is not http, https or file", f.Filename, u.Scheme)
+		return nil, err
 	}
 	// A remote index must not point installs at local files.
-	if u.Scheme == "file" && (li.url == nil || li.url.Scheme != "file") {
-		return nil, fmt.Errorf("%s: index %s points at a local file %s", f.Filename, li.url, u)
+	if u.Scheme == "file" && (li.URL == nil || li.URL.Scheme != "file") {
+		return nil, fmt.Errorf("%s: index %s points at a local file %s", f.Filename, li.URL, u)
 	}
 	if (u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
 		return nil, fmt.Errorf("%s: download_url %s has no host", f.Filename, Quote(u.String()))

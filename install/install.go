@@ -1,7 +1,6 @@
 package install
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
 
@@ -200,11 +200,11 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	// answers: a rolled-back index could otherwise hide its newest
 	// release and let a later source answer instead.
 	checkIndex := func(li *loadedIndex) error {
-		if li.url == nil {
+		if li.URL == nil {
 			return nil // the built-in catalogue is part of pypyctl
 		}
 		if _, err := in.checkSignedIndex(ctx, f, l, li, keys, !o.DryRun); err != nil {
-			return &SignatureError{File: li.url.String(), Err: err}
+			return &SignatureError{File: li.URL.String(), Err: err}
 		}
 		return nil
 	}
@@ -387,11 +387,11 @@ func (in *Installer) sumFromSHA256SUMS(ctx context.Context, f *fetcher, sumsURL 
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", sumsURL, err)
 	}
-	sums, err := index.ParseSums(bytes.NewReader(data))
+	listed, err := sums.Parse(data)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", sumsURL, err)
 	}
-	sum, ok := sums[filename]
+	sum, ok := listed[filename]
 	if !ok {
 		return "", &NoChecksumError{File: filename, SumsURL: sumsURL.String()}
 	}
@@ -512,7 +512,7 @@ func topDir(dir string) (string, error) {
 // sumsURLFor is SHA256SUMS in the archive URL's directory.
 func sumsURLFor(u *url.URL) *url.URL {
 	v := *u
-	v.Path = path.Join(path.Dir(u.Path), "SHA256SUMS")
+	v.Path = path.Join(path.Dir(u.Path), sums.Name)
 	v.RawPath = ""
 	return &v
 }

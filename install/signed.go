@@ -1,7 +1,6 @@
 package install
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
 
@@ -96,8 +96,8 @@ func (in *Installer) checkSignedIndex(ctx context.Context, f *fetcher, l Layout,
 	if err != nil {
 		return "", err
 	}
-	key := li.url.String()
-	sigURL := *li.url
+	key := li.URL.String()
+	sigURL := *li.URL
 	sigURL.Path += ".sig"
 	sigURL.RawPath = ""
 	sig, err := f.readSmall(ctx, &sigURL, 1<<20)
@@ -115,12 +115,12 @@ func (in *Installer) checkSignedIndex(ctx context.Context, f *fetcher, l Layout,
 	if v == nil {
 		v = TrustVerifier{}
 	}
-	digest := sha256.Sum256(li.raw)
+	digest := sha256.Sum256(li.Raw)
 	k, err := v.VerifyDigest(digest[:], sig, keys)
 	if err != nil {
 		return "", fmt.Errorf("index %s: %w", key, err)
 	}
-	now := newestStable(li.ix)
+	now := newestStable(li.Index)
 	seen := st[key]
 	lines := make([]string, 0, len(seen))
 	for line := range seen {
@@ -183,16 +183,16 @@ func (in *Installer) verifyReleaseSums(ctx context.Context, f *fetcher, u *url.U
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", sigURL.String(), err)
 	}
-	sums, err := index.ParseSums(bytes.NewReader(data))
+	listed, err := sums.Parse(data)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", sumsURL, err)
 	}
-	listed, found := sums[filename]
+	entry, found := listed[filename]
 	if !found {
 		return "", false, fmt.Errorf("the signed %s does not list %s", sumsURL, Quote(filename))
 	}
-	if l, err := NormalizeSHA256(listed); err != nil || l != sum {
-		return "", false, fmt.Errorf("the signed %s lists %s with sha256 %s, the download has %s", sumsURL, filename, Quote(listed), sum)
+	if l, err := NormalizeSHA256(entry); err != nil || l != sum {
+		return "", false, fmt.Errorf("the signed %s lists %s with sha256 %s, the download has %s", sumsURL, filename, Quote(entry), sum)
 	}
 	return k.Name + " (signed SHA256SUMS)", true, nil
 }

@@ -219,7 +219,7 @@ func (f *fetcher) loadSource(ctx context.Context, s Source) (*loadedIndex, error
 		if err != nil {
 			return nil, err
 		}
-		return &loadedIndex{ix: ix, src: s}, nil
+		return &loadedIndex{Source: index.Source{Index: ix}, src: s}, nil
 	}
 	li, err := f.loadIndex(ctx, s.Location)
 	if err != nil {
@@ -277,7 +277,7 @@ func resolveSources(ctx context.Context, f *fetcher, srcs Sources, r Request, ho
 			}
 		}
 		names = append(names, li.describe())
-		c, err := Resolve(li.ix, r, host)
+		c, err := Resolve(li.Index, r, host)
 		var nm *NoMatchError
 		if errors.As(err, &nm) {
 			for _, a := range nm.Available {
@@ -326,7 +326,7 @@ func (in *Installer) CheckSources(ctx context.Context, srcs Sources) []SourceSta
 		if err != nil {
 			st.Error = err.Error()
 		} else {
-			st.OK, st.Releases = true, len(li.ix)
+			st.OK, st.Releases = true, len(li.Index)
 		}
 		out = append(out, st)
 	}

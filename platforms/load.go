@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 )
@@ -115,8 +116,8 @@ func decode(name string, doc *yaml.Node) (*Matrix, error) {
 		m.Targets = make([]Target, len(tn.Content))
 		for i, n := range tn.Content {
 			t := m.Defaults.Target
-			t.Translation.RPythonOptions = append([]string(nil), t.Translation.RPythonOptions...)
-			t.Translation.TargetOptions = append([]string(nil), t.Translation.TargetOptions...)
+			t.Translation.RPythonOptions = slices.Clone(t.Translation.RPythonOptions)
+			t.Translation.TargetOptions = slices.Clone(t.Translation.TargetOptions)
 			if err := n.Decode(&t); err != nil {
 				return nil, fmt.Errorf("%d:%d: %w", n.Line, n.Column, err)
 			}

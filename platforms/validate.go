@@ -3,8 +3,10 @@ package platforms
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -636,7 +638,7 @@ func (v *validator) checkTargets(m *Matrix, byName map[string]int) {
 				byName[t.Name] = i
 			}
 		}
-		if t.OS != "" && !contains(targetOSes, t.OS) {
+		if t.OS != "" && !slices.Contains(targetOSes, t.OS) {
 			v.report(v.targetAt(i, "os"), "target %s: os %q is not one of %s", label, t.OS, strings.Join(targetOSes, ", "))
 		}
 		if t.Platform != "" {
@@ -652,13 +654,13 @@ func (v *validator) checkTargets(m *Matrix, byName map[string]int) {
 			} else {
 				pairs[t.VersionsJSON] = i
 			}
-			if wantP := indexPlatforms[t.OS]; wantP != nil && !contains(wantP, t.VersionsJSON.Platform) {
+			if wantP := indexPlatforms[t.OS]; wantP != nil && !slices.Contains(wantP, t.VersionsJSON.Platform) {
 				v.report(v.targetAt(i, "versions_json", "platform"), "target %s: versions_json.platform %q does not fit os %s (want %s)", label, t.VersionsJSON.Platform, t.OS, strings.Join(wantP, " or "))
 			}
 		}
 		if t.Format != "" {
 			switch {
-			case !contains(archiveFormats, t.Format):
+			case !slices.Contains(archiveFormats, t.Format):
 				v.report(v.targetAt(i, "format"), "target %s: format %q is not one of %s", label, t.Format, strings.Join(archiveFormats, ", "))
 			case t.OS == "windows" && isTar(t.Format):
 				if n := v.at("targets", i, "format"); n != nil {
@@ -740,7 +742,7 @@ func (v *validator) checkReleases(m *Matrix, targets map[string]int) {
 		case r.SourceDateEpoch < 0:
 			v.report(near("source_date_epoch"), "release %s: source_date_epoch must be positive", label)
 		}
-		if r.VM != "" && !contains(vmKinds, r.VM) {
+		if r.VM != "" && !slices.Contains(vmKinds, r.VM) {
 			v.report(near("vm"), "release %s: vm %q is not one of %s", label, r.VM, strings.Join(vmKinds, ", "))
 		}
 		v.checkSource(i, r, label)
@@ -832,7 +834,7 @@ func (v *validator) checkSource(i int, r *Release, label string) {
 // release's source archive in a format pypyctl writes.
 func isSrcArchiveName(release, file string) bool {
 	rest, ok := strings.CutPrefix(file, release+"-src.")
-	return ok && contains(archiveFormats, rest)
+	return ok && slices.Contains(archiveFormats, rest)
 }
 
 func (v *validator) checkInput(in *Input, label string, path ...any) {
@@ -857,7 +859,7 @@ func (v *validator) checkFormats(formats []string, label string, path ...any) {
 	for k, f := range formats {
 		n := v.near(append(path, k)...)
 		switch {
-		case !contains(archiveFormats, f):
+		case !slices.Contains(archiveFormats, f):
 			v.report(n, "release %s: format %q is not one of %s", label, f, strings.Join(archiveFormats, ", "))
 		case seen[f]:
 			v.report(n, "release %s: format %s is listed twice", label, f)
@@ -877,7 +879,7 @@ func (v *validator) checkReleaseTargets(m *Matrix, i int, r *Release, label stri
 		}
 		ti, known := targets[rt.Name]
 		if !known {
-			v.report(nameNode, "release %s: unknown target %q (targets: %s)", label, rt.Name, strings.Join(sortedKeys(targets), ", "))
+			v.report(nameNode, "release %s: unknown target %q (targets: %s)", label, rt.Name, strings.Join(slices.Sorted(maps.Keys(targets)), ", "))
 		}
 		if seen[rt.Name] {
 			v.report(nameNode, "release %s: target %s is listed twice", label, rt.Name)
@@ -962,23 +964,5 @@ func (v *validator) checkDebian(m *Matrix, i int, r *Release, label string, targ
 
 func isTar(format string) bool { return strings.HasPrefix(format, "tar.") }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // ArchiveFormats are the archive formats a build can write.
-func ArchiveFormats() []string { return append([]string(nil), archiveFormats...) }
+func ArchiveFormats() []string { return slices.Clone(archiveFormats) }

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
@@ -23,7 +24,6 @@ import (
 const (
 	VersionsJSON     = "versions.json"
 	DownloadMetadata = "download-metadata.json"
-	SumsName         = "SHA256SUMS"
 	lockName         = ".pypyctl-publish.lock"
 )
 
@@ -161,7 +161,7 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	distSums, err := index.ReadSums(filepath.Join(dist, SumsName))
+	distSums, err := sums.ReadFile(filepath.Join(dist, sums.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 	if err := fsutil.WriteAtomic(rep.DownloadMetadata, 0o644, func(w io.Writer) error { return index.EncodeUVCatalogue(w, cat) }); err != nil {
 		return nil, err
 	}
-	rep.SHA256SUMS = filepath.Join(dest, SumsName)
+	rep.SHA256SUMS = filepath.Join(dest, sums.Name)
 	warn, err := writeTopSums(dest)
 	if err != nil {
 		return nil, err
@@ -265,7 +265,7 @@ type planned struct {
 	size            int64
 }
 
-func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest, base string, distSums index.Sums, distFiles []string, logf func(string, ...any)) (ReleaseReport, index.Version, []string, error) {
+func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest, base string, distSums sums.Sums, distFiles []string, logf func(string, ...any)) (ReleaseReport, index.Version, []string, error) {
 	rr := ReleaseReport{Name: r.Name, Dir: filepath.Join(dest, r.Name), PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion}
 	var v index.Version
 	var warns []string
@@ -329,7 +329,7 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 	// and release-wide files named after the release (SBOMs, provenance).
 	// Unlisted archives are left alone: they may belong to another build.
 	for _, n := range distFiles {
-		if isArchive[n] || n == SumsName || strings.HasPrefix(n, SumsName+".") || n == "release.json" || strings.HasSuffix(n, ReleaseSuffix) {
+		if isArchive[n] || n == sums.Name || strings.HasPrefix(n, sums.Name+".") || n == "release.json" || strings.HasSuffix(n, ReleaseSuffix) {
 			continue
 		}
 		own := false
@@ -378,7 +378,7 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		}
 		p.sum, p.size = sum, size
 		if want, ok := distSums[p.name]; ok && want != sum {
-			return rr, v, nil, &fsutil.DigestMismatchError{Path: p.src, Expected: want + " (from " + filepath.Join(dist, SumsName) + ")", Actual: sum}
+			return rr, v, nil, &fsutil.DigestMismatchError{Path: p.src, Expected: want + " (from " + filepath.Join(dist, sums.Name) + ")", Actual: sum}
 		}
 		if p.archive != nil && p.archive.SHA256 != "" && p.archive.SHA256 != sum {
 			return rr, v, nil, &fsutil.DigestMismatchError{Path: p.src, Expected: p.archive.SHA256 + " (from " + r.Name + ReleaseSuffix + ")", Actual: sum}
@@ -495,9 +495,9 @@ func copyOnce(ctx context.Context, src, dst, sum string) (bool, error) {
 // (SHA256SUMS.sig, …) still hold and are copied; when a merge changed it,
 // signatures left in DEST no longer match and are removed, with a warning
 // to re-sign.
-func writeReleaseSums(dist, relDir string, plan []planned, distSums index.Sums) (string, error) {
-	path := filepath.Join(relDir, SumsName)
-	sums, err := index.ReadSums(path)
+func writeReleaseSums(dist, relDir string, plan []planned, distSums sums.Sums) (string, error) {
+	path := filepath.Join(relDir, sums.Name)
+	rel, err := sums.ReadFile(path)
 	if err != nil {
 		return "", err
 	}
@@ -505,12 +505,12 @@ func writeReleaseSums(dist, relDir string, plan []planned, distSums index.Sums) 
 		if _, listed := distSums[p.name]; p.kind != "archive" && !listed {
 			continue
 		}
-		if old, ok := sums[p.name]; ok && old != p.sum {
+		if old, ok := rel[p.name]; ok && old != p.sum {
 			return "", &OverwriteError{Path: path + " entry " + p.name, Existing: old, New: p.sum}
 		}
-		sums[p.name] = p.sum
+		rel[p.name] = p.sum
 	}
-	data := sums.Bytes()
+	data := rel.Bytes()
 	old, err := os.ReadFile(path)
 	if err == nil && bytes.Equal(old, data) {
 		return "", nil
@@ -518,7 +518,7 @@ func writeReleaseSums(dist, relDir string, plan []planned, distSums index.Sums) 
 	if err := fsutil.WriteFileAtomic(path, data, 0o644); err != nil {
 		return "", err
 	}
-	distData, _ := os.ReadFile(filepath.Join(dist, SumsName))
+	distData, _ := os.ReadFile(filepath.Join(dist, sums.Name))
 	if bytes.Equal(distData, data) {
 		return "", copySumsSignatures(dist, relDir)
 	}
@@ -532,7 +532,7 @@ func sumsSidecars(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), SumsName+".") {
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), sums.Name+".") {
 			out = append(out, e.Name())
 		}
 	}
@@ -567,7 +567,7 @@ func dropStaleSignatures(dir string) (string, error) {
 		}
 	}
 	return fmt.Sprintf("%s changed, so its old signature (%s) was removed; re-sign it with `pypyctl sign %s`",
-		filepath.Join(dir, SumsName), strings.Join(names, ", "), filepath.Join(dir, SumsName)), nil
+		filepath.Join(dir, sums.Name), strings.Join(names, ", "), filepath.Join(dir, sums.Name)), nil
 }
 
 // writeTopSums writes DEST/SHA256SUMS with every release directory's
@@ -578,7 +578,7 @@ func writeTopSums(dest string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dest, SumsName)
+	path := filepath.Join(dest, sums.Name)
 	data := all.Bytes()
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
 		return "", nil
@@ -590,12 +590,12 @@ func writeTopSums(dest string) (string, error) {
 }
 
 // collectTopSums reads every release directory's SHA256SUMS.
-func collectTopSums(dest string) (index.Sums, error) {
+func collectTopSums(dest string) (sums.Sums, error) {
 	ents, err := os.ReadDir(dest)
 	if err != nil {
 		return nil, err
 	}
-	all := index.Sums{}
+	all := sums.Sums{}
 	var dirs []string
 	for _, e := range ents {
 		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
@@ -604,7 +604,7 @@ func collectTopSums(dest string) (index.Sums, error) {
 	}
 	sort.Strings(dirs)
 	for _, d := range dirs {
-		s, err := index.ReadSums(filepath.Join(dest, d, SumsName))
+		s, err := sums.ReadFile(filepath.Join(dest, d, sums.Name))
 		if err != nil {
 			return nil, err
 		}

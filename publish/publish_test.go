@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish/index"
@@ -35,16 +36,16 @@ func makeDist(t *testing.T, dir string, r Release, files []distFile, extra map[s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	sums := index.Sums{}
+	listed := sums.Sums{}
 	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		_, format, _ := index.SplitFormat(f.name)
 		r.Files = append(r.Files, ReleaseFile{Target: f.target, Filename: f.name, Format: format, Arch: f.arch, Platform: f.platform, SHA256: sum(f.content)})
-		sums[f.name] = sum(f.content)
+		listed[f.name] = sum(f.content)
 	}
-	if err := os.WriteFile(filepath.Join(dir, SumsName), sums.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, sums.Name), listed.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for n, c := range extra {
@@ -82,7 +83,7 @@ func readIndex(t *testing.T, dest string) index.Index {
 func sha256sumCheck(t *testing.T, dir string) {
 	t.Helper()
 	testtool.Need(t, "sha256sum")
-	cmd := exec.Command("sha256sum", "--strict", "-c", SumsName)
+	cmd := exec.Command("sha256sum", "--strict", "-c", sums.Name)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sha256sum -c in %s: %v\n%s", dir, err, out)
@@ -113,7 +114,7 @@ func TestPublish(t *testing.T) {
 		{"pypy3.11-v7.3.20-aarch64.tar.gz", true},
 		{"pypy3.11-v7.3.20-linux64.tar.bz2.sig", true},
 		{"pypy3.11-v7.3.20-linux64.cdx.json", true},
-		{SumsName, true},
+		{sums.Name, true},
 		{"pypy3.11-v7.3.20-linux64.tar.xz", false},
 		{"pypy3.9-v7.3.11-linux64.cdx.json", false},
 		{"notes.txt", false},
@@ -359,9 +360,9 @@ func TestPublishSumsSignature(t *testing.T) {
 	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "re-sign") {
 		t.Errorf("warnings = %v", rep.Warnings)
 	}
-	sums, _ := index.ReadSums(filepath.Join(relDir, SumsName))
-	if len(sums) != 2 {
-		t.Errorf("merged sums = %v", sums)
+	merged, _ := sums.ReadFile(filepath.Join(relDir, sums.Name))
+	if len(merged) != 2 {
+		t.Errorf("merged sums = %v", merged)
 	}
 	if ix := readIndex(t, dest); len(ix) != 1 || len(ix[0].Files) != 2 {
 		t.Errorf("versions.json = %+v", ix)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/internal/sums"
 )
 
 func TestPublishRefusesHostileDist(t *testing.T) {
@@ -26,7 +28,7 @@ func TestPublishRefusesHostileDist(t *testing.T) {
 		}, nil, "cannot be published", nil},
 		{"corrupt SHA256SUMS in the destination", nil, func(t *testing.T, dest string) {
 			os.MkdirAll(filepath.Join(dest, "pypy3.9-v7.3.11"), 0o755)
-			os.WriteFile(filepath.Join(dest, "pypy3.9-v7.3.11", SumsName), []byte("garbage\n"), 0o644)
+			os.WriteFile(filepath.Join(dest, "pypy3.9-v7.3.11", sums.Name), []byte("garbage\n"), 0o644)
 		}, "SHA256SUMS", nil},
 	}
 	for _, tt := range tests {

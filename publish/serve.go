@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pypyctl/pypyctl/internal/sums"
 )
 
 // Handler serves a published directory read-only: files with Range and
@@ -86,7 +88,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", fmt.Sprintf(`"%x-%x"`, st.ModTime().UnixNano(), st.Size()))
 	if strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".jsonl") {
 		w.Header().Set("Content-Type", "application/json")
-	} else if strings.HasSuffix(name, SumsName) || strings.HasSuffix(name, ".sig") {
+	} else if strings.HasSuffix(name, sums.Name) || strings.HasSuffix(name, ".sig") {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	} else {
 		// Archives: no sniffing, so clients get the bytes as they are.

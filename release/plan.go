@@ -2,6 +2,7 @@ package release
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,7 +48,8 @@ func Plan(m *platforms.Matrix, sel Selection) ([]Job, error) {
 			for _, r := range m.Releases {
 				have = append(have, r.PyPyVersion)
 			}
-			return nil, fmt.Errorf("the matrix has no release of PyPy %s (it has %s)", sel.Version, strings.Join(dedup(have), ", "))
+			slices.Sort(have)
+			return nil, fmt.Errorf("the matrix has no release of PyPy %s (it has %s)", sel.Version, strings.Join(slices.Compact(have), ", "))
 		}
 	default:
 		r, err := m.Release(sel.Release)
@@ -89,15 +91,4 @@ func Plan(m *platforms.Matrix, sel Selection) ([]Job, error) {
 		return nil, fmt.Errorf("nothing to build: the selected releases list no targets")
 	}
 	return jobs, nil
-}
-
-func dedup(s []string) []string {
-	sort.Strings(s)
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }

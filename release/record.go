@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/vm"
 )
@@ -42,7 +44,7 @@ type RecordInputs struct {
 
 // RecordKey is the store key of a target's record.
 func RecordKey(in RecordInputs) (store.Key, error) {
-	in.Formats = append([]string(nil), in.Formats...)
+	in.Formats = slices.Clone(in.Formats)
 	sort.Strings(in.Formats)
 	return store.NewKey(recordStage, recordVersion, in)
 }
@@ -65,7 +67,7 @@ type Record struct {
 func writeRecord(dir string, in RecordInputs, rep *build.Report, smoked bool) (*Record, error) {
 	rec := &Record{Inputs: in, Stages: rep.Stages, Smoked: smoked, Pinned: rep.Inputs}
 	for _, a := range rep.Artifacts {
-		if a.Kind == "checksums" || a.Name == "SHA256SUMS" {
+		if a.Kind == "checksums" || a.Name == sums.Name {
 			if err := os.Remove(filepath.Join(dir, a.Name)); err != nil && !os.IsNotExist(err) {
 				return nil, err
 			}

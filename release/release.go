@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/dirs"
@@ -224,32 +225,19 @@ func gather(o *Options, jobs []Job, rep *Report, dirsOf []string) error {
 // buildAll runs up to o.Jobs targets at once; the first failure cancels
 // the others (what finished stays in the store for the rerun).
 func buildAll(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []string) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	n := o.Jobs
-	if n < 1 {
-		n = 1
-	}
-	sem := make(chan struct{}, n)
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(o.Jobs, 1))
 	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
 	for i := range jobs {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
+		g.Go(func() error {
+			// A job whose turn comes after a failure does not start.
+			if errs[i] = ctx.Err(); errs[i] == nil {
+				errs[i] = buildOne(ctx, o, jobs[i], rep, dirsOf, i)
 			}
-			defer func() { <-sem }()
-			if errs[i] = buildOne(ctx, o, jobs[i], rep, dirsOf, i); errs[i] != nil {
-				cancel()
-			}
-		}(i)
+			return errs[i]
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // errs holds every job's error; reported below in job order
 	// Report the first real failure, not the cancellations it caused.
 	for i, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) {

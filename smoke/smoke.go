@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/vm"
@@ -149,7 +150,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 }
 
 func run(ctx context.Context, o Options, interp string, args ...string) ([]byte, error) {
-	argv := append(append(append([]string{}, o.Emulator...), interp), args...)
+	argv := slices.Concat(o.Emulator, []string{interp}, args)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	// A clean, fixed environment: the tree must not lean on the caller's.
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C.UTF-8", "HOME=" + os.TempDir(), "PYTHONDONTWRITEBYTECODE=1"}

@@ -38,25 +38,6 @@ func Emulator(debArch, sysroot string) ([]string, error) {
 	return []string{p, "-L", sysroot}, nil
 }
 
-// PackageNames turns Debian dependency strings ("libssl3 (>= 3.0.0)",
-// "a | b") into package names, taking the first alternative.
-func PackageNames(depends []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, d := range depends {
-		d = strings.TrimSpace(strings.SplitN(d, "|", 2)[0])
-		if i := strings.IndexAny(d, " ("); i >= 0 {
-			d = d[:i]
-		}
-		if d != "" && !seen[d] {
-			seen[d] = true
-			out = append(out, d)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // EnsureSysroot returns a directory holding the named packages of debArch
 // unpacked, made once with `apt-get download` and kept under cacheDir. It
 // is a test environment for emulation, not an input to any artifact.

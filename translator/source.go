@@ -17,8 +17,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pypyctl/pypyctl/internal/archive"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
-	"github.com/pypyctl/pypyctl/packaging/archive"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/store"
 )

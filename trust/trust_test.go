@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/trust/keys"
 	"github.com/pypyctl/pypyctl/trust/provenance"
@@ -72,13 +73,13 @@ func release(t *testing.T) (dir string, s *keys.Signer, pubPath string) {
 	s, pubPath = newSigner(t, t.TempDir())
 	pseudoArchive(t, filepath.Join(dir, archiveName), 256<<10)
 	os.WriteFile(filepath.Join(dir, "pypy3.9-v7.3.11-linux64.cdx.json"), []byte(`{"bomFormat":"CycloneDX"}`+"\n"), 0o644)
-	sums := exec.Command("sha256sum", archiveName, "pypy3.9-v7.3.11-linux64.cdx.json")
-	sums.Dir = dir
-	out, err := sums.Output()
+	sha256sum := exec.Command("sha256sum", archiveName, "pypy3.9-v7.3.11-linux64.cdx.json")
+	sha256sum.Dir = dir
+	out, err := sha256sum.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, SumsName), out, 0o644)
+	os.WriteFile(filepath.Join(dir, sums.Name), out, 0o644)
 	epoch := int64(1700000000)
 	st, err := provenance.New(provenance.Options{
 		Release: "pypy3.9-v7.3.11", Target: "linux-amd64",
@@ -94,7 +95,7 @@ func release(t *testing.T) (dir string, s *keys.Signer, pubPath string) {
 	if err := provenance.WriteFile(context.Background(), filepath.Join(dir, "pypy3.9-v7.3.11-linux64"+provenance.Suffix), s, st); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := SignFiles(context.Background(), s, []string{filepath.Join(dir, archiveName), filepath.Join(dir, "pypy3.9-v7.3.11-linux64.cdx.json"), filepath.Join(dir, SumsName)}); err != nil {
+	if _, err := SignFiles(context.Background(), s, []string{filepath.Join(dir, archiveName), filepath.Join(dir, "pypy3.9-v7.3.11-linux64.cdx.json"), filepath.Join(dir, sums.Name)}); err != nil {
 		t.Fatal(err)
 	}
 	return dir, s, pubPath
@@ -249,44 +250,6 @@ func TestParseBundleRejects(t *testing.T) {
 	}
 }
 
-func TestParseSums(t *testing.T) {
-	h := strings.Repeat("ab", 32)
-	tests := []struct {
-		name, in string
-		want     map[string]string
-		wantErr  string
-	}{
-		{"text mode", h + "  a.tar.bz2\n", map[string]string{"a.tar.bz2": h}, ""},
-		{"binary mode and upper case", strings.ToUpper(h) + " *b.zip\n\n", map[string]string{"b.zip": h}, ""},
-		{"nested name", h + "  rel/a b.zip\n", map[string]string{"rel/a b.zip": h}, ""},
-		{"short digest", "abcd  a\n", nil, "line 1"},
-		{"one space", h + " a\n", nil, "line 1"},
-		{"duplicate", h + "  a\n" + h + "  a\n", nil, "listed twice"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseSums([]byte(tt.in))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %v", got)
-			}
-			for k, v := range tt.want {
-				if got[k] != v {
-					t.Fatalf("got %v, want %v", got, tt.want)
-				}
-			}
-		})
-	}
-}
-
 func verifyDir(t *testing.T, dir, pub string, sums string, files ...string) *Report {
 	t.Helper()
 	k, err := keys.LoadPublic(pub)
@@ -349,7 +312,7 @@ func TestVerifyRelease(t *testing.T) {
 		wantCheck string   // "" = verifies
 		wantMsg   []string // substrings of the error
 	}{
-		{name: "untouched release verifies", files: []string{archiveName, "pypy3.9-v7.3.11-linux64.cdx.json", SumsName}},
+		{name: "untouched release verifies", files: []string{archiveName, "pypy3.9-v7.3.11-linux64.cdx.json", sums.Name}},
 		{
 			name: "archive byte flipped",
 			tamper: func(t *testing.T, dir string) {
@@ -361,7 +324,7 @@ func TestVerifyRelease(t *testing.T) {
 		{
 			name: "SHA256SUMS byte flipped",
 			tamper: func(t *testing.T, dir string) {
-				flipByte(t, filepath.Join(dir, SumsName), func([]byte) int { return 10 })
+				flipByte(t, filepath.Join(dir, sums.Name), func([]byte) int { return 10 })
 			},
 			wantCheck: CheckSumsSignature,
 			wantMsg:   []string{"SHA256SUMS.sig: signature does not verify"},
@@ -420,7 +383,7 @@ func TestVerifyRelease(t *testing.T) {
 			name: "SHA256SUMS unsigned",
 			tamper: func(t *testing.T, dir string) {
 				for _, s := range sidecars {
-					os.Remove(filepath.Join(dir, SumsName+s))
+					os.Remove(filepath.Join(dir, sums.Name+s))
 				}
 			},
 			wantCheck: CheckSumsSignature,
@@ -446,7 +409,7 @@ func TestVerifyRelease(t *testing.T) {
 			tamper: func(t *testing.T, dir string) {
 				// Listed in SHA256SUMS and signed, but not a subject.
 				os.WriteFile(filepath.Join(dir, "extra.zip"), []byte("extra"), 0o644)
-				f, _ := os.OpenFile(filepath.Join(dir, SumsName), os.O_APPEND|os.O_WRONLY, 0)
+				f, _ := os.OpenFile(filepath.Join(dir, sums.Name), os.O_APPEND|os.O_WRONLY, 0)
 				f.WriteString(sha256Hex(t, filepath.Join(dir, "extra.zip")) + "  extra.zip\n")
 				f.Close()
 			},
@@ -464,7 +427,7 @@ func TestVerifyRelease(t *testing.T) {
 			if tt.name == "provenance does not name the file" {
 				// Re-sign what the tamper step changed, so only the
 				// provenance check can fail.
-				SignFiles(context.Background(), s, []string{filepath.Join(dir, SumsName), filepath.Join(dir, "extra.zip")})
+				SignFiles(context.Background(), s, []string{filepath.Join(dir, sums.Name), filepath.Join(dir, "extra.zip")})
 			}
 			if tt.otherKey {
 				_, pub = newSigner(t, t.TempDir())
@@ -513,7 +476,7 @@ func TestVerifyDigestMismatchNamesBothDigests(t *testing.T) {
 	flipByte(t, filepath.Join(dir, archiveName), func([]byte) int { return 0 })
 	got := sha256Hex(t, filepath.Join(dir, archiveName))
 	err := verifyDir(t, dir, pub, "", archiveName).Err()
-	wantMsg := filepath.Join(dir, archiveName) + ": sha256 mismatch with " + filepath.Join(dir, SumsName) + ": expected " + want + ", actual " + got
+	wantMsg := filepath.Join(dir, archiveName) + ": sha256 mismatch with " + filepath.Join(dir, sums.Name) + ": expected " + want + ", actual " + got
 	if err == nil || err.Error() != wantMsg {
 		t.Fatalf("err = %v\nwant   %s", err, wantMsg)
 	}
@@ -558,7 +521,7 @@ func TestVerifyWithTopLevelSums(t *testing.T) {
 	if _, err := SignFile(context.Background(), s, topSums); err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(dir, SumsName)) // only the top-level one is left
+	os.Remove(filepath.Join(dir, sums.Name)) // only the top-level one is left
 	rep := verifyDir(t, dir, pub, topSums, archiveName)
 	if err := rep.Err(); err != nil {
 		t.Fatal(err)

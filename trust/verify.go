@@ -16,6 +16,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/trust/keys"
 	"github.com/pypyctl/pypyctl/trust/provenance"
 )
@@ -164,7 +165,7 @@ func (vr *verifier) file(ctx context.Context, path string) FileResult {
 	fr.SHA256 = hex.EncodeToString(sum)
 	sumsPath := vr.opts.Sums
 	if sumsPath == "" {
-		sumsPath = filepath.Join(filepath.Dir(path), SumsName)
+		sumsPath = filepath.Join(filepath.Dir(path), sums.Name)
 	}
 	if sameFile(path, sumsPath) {
 		// SHA256SUMS itself: its signature is the whole check.
@@ -217,7 +218,7 @@ func (vr *verifier) sumsFor(ctx context.Context, path string) *sumsState {
 		c.Name = CheckSumsSignature
 		ss.checks = append(ss.checks, c)
 	}
-	entries, err := ParseSums(b)
+	entries, err := sums.Parse(b)
 	if err != nil {
 		ss.checks = append(ss.checks, Check{Name: CheckSumsSignature, Source: path, Message: fmt.Sprintf("%s does not parse: %v", path, err)})
 		return ss
@@ -462,7 +463,7 @@ func listedIn(sumsPath, name string) bool {
 	if err != nil {
 		return false
 	}
-	entries, err := ParseSums(b)
+	entries, err := sums.Parse(b)
 	if err != nil {
 		return true // a broken SHA256SUMS is reported by the sums check
 	}

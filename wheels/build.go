@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pypyctl/pypyctl/packaging/archive"
+	"github.com/pypyctl/pypyctl/internal/archive"
 )
 
 // BuildOptions configures Build.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/pypyctl/pypyctl/platforms"
 )
@@ -52,7 +53,7 @@ func BuildRelease(ctx context.Context, o ReleaseOptions) ([]ReleaseWheel, error)
 			}
 		}
 		for _, name := range targets {
-			if len(o.Only) > 0 && !containsString(o.Only, name) {
+			if len(o.Only) > 0 && !slices.Contains(o.Only, name) {
 				continue
 			}
 			t, err := o.Matrix.Target(name)
@@ -124,13 +125,4 @@ func buildOne(ctx context.Context, o ReleaseOptions, w platforms.WheelSource, t 
 	}
 	n, _ := ParseName(dst)
 	return ReleaseWheel{Name: w.Name, Target: t.Name, Path: dst, Platform: n.Platform[0], Repaired: w.Repair, Report: rep}, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

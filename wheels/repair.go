@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -232,7 +233,7 @@ func (r *repairer) patch1(b []byte, args ...string) ([]byte, error) {
 	if err := os.WriteFile(p, b, 0o755); err != nil {
 		return nil, err
 	}
-	argv := append(append([]string{}, args...), p)
+	argv := append(slices.Clone(args), p)
 	cmd := exec.CommandContext(r.ctx, r.patchelf, argv...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		// %v: a wrapped *exec.ExitError would make the CLI exit silently.
@@ -251,7 +252,7 @@ var triplets = map[string]string{
 // explicit dirs, the ELF's RUNPATH, then the multiarch and plain lib dirs.
 // A candidate must be an ELF of the same machine.
 func (r *repairer) find(lib string, rpath []string, machine string) (string, error) {
-	dirs := append([]string{}, r.searchDirs...)
+	dirs := slices.Clone(r.searchDirs)
 	for _, d := range rpath {
 		if !strings.Contains(d, "$ORIGIN") && d != "" {
 			dirs = append(dirs, d)

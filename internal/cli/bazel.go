@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pypyctl/pypyctl/packaging/bazel"
+	"github.com/pypyctl/pypyctl/publish/index"
 )
 
 func newBazelCmd(a *App) *cobra.Command {
@@ -44,7 +45,7 @@ variant.`,
 			if release == "" {
 				return Usagef("--release R is required (e.g. pypy3.9-v7.3.11)")
 			}
-			src, err := bazel.Load(cmd.Context(), nil, indexLoc)
+			src, err := index.Load(cmd.Context(), nil, indexLoc)
 			if err != nil {
 				return err
 			}

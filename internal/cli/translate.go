@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -188,7 +189,7 @@ func printPlan(w io.Writer, p *translator.Plan) {
 		fmt.Fprintf(w, "  host     MISSING: %s\n", p.Host.Problem)
 	}
 	fmt.Fprintf(w, "  in       <source>/%s\n", p.Dir)
-	fmt.Fprintf(w, "  run      %s\n", strings.Join(append(append([]string{}, p.Wrapper...), p.Command...), " "))
+	fmt.Fprintf(w, "  run      %s\n", strings.Join(slices.Concat(p.Wrapper, p.Command), " "))
 	var env []string
 	for _, e := range p.Env {
 		switch e.From {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/internal/debrepo"
 	"github.com/pypyctl/pypyctl/smoke"
 	"github.com/pypyctl/pypyctl/wheels"
 )
@@ -77,7 +78,11 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 			// A foreign target's PyPy runs under qemu-user with the same
 			// sysroot its smoke test uses, and compiles with a cross gcc.
 			if vmm := tr.Report.VM; vmm != nil && vmm.Arch != runtime.GOARCH {
-				sysroot, err := smoke.EnsureSysroot(cmd.Context(), d.Cache, t.DebianArch, smoke.PackageNames(vmm.RuntimeDepends), logf)
+				pkgs, err := debrepo.PackageNames(vmm.RuntimeDepends)
+				if err != nil {
+					return err
+				}
+				sysroot, err := smoke.EnsureSysroot(cmd.Context(), d.Cache, t.DebianArch, pkgs, logf)
 				if err != nil {
 					return err
 				}

@@ -11,11 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+
+	"pault.ag/go/debian/dependency"
 
 	"github.com/pypyctl/pypyctl/internal/debfile"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
@@ -157,38 +161,44 @@ func ParseParagraphs(b []byte) []map[string]string {
 	return out
 }
 
-// relations splits a Depends-style field into clauses of alternative
-// package names; version constraints and :any qualifiers are dropped,
-// since one suite's candidates satisfy each other.
-func Relations(field string) [][]string {
+// Relations splits a Depends-style field into clauses of alternative
+// package names (pault.ag/go/debian's parser); version constraints,
+// architecture qualifiers (:any) and restrictions ([amd64], <!nocheck>)
+// are dropped, since one suite's candidates satisfy each other.
+func Relations(field string) ([][]string, error) {
+	dep, err := dependency.Parse(field)
+	if err != nil {
+		return nil, fmt.Errorf("relation field %q: %w", field, err)
+	}
 	var out [][]string
-	for _, clause := range strings.Split(field, ",") {
+	for _, r := range dep.Relations {
 		var alts []string
-		for _, alt := range strings.Split(clause, "|") {
-			alt = strings.TrimSpace(alt)
-			if i := strings.IndexAny(alt, " (["); i >= 0 {
-				alt = alt[:i]
-			}
-			alt, _, _ = strings.Cut(alt, ":")
-			if alt != "" {
-				alts = append(alts, alt)
-			}
+		for _, p := range r.Possibilities {
+			alts = append(alts, p.Name)
 		}
 		if len(alts) > 0 {
 			out = append(out, alts)
 		}
 	}
-	return out
+	return out, nil
 }
 
-// sortedKeys returns a set's members in order.
-func SortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// PackageNames turns Debian dependency strings ("libssl3 (>= 3.0.0)",
+// "a | b") into package names, taking each relation's first alternative;
+// sorted, each once.
+func PackageNames(depends []string) ([]string, error) {
+	var out []string
+	for _, d := range depends {
+		rels, err := Relations(d)
+		if err != nil {
+			return nil, err
+		}
+		for _, alts := range rels {
+			out = append(out, alts[0])
+		}
 	}
-	sort.Strings(out)
-	return out
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // Resolve walks Depends and Pre-Depends from the roots over the archive's
@@ -222,39 +232,53 @@ func Resolve(ctx context.Context, a Archive, arch string, rootSet map[string]str
 		}
 		return nil
 	}
-	names := SortedKeys(rootSet)
+	names := slices.Sorted(maps.Keys(rootSet))
 	if err := lookup(names); err != nil {
 		return nil, err
 	}
 	provided := map[string]bool{}
-	choose := func(c Candidate) {
+	choose := func(c Candidate) error {
 		chosen[c.Name] = c
-		for _, alts := range Relations(c.Provides) {
+		provides, err := Relations(c.Provides)
+		if err != nil {
+			return fmt.Errorf("%s: Provides: %w", c.Name, err)
+		}
+		for _, alts := range provides {
 			for _, v := range alts {
 				provided[v] = true
 			}
 		}
+		return nil
 	}
 	for _, n := range names {
 		if known[n] == nil {
 			return nil, fmt.Errorf("package %s (%s) has no %s candidate in the host's apt sources (dpkg --add-architecture %s && apt-get update?)", n, rootSet[n], arch, arch)
 		}
-		choose(*known[n])
+		if err := choose(*known[n]); err != nil {
+			return nil, err
+		}
 	}
 	type pending struct {
 		from string
 		alts []string
 	}
 	var queue []pending
-	enqueue := func(c Candidate) {
+	enqueue := func(c Candidate) error {
 		for _, field := range []string{c.PreDepends, c.Depends} {
-			for _, alts := range Relations(field) {
+			rels, err := Relations(field)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.Name, err)
+			}
+			for _, alts := range rels {
 				queue = append(queue, pending{from: c.Name, alts: alts})
 			}
 		}
+		return nil
 	}
 	for _, n := range names {
-		enqueue(chosen[n])
+		if err := enqueue(chosen[n]); err != nil {
+			return nil, err
+		}
 	}
 	for len(queue) > 0 {
 		var want []string
@@ -282,8 +306,12 @@ func Resolve(ctx context.Context, a Archive, arch string, rootSet map[string]str
 			}
 			for _, alt := range q.alts {
 				if c := known[alt]; c != nil {
-					choose(*c)
-					enqueue(*c)
+					if err := choose(*c); err != nil {
+						return nil, err
+					}
+					if err := enqueue(*c); err != nil {
+						return nil, err
+					}
 					continue clauses
 				}
 			}
@@ -291,7 +319,7 @@ func Resolve(ctx context.Context, a Archive, arch string, rootSet map[string]str
 		}
 	}
 	out := make([]platforms.DebPackage, 0, len(chosen))
-	for _, n := range SortedKeys(chosen) {
+	for _, n := range slices.Sorted(maps.Keys(chosen)) {
 		out = append(out, chosen[n].DebPackage)
 	}
 	return out, nil
@@ -363,7 +391,7 @@ func Fetch(ctx context.Context, a Archive, cacheDir string, pkgs []platforms.Deb
 			delete(byName, p.Name)
 		}
 		if len(byName) > 0 {
-			return nil, fmt.Errorf("apt did not deliver %s", strings.Join(SortedKeys(byName), ", "))
+			return nil, fmt.Errorf("apt did not deliver %s", strings.Join(slices.Sorted(maps.Keys(byName)), ", "))
 		}
 		for i := range out {
 			if out[i].Path == "" {
@@ -393,7 +421,11 @@ func CheckClosure(debs []Fetched, lockName, arch string, skip func(name string) 
 	have := map[string]bool{}
 	for _, f := range debs {
 		have[f.Pin.Name] = true
-		for _, alts := range Relations(f.Deb.Control["Provides"]) {
+		provides, err := Relations(f.Deb.Control["Provides"])
+		if err != nil {
+			return fmt.Errorf("%s: Provides: %w", f.Pin.Name, err)
+		}
+		for _, alts := range provides {
 			for _, v := range alts {
 				have[v] = true
 			}
@@ -401,8 +433,12 @@ func CheckClosure(debs []Fetched, lockName, arch string, skip func(name string) 
 	}
 	for _, f := range debs {
 		for _, field := range []string{f.Deb.Control["Pre-Depends"], f.Deb.Control["Depends"]} {
+			rels, err := Relations(field)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Pin.Name, err)
+			}
 		clauses:
-			for _, alts := range Relations(field) {
+			for _, alts := range rels {
 				for _, alt := range alts {
 					if (skip != nil && skip(alt)) || have[alt] {
 						continue clauses

@@ -23,9 +23,17 @@ func TestRelations(t *testing.T) {
 		{"python3:any, libfoo [amd64]", [][]string{{"python3"}, {"libfoo"}}},
 	}
 	for _, tt := range tests {
-		if got := Relations(tt.field); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Relations(%q) = %v, want %v", tt.field, got, tt.want)
+		if got, err := Relations(tt.field); err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Relations(%q) = %v, %v; want %v", tt.field, got, err, tt.want)
 		}
+	}
+}
+
+func TestPackageNames(t *testing.T) {
+	got, err := PackageNames([]string{"libc6 (>= 2.35)", "zlib1g (>= 1:1.2.0)", "libssl3", "a | b", "libc6", " libffi8(>= 3.4)"})
+	want := []string{"a", "libc6", "libffi8", "libssl3", "zlib1g"}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q, %v", got, err)
 	}
 }
 

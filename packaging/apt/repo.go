@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -206,8 +208,8 @@ func Add(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	res.Architectures = sortedKeys(archSet)
-	rel := releaseParagraph(o, date, res.Architectures, sortedKeys(compSet), files)
+	res.Architectures = slices.Sorted(maps.Keys(archSet))
+	rel := releaseParagraph(o, date, res.Architectures, slices.Sorted(maps.Keys(compSet)), files)
 	relBytes := []byte(rel.String())
 	detached, err := o.Key.DetachSign(relBytes, date)
 	if err != nil {
@@ -515,13 +517,4 @@ func writeFile(p string, data []byte) error {
 		return err
 	}
 	return fsutil.WriteFileAtomic(p, data, 0o644)
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

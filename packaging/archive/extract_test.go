@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+
+	reader "github.com/pypyctl/pypyctl/internal/archive"
 )
 
 func TestExtractRoundTrip(t *testing.T) {
@@ -21,12 +23,12 @@ func TestExtractRoundTrip(t *testing.T) {
 	want := wantEntries()
 	noise, err := os.ReadFile(filepath.Join(src, "lib/noise.txt"))
 	must(t, err)
-	want["pypy/lib/noise.txt"] = wantEntry{typ: EntryFile, mode: 0o644, body: string(noise)}
+	want["pypy/lib/noise.txt"] = wantEntry{typ: reader.EntryFile, mode: 0o644, body: string(noise)}
 	for _, f := range AllFormats() {
 		t.Run(string(f), func(t *testing.T) {
 			path := writeArchive(t, src, f, Options{SourceDateEpoch: testEpoch})
 			dest := filepath.Join(t.TempDir(), "dest")
-			must(t, Extract(context.Background(), path, dest, ExtractOptions{}))
+			must(t, reader.Extract(context.Background(), path, dest, reader.ExtractOptions{}))
 			compareTree(t, dest, want, true)
 			fi, err := os.Lstat(filepath.Join(dest, "pypy/bin/pypy3"))
 			must(t, err)
@@ -43,7 +45,7 @@ func TestExtractStripComponents(t *testing.T) {
 		t.Run(string(f), func(t *testing.T) {
 			path := writeArchive(t, src, f, Options{SourceDateEpoch: testEpoch})
 			dest := filepath.Join(t.TempDir(), "dest")
-			must(t, Extract(context.Background(), path, dest, ExtractOptions{StripComponents: 1}))
+			must(t, reader.Extract(context.Background(), path, dest, reader.ExtractOptions{StripComponents: 1}))
 			// The hard link target is stripped the same way.
 			for _, p := range []string{"bin/pypy3.9", "lib/hard", "a-b", "bin/pypy3"} {
 				if _, err := os.Lstat(filepath.Join(dest, p)); err != nil {
@@ -97,7 +99,7 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 	for _, p := range []string{gnu, pax, infozip, multiBz2, multiGz} {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			dest := filepath.Join(t.TempDir(), "d")
-			must(t, Extract(context.Background(), p, dest, ExtractOptions{}))
+			must(t, reader.Extract(context.Background(), p, dest, reader.ExtractOptions{}))
 			b, err := os.ReadFile(filepath.Join(dest, "pypy/lib/hard"))
 			if err != nil || string(b) != "print('site')\n" {
 				t.Errorf("hard-linked file: %q %v", b, err)
@@ -116,7 +118,7 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 	}
 	t.Run("dos.zip", func(t *testing.T) {
 		dest := filepath.Join(t.TempDir(), "d")
-		must(t, Extract(context.Background(), dos, dest, ExtractOptions{}))
+		must(t, reader.Extract(context.Background(), dos, dest, reader.ExtractOptions{}))
 		for p, mode := range map[string]fs.FileMode{"pypy/README.rst": 0o644, "pypy/lib": fs.ModeDir | 0o755} {
 			fi, err := os.Stat(filepath.Join(dest, p))
 			if err != nil || fi.Mode() != mode {
@@ -251,8 +253,8 @@ func TestExtractRefusesUnsafeEntries(t *testing.T) {
 				if existing {
 					must(t, os.MkdirAll(dest, 0o755))
 				}
-				err := Extract(context.Background(), archivePath, dest, ExtractOptions{})
-				var ue *UnsafeEntryError
+				err := reader.Extract(context.Background(), archivePath, dest, reader.ExtractOptions{})
+				var ue *reader.UnsafeEntryError
 				if !errors.As(err, &ue) || !strings.Contains(ue.Reason, c.reason) {
 					t.Fatalf("err = %v, want an UnsafeEntryError about %q", err, c.reason)
 				}
@@ -289,8 +291,8 @@ func TestExtractRefusesSparse(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), format+".tar.gz")
 			run(t, nil, "tar", "--sparse", "--format="+format, "-czf", p, "-C", dir, "big.img")
-			err := Extract(context.Background(), p, filepath.Join(t.TempDir(), "d"), ExtractOptions{})
-			var ue *UnsafeEntryError
+			err := reader.Extract(context.Background(), p, filepath.Join(t.TempDir(), "d"), reader.ExtractOptions{})
+			var ue *reader.UnsafeEntryError
 			if !errors.As(err, &ue) || !strings.Contains(ue.Reason, "sparse") {
 				t.Fatalf("err = %v, want a refused sparse entry", err)
 			}
@@ -311,7 +313,7 @@ func TestExtractModes(t *testing.T) {
 	old := syscall.Umask(0o077)
 	defer syscall.Umask(old)
 	dest := filepath.Join(t.TempDir(), "d")
-	must(t, Extract(context.Background(), p, dest, ExtractOptions{}))
+	must(t, reader.Extract(context.Background(), p, dest, reader.ExtractOptions{}))
 	defer os.Chmod(filepath.Join(dest, "top/ro"), 0o755) // let TempDir clean up
 	for rel, want := range map[string]fs.FileMode{
 		"top/ro":         fs.ModeDir | 0o555,
@@ -342,7 +344,7 @@ func TestExtractDestination(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := Extract(context.Background(), p, c.dest, ExtractOptions{})
+			err := reader.Extract(context.Background(), p, c.dest, reader.ExtractOptions{})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want %q", err, c.want)
 			}
@@ -351,7 +353,7 @@ func TestExtractDestination(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(full, "x")); err != nil {
 		t.Fatal("a refused destination was touched")
 	}
-	if err := Extract(context.Background(), p+".rar", t.TempDir(), ExtractOptions{}); err == nil {
+	if err := reader.Extract(context.Background(), p+".rar", t.TempDir(), reader.ExtractOptions{}); err == nil {
 		t.Fatal("unknown extension accepted")
 	}
 }
@@ -374,14 +376,14 @@ func TestExtractTruncatedOrCorrupt(t *testing.T) {
 				p := filepath.Join(t.TempDir(), "broken"+f.Ext())
 				must(t, os.WriteFile(p, data, 0o644))
 				dest := filepath.Join(t.TempDir(), "d")
-				err := Extract(context.Background(), p, dest, ExtractOptions{})
+				err := reader.Extract(context.Background(), p, dest, reader.ExtractOptions{})
 				if err == nil {
 					t.Fatal("no error")
 				}
 				if !strings.Contains(err.Error(), p) {
 					t.Errorf("error does not name the archive: %v", err)
 				}
-				var ue *UnsafeEntryError
+				var ue *reader.UnsafeEntryError
 				if errors.As(err, &ue) {
 					t.Errorf("damage reported as an unsafe entry: %v", err)
 				}
@@ -399,7 +401,7 @@ func TestExtractProgressAndCancel(t *testing.T) {
 	st, err := os.Stat(p)
 	must(t, err)
 	var last, calls int64
-	must(t, Extract(context.Background(), p, filepath.Join(t.TempDir(), "d"), ExtractOptions{Progress: func(done, total int64) {
+	must(t, reader.Extract(context.Background(), p, filepath.Join(t.TempDir(), "d"), reader.ExtractOptions{Progress: func(done, total int64) {
 		if total != st.Size() || done < last || done > total {
 			t.Errorf("progress %d/%d after %d (archive %d bytes)", done, total, last, st.Size())
 		}
@@ -413,7 +415,7 @@ func TestExtractProgressAndCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
 	dest := filepath.Join(t.TempDir(), "d")
-	err = Extract(ctx, p, dest, ExtractOptions{Progress: func(int64, int64) {
+	err = reader.Extract(ctx, p, dest, reader.ExtractOptions{Progress: func(int64, int64) {
 		if n++; n == 3 {
 			cancel()
 		}
@@ -432,7 +434,7 @@ func TestListAndTopDir(t *testing.T) {
 	for _, f := range AllFormats() {
 		t.Run(string(f), func(t *testing.T) {
 			p := writeArchive(t, src, f, Options{SourceDateEpoch: testEpoch})
-			entries, err := List(context.Background(), p)
+			entries, err := reader.List(context.Background(), p)
 			must(t, err)
 			if len(entries) != len(want) || entries[0].Name != "pypy/" {
 				t.Fatalf("%d entries starting %q, want %d starting pypy/", len(entries), entries[0].Name, len(want))
@@ -443,18 +445,18 @@ func TestListAndTopDir(t *testing.T) {
 					t.Errorf("%s: %+v, want %+v", e.Name, e, w)
 				}
 			}
-			top, err := TopDir(context.Background(), p)
+			top, err := reader.TopDir(context.Background(), p)
 			if err != nil || top != "pypy" {
 				t.Fatalf("TopDir = %q, %v", top, err)
 			}
 		})
 	}
 	two := tarGz(t, &tar.Header{Name: "a/x", Typeflag: tar.TypeReg}, &tar.Header{Name: "b/y", Typeflag: tar.TypeReg})
-	if _, err := TopDir(context.Background(), two); err == nil || !strings.Contains(err.Error(), "more than one") {
+	if _, err := reader.TopDir(context.Background(), two); err == nil || !strings.Contains(err.Error(), "more than one") {
 		t.Fatalf("TopDir of two tops: %v", err)
 	}
 	file := tarGz(t, &tar.Header{Name: "README", Typeflag: tar.TypeReg})
-	if _, err := TopDir(context.Background(), file); err == nil {
+	if _, err := reader.TopDir(context.Background(), file); err == nil {
 		t.Fatal("TopDir accepted a top-level file")
 	}
 }

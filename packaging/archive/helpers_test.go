@@ -1,18 +1,16 @@
 package archive
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pypyctl/pypyctl/internal/archive/archivetest"
 	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
@@ -87,54 +85,13 @@ func makeTree(t testing.TB, dir string, noise int) string {
 	return dir
 }
 
-// noiseText is compressible, deterministic pseudo-text with some runs.
-func noiseText(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, seed+1))
-	words := []string{"pypy", "jit", "rpython", "import", "def ", "self", "\n", "    ", "return", "None", "0000", "ffff"}
-	var b bytes.Buffer
-	for b.Len() < n {
-		if r.IntN(50) == 0 {
-			b.Write(bytes.Repeat([]byte{byte(r.IntN(256))}, 1+r.IntN(300)))
-			continue
-		}
-		b.WriteString(words[r.IntN(len(words))])
-		if r.IntN(3) == 0 {
-			b.WriteByte(byte('a' + r.IntN(26)))
-		}
-	}
-	return b.Bytes()[:n]
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// needTool skips when a reference tool is missing (scripts/setup.sh
-// installs them all).
-func needTool(t testing.TB, names ...string) {
-	t.Helper()
-	testtool.Need(t, names...)
-}
-
-// run runs a command and returns its stdout, failing the test with its
-// stderr on error.
-func run(t testing.TB, stdin []byte, name string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
-	}
-	return out
-}
+// The helpers shared with internal/archive's tests.
+var (
+	noiseText = archivetest.NoiseText
+	must      = archivetest.Must
+	run       = archivetest.Run
+	needTool  = testtool.Need // skips when a reference tool is missing (scripts/setup.sh installs them all)
+)
 
 func writeArchive(t testing.TB, src string, f Format, opt Options) string {
 	t.Helper()

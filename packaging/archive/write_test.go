@@ -13,40 +13,42 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	reader "github.com/pypyctl/pypyctl/internal/archive"
 )
 
 // want is what an archive of testTreeSpec must hold, by entry name.
 type wantEntry struct {
-	typ  EntryType
+	typ  reader.EntryType
 	mode fs.FileMode
 	body string
 	link string
 }
 
 func wantEntries() map[string]wantEntry {
-	w := map[string]wantEntry{"pypy/": {typ: EntryDir, mode: 0o755}}
+	w := map[string]wantEntry{"pypy/": {typ: reader.EntryDir, mode: 0o755}}
 	bodies := map[string]string{}
 	for _, f := range testTreeSpec() {
 		name := "pypy/" + f.path
 		switch {
 		case f.dir:
-			w[name+"/"] = wantEntry{typ: EntryDir, mode: 0o755}
+			w[name+"/"] = wantEntry{typ: reader.EntryDir, mode: 0o755}
 		case f.link != "":
-			w[name] = wantEntry{typ: EntrySymlink, mode: 0o777, link: f.link}
+			w[name] = wantEntry{typ: reader.EntrySymlink, mode: 0o777, link: f.link}
 		case f.hardOf != "":
-			w[name] = wantEntry{typ: EntryFile, mode: 0o644, body: bodies[f.hardOf]}
+			w[name] = wantEntry{typ: reader.EntryFile, mode: 0o644, body: bodies[f.hardOf]}
 		default:
 			mode := fs.FileMode(0o644)
 			if f.mode&0o111 != 0 {
 				mode = 0o755
 			}
-			w[name] = wantEntry{typ: EntryFile, mode: mode, body: f.body}
+			w[name] = wantEntry{typ: reader.EntryFile, mode: mode, body: f.body}
 			bodies[f.path] = f.body
 		}
 		// Parents that the spec creates implicitly.
 		for d := filepath.Dir(f.path); d != "."; d = filepath.Dir(d) {
 			if _, ok := w["pypy/"+d+"/"]; !ok {
-				w["pypy/"+d+"/"] = wantEntry{typ: EntryDir, mode: 0o755}
+				w["pypy/"+d+"/"] = wantEntry{typ: reader.EntryDir, mode: 0o755}
 			}
 		}
 	}
@@ -170,7 +172,7 @@ func checkTarWithPython(t *testing.T, path string, f Format, want map[string]wan
 				t.Errorf("unexpected member %q", name)
 				continue
 			}
-			wantType := map[EntryType]string{EntryDir: "5", EntryFile: "0", EntrySymlink: "2"}[w.typ]
+			wantType := map[reader.EntryType]string{reader.EntryDir: "5", reader.EntryFile: "0", reader.EntrySymlink: "2"}[w.typ]
 			if m.Type != wantType || fs.FileMode(m.Mode) != w.mode || m.Linkname != w.link {
 				t.Errorf("%s: type %s mode %o link %q, want %s %o %q", name, m.Type, m.Mode, m.Linkname, wantType, w.mode, w.link)
 			}
@@ -183,7 +185,7 @@ func checkTarWithPython(t *testing.T, path string, f Format, want map[string]wan
 			if len(m.Pax) != 0 {
 				t.Errorf("%s: PAX records %v", name, m.Pax)
 			}
-			if w.typ == EntryFile && m.SHA256 != sha([]byte(w.body)) {
+			if w.typ == reader.EntryFile && m.SHA256 != sha([]byte(w.body)) {
 				t.Errorf("%s: content differs", name)
 			}
 		}
@@ -235,7 +237,7 @@ func checkZipWithPython(t *testing.T, path string, want map[string]wantEntry) {
 			t.Errorf("unexpected member %q", z.Name)
 			continue
 		}
-		typeBits := map[EntryType]uint32{EntryDir: syscall.S_IFDIR, EntryFile: syscall.S_IFREG, EntrySymlink: syscall.S_IFLNK}[w.typ]
+		typeBits := map[reader.EntryType]uint32{reader.EntryDir: syscall.S_IFDIR, reader.EntryFile: syscall.S_IFREG, reader.EntrySymlink: syscall.S_IFLNK}[w.typ]
 		if z.Mode != typeBits|uint32(w.mode) {
 			t.Errorf("%s: unix mode %o, want %o", z.Name, z.Mode, typeBits|uint32(w.mode))
 		}
@@ -249,14 +251,14 @@ func checkZipWithPython(t *testing.T, path string, want map[string]wantEntry) {
 			t.Errorf("%s: date_time %v", z.Name, z.DateTime)
 		}
 		switch w.typ {
-		case EntryFile:
+		case reader.EntryFile:
 			if z.SHA256 != sha([]byte(w.body)) {
 				t.Errorf("%s: content differs", z.Name)
 			}
 			if len(w.body) > 100 && z.CompressType != 8 {
 				t.Errorf("%s: compress_type %d, want 8 (deflate)", z.Name, z.CompressType)
 			}
-		case EntrySymlink:
+		case reader.EntrySymlink:
 			if z.Body != w.link {
 				t.Errorf("%s: symlink body %q, want %q", z.Name, z.Body, w.link)
 			}
@@ -304,17 +306,17 @@ func compareTree(t *testing.T, dest string, want map[string]wantEntry, checkTime
 		}
 		seen++
 		switch w.typ {
-		case EntryDir:
+		case reader.EntryDir:
 			if !fi.IsDir() || fi.Mode().Perm() != w.mode {
 				t.Errorf("%s: %v, want dir %o", name, fi.Mode(), w.mode)
 			}
-		case EntrySymlink:
+		case reader.EntrySymlink:
 			l, err := os.Readlink(p)
 			if err != nil || l != w.link {
 				t.Errorf("%s: link %q (%v), want %q", name, l, err, w.link)
 			}
 			return nil
-		case EntryFile:
+		case reader.EntryFile:
 			b, err := os.ReadFile(p)
 			if err != nil || string(b) != w.body || fi.Mode() != w.mode {
 				t.Errorf("%s: mode %v, content ok %v (%v); want %o", name, fi.Mode(), string(b) == w.body, err, w.mode)

@@ -11,13 +11,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pypyctl/pypyctl/publish/index"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the generator")
 
-func loadTestdata(t *testing.T) *Source {
+func loadTestdata(t *testing.T) *index.Source {
 	t.Helper()
-	src, err := Load(context.Background(), nil, "testdata/versions.json")
+	src, err := index.Load(context.Background(), nil, "testdata/versions.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +227,7 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.loc, func(t *testing.T) {
-			src, err := Load(context.Background(), srv.Client(), tt.loc)
+			src, err := index.Load(context.Background(), srv.Client(), tt.loc)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -251,7 +253,7 @@ func TestLoadBadJSON(t *testing.T) {
 	if err := os.WriteFile(p, []byte(`[{"pypy_version": "7.3.20"}]`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(context.Background(), nil, p); err == nil || !strings.Contains(err.Error(), "python_version") {
+	if _, err := index.Load(context.Background(), nil, p); err == nil || !strings.Contains(err.Error(), "python_version") {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -70,7 +70,7 @@ var (
 )
 
 // Generate renders the WORKSPACE rules for one release of the index.
-func Generate(src *Source, o Options) (*Result, error) {
+func Generate(src *index.Source, o Options) (*Result, error) {
 	prefix := o.Prefix
 	if prefix == "" {
 		prefix = "pypy"
@@ -226,14 +226,14 @@ func chooseFiles(v *index.Version, want []string) ([]choice, error) {
 	return out, nil
 }
 
-func repo(src *Source, v *index.Version, t target, f index.File, prefix string, py2 bool) (Repo, error) {
+func repo(src *index.Source, v *index.Version, t target, f index.File, prefix string, py2 bool) (Repo, error) {
 	if f.SHA256 == "" {
 		return Repo{}, fmt.Errorf("%s has no sha256 in the index (pypyctl publish writes one); Bazel needs it to pin the archive", f.Filename)
 	}
 	if !sha256RE.MatchString(f.SHA256) {
 		return Repo{}, fmt.Errorf("%s: bad sha256 %q: want 64 lowercase hex digits", f.Filename, f.SHA256)
 	}
-	u, err := src.resolve(f)
+	u, err := src.FileURL(f)
 	if err != nil {
 		return Repo{}, err
 	}
@@ -249,7 +249,7 @@ func repo(src *Source, v *index.Version, t target, f index.File, prefix string, 
 		Name:        prefix + "_" + strings.ReplaceAll(t.Name, "-", "_"),
 		Target:      t.Name,
 		Filename:    f.Filename,
-		URL:         u,
+		URL:         u.String(),
 		SHA256:      f.SHA256,
 		StripPrefix: base,
 		Interpreter: interp,

@@ -1,21 +1,16 @@
 package brew
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/platforms"
 	pubindex "github.com/pypyctl/pypyctl/publish/index"
 )
@@ -41,12 +36,12 @@ func FromSums(m *platforms.Matrix, r *platforms.Release, dist, baseURL string, a
 	if baseURL == "" {
 		return nil, errors.New("a base URL is needed to turn file names into download URLs")
 	}
-	sumsPath := filepath.Join(dist, "SHA256SUMS")
+	sumsPath := filepath.Join(dist, sums.Name)
 	b, err := os.ReadFile(sumsPath)
 	if err != nil {
 		return nil, fmt.Errorf("checksums: %w", err)
 	}
-	sums, err := parseSums(b)
+	listed, err := sums.Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", sumsPath, err)
 	}
@@ -60,7 +55,7 @@ func FromSums(m *platforms.Matrix, r *platforms.Release, dist, baseURL string, a
 		found := false
 		for _, f := range m.Formats(r, t) {
 			name := r.ArchiveName(t, f)
-			sum, ok := sums[name]
+			sum, ok := listed[name]
 			if !ok || f == "zip" {
 				continue
 			}
@@ -81,60 +76,18 @@ func FromSums(m *platforms.Matrix, r *platforms.Release, dist, baseURL string, a
 	return out, nil
 }
 
-// parseSums reads sha256sum output: "<hex>  <name>" or "<hex> *<name>".
-func parseSums(b []byte) (map[string]string, error) {
-	out := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		sum, name, ok := strings.Cut(line, " ")
-		name = strings.TrimPrefix(strings.TrimLeft(name, " "), "*")
-		if !ok || !sha256Hex.MatchString(sum) || name == "" || strings.ContainsAny(name, "/\\") {
-			return nil, fmt.Errorf("line %d is not a sha256sum line: %q", n, line)
-		}
-		out[name] = sum
-	}
-	return out, sc.Err()
-}
-
-// indexEntry is the part of a versions.json entry the formula needs.
-type indexEntry struct {
-	PyPyVersion   string `json:"pypy_version"`
-	PythonVersion string `json:"python_version"`
-	Files         []struct {
-		Filename    string `json:"filename"`
-		Arch        string `json:"arch"`
-		Platform    string `json:"platform"`
-		DownloadURL string `json:"download_url"`
-		SHA256      string `json:"sha256"`
-	} `json:"files"`
-}
-
-// FromIndex reads a versions.json (a file, or an http(s) URL) in the
-// schema pypy.org uses, with the sha256 pypyctl's published index adds to
-// each file, and returns each Homebrew target's archive of the release.
+// FromIndex reads a versions.json (a file or directory, a file:// or an
+// http(s) URL; see index.Load) in the schema pypy.org uses, with the
+// sha256 pypyctl's published index adds to each file, and returns each
+// Homebrew target's archive of the release, its URL resolved against the
+// index (publish writes them relative to versions.json).
 func FromIndex(ctx context.Context, m *platforms.Matrix, r *platforms.Release, index string, allowMissing bool) ([]Archive, error) {
-	b, err := readIndex(ctx, index)
+	src, err := pubindex.Load(ctx, nil, index)
 	if err != nil {
 		return nil, err
 	}
-	var entries []indexEntry
-	if err := json.Unmarshal(b, &entries); err != nil {
-		return nil, fmt.Errorf("index %s: %w", index, err)
-	}
-	var entry *indexEntry
-	for i := range entries {
-		if entries[i].PyPyVersion == r.PyPyVersion && entries[i].PythonVersion == r.PythonVersion {
-			entry = &entries[i]
-			break
-		}
-	}
-	if entry == nil {
+	entry, ok := src.Index.Find(r.PyPyVersion, r.PythonVersion)
+	if !ok {
 		return nil, fmt.Errorf("index %s has no entry for PyPy %s / Python %s", index, r.PyPyVersion, r.PythonVersion)
 	}
 	targets, err := Targets(m, r)
@@ -152,11 +105,11 @@ func FromIndex(ctx context.Context, m *platforms.Matrix, r *platforms.Release, i
 			if f.SHA256 == "" {
 				return nil, fmt.Errorf("index %s lists %s without a sha256 (pypy.org's index carries none; use pypyctl's published index or --from DIST)", index, f.Filename)
 			}
-			u, err := absoluteURL(index, f.DownloadURL)
+			u, err := src.FileURL(f)
 			if err != nil {
-				return nil, fmt.Errorf("index %s: %s: %w", index, f.Filename, err)
+				return nil, fmt.Errorf("index %s: %w", index, err)
 			}
-			out = append(out, Archive{Target: t.Name, OS: t.OS, Arch: t.Arch, Filename: f.Filename, URL: u, SHA256: f.SHA256})
+			out = append(out, Archive{Target: t.Name, OS: t.OS, Arch: t.Arch, Filename: f.Filename, URL: u.String(), SHA256: f.SHA256})
 			found = true
 			break
 		}
@@ -168,49 +121,4 @@ func FromIndex(ctx context.Context, m *platforms.Matrix, r *platforms.Release, i
 		return nil, &MissingError{Release: r.Name, Targets: missing, Where: "index " + index}
 	}
 	return out, nil
-}
-
-func readIndex(ctx context.Context, index string) ([]byte, error) {
-	if !strings.HasPrefix(index, "http://") && !strings.HasPrefix(index, "https://") {
-		b, err := os.ReadFile(index)
-		if err != nil {
-			return nil, fmt.Errorf("read index: %w", err)
-		}
-		return b, nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, index, nil)
-	if err != nil {
-		return nil, fmt.Errorf("index %s: %w", index, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch index: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch index %s: %s", index, resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("fetch index %s: %w", index, err)
-	}
-	return b, nil
-}
-
-// absoluteURL resolves a download_url against the index it came from:
-// publish writes them relative to versions.json, and a formula needs the
-// full URL.
-func absoluteURL(indexLoc, downloadURL string) (string, error) {
-	ref, err := url.Parse(downloadURL)
-	if err != nil {
-		return "", fmt.Errorf("bad download_url %q: %w", downloadURL, err)
-	}
-	if ref.IsAbs() {
-		return downloadURL, nil
-	}
-	base, err := pubindex.LocationURL(indexLoc)
-	if err != nil {
-		return "", err
-	}
-	return base.ResolveReference(ref).String(), nil
 }

@@ -1,7 +1,6 @@
 package deb
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
@@ -14,8 +13,13 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+
+	"pault.ag/go/debian/dependency"
+
+	"github.com/pypyctl/pypyctl/internal/soname"
 )
 
 // Linkage is what the ELF files of a tree link against.
@@ -168,24 +172,16 @@ type DpkgResolver struct {
 
 var libDir = regexp.MustCompile(`^/(usr/)?lib(32|64)?(/[a-z0-9_]+-linux-gnu[a-z0-9_]*)?$`)
 
-// Packages runs one dpkg-query -S over all sonames.
+// Packages asks dpkg once for all sonames (soname.Search) and prefers, of
+// the files found, one in the triplet's multiarch directory, then another
+// multiarch one, then a plain lib directory.
 func (r DpkgResolver) Packages(ctx context.Context, sonames []string) (map[string]string, error) {
 	if len(sonames) == 0 {
 		return map[string]string{}, nil
 	}
-	args := []string{"-S"}
-	for _, s := range sonames {
-		args = append(args, "*/"+s)
-	}
-	cmd := exec.CommandContext(ctx, "dpkg-query", args...)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	// Exit 1 only means some pattern matched nothing; those sonames stay
-	// unresolved and the caller reports them.
-	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
-		return nil, fmt.Errorf("dpkg-query -S: %v: %s", err, strings.TrimSpace(stderr.String()))
+	owners, err := soname.Search(ctx, sonames)
+	if err != nil {
+		return nil, err
 	}
 	want := map[string]bool{}
 	for _, s := range sonames {
@@ -196,18 +192,8 @@ func (r DpkgResolver) Packages(ctx context.Context, sonames []string) (map[strin
 		rank int
 	}
 	best := map[string]hit{}
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "diversion by") || strings.HasPrefix(line, "local diversion") {
-			continue
-		}
-		i := strings.Index(line, ": /")
-		if i < 0 {
-			continue
-		}
-		file := line[i+2:]
-		dir, base := path.Split(file)
+	for _, o := range owners {
+		dir, base := path.Split(o.Path)
 		dir = strings.TrimSuffix(dir, "/")
 		if !want[base] || !libDir.MatchString(dir) {
 			continue
@@ -218,9 +204,7 @@ func (r DpkgResolver) Packages(ctx context.Context, sonames []string) (map[strin
 		} else if strings.Contains(dir, "-linux-") {
 			rank = 1
 		}
-		pkgs := strings.Split(line[:i], ", ")
-		sort.Strings(pkgs)
-		h := hit{pkgs[0], rank}
+		h := hit{slices.Min(o.Packages), rank}
 		if old, ok := best[base]; !ok || h.rank < old.rank || (h.rank == old.rank && h.pkg < old.pkg) {
 			best[base] = h
 		}
@@ -281,14 +265,6 @@ func splitSoname(s string) (name, version string, ok bool) {
 	return "", "", false
 }
 
-// isLoader reports whether a soname is glibc's dynamic loader, which is
-// architecture-specific (ld-linux-aarch64.so.1, ld64.so.1 on s390x) and
-// so absent from a host of another architecture; it always comes from the
-// package that ships libc.so.6.
-func isLoader(s string) bool {
-	return strings.HasPrefix(s, "ld-linux") || strings.HasPrefix(s, "ld64.so") || strings.HasPrefix(s, "ld.so")
-}
-
 // DependsInput is what Depends needs.
 type DependsInput struct {
 	Linkage *Linkage
@@ -313,7 +289,7 @@ func Depends(ctx context.Context, in DependsInput) ([]string, []Library, error) 
 	sonames := make([]string, 0, len(l.Needed)+1)
 	hasLoader := false
 	for s := range l.Needed {
-		if isLoader(s) {
+		if soname.IsLoader(s) {
 			hasLoader = true
 			continue
 		}
@@ -328,7 +304,7 @@ func Depends(ctx context.Context, in DependsInput) ([]string, []Library, error) 
 		return nil, nil, err
 	}
 	for s := range l.Needed {
-		if isLoader(s) && pkgs["libc.so.6"] != "" {
+		if soname.IsLoader(s) && pkgs["libc.so.6"] != "" {
 			pkgs[s] = pkgs["libc.so.6"]
 		}
 	}
@@ -350,7 +326,11 @@ func Depends(ctx context.Context, in DependsInput) ([]string, []Library, error) 
 
 	declared := map[string]string{}
 	for _, d := range in.RuntimeDepends {
-		declared[depName(d)] = strings.TrimSpace(d)
+		name, err := depName(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("runtime Depends: %w", err)
+		}
+		declared[name] = strings.TrimSpace(d)
 	}
 	libcPkg := pkgs["libc.so.6"]
 	byPkg := map[string][]string{}
@@ -384,7 +364,11 @@ func Depends(ctx context.Context, in DependsInput) ([]string, []Library, error) 
 	sort.Strings(names)
 	var out []string
 	for _, n := range names {
-		out = append(out, strongest(byPkg[n])...)
+		deps, err := strongest(byPkg[n])
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, deps...)
 	}
 	for i := range libs {
 		libs[i].Package = strings.SplitN(libs[i].Package, ":", 2)[0]
@@ -393,35 +377,44 @@ func Depends(ctx context.Context, in DependsInput) ([]string, []Library, error) 
 }
 
 // depName is the package of a dependency's first alternative.
-func depName(d string) string {
-	d = strings.TrimSpace(strings.SplitN(d, "|", 2)[0])
-	if i := strings.IndexAny(d, " (:"); i >= 0 {
-		d = d[:i]
+func depName(d string) (string, error) {
+	dep, err := dependency.Parse(d)
+	if err != nil {
+		return "", fmt.Errorf("dependency %q: %w", d, err)
 	}
-	return d
+	if len(dep.Relations) == 0 {
+		return "", fmt.Errorf("empty dependency %q", d)
+	}
+	return dep.Relations[0].Possibilities[0].Name, nil
 }
-
-var geDep = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+) \(>= ([^)]+)\)$`)
 
 // strongest merges the dependencies on one package that several sonames
 // produced: of "p (>= v)" entries the highest v wins, other constraints
 // are kept once, and a bare name is dropped when anything stronger exists.
-func strongest(deps []string) []string {
+func strongest(deps []string) ([]string, error) {
 	seen := map[string]bool{}
-	best, bare := "", ""
+	best, bestVersion, bare := "", "", ""
 	var other []string
 	for _, d := range deps {
 		if seen[d] {
 			continue
 		}
 		seen[d] = true
-		m := geDep.FindStringSubmatch(d)
+		dep, err := dependency.Parse(d)
+		if err != nil {
+			return nil, fmt.Errorf("dependency %q: %w", d, err)
+		}
+		var p *dependency.Possibility
+		if len(dep.Relations) == 1 && len(dep.Relations[0].Possibilities) == 1 {
+			p = &dep.Relations[0].Possibilities[0]
+		}
+		plain := p != nil && p.Arch == nil && (p.Architectures == nil || len(p.Architectures.Architectures) == 0) && len(p.StageSets) == 0
 		switch {
-		case m != nil:
-			if best == "" || CompareVersions(m[2], geDep.FindStringSubmatch(best)[2]) > 0 {
-				best = d
+		case plain && p.Version != nil && p.Version.Operator == ">=":
+			if best == "" || CompareVersions(p.Version.Number, bestVersion) > 0 {
+				best, bestVersion = d, p.Version.Number
 			}
-		case depName(d) == d:
+		case plain && p.Version == nil:
 			bare = d
 		default:
 			other = append(other, d)
@@ -434,5 +427,5 @@ func strongest(deps []string) []string {
 	if len(other) == 0 {
 		other = []string{bare}
 	}
-	return other
+	return other, nil
 }

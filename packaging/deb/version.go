@@ -1,10 +1,14 @@
 package deb
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"pault.ag/go/debian/version"
 )
 
 // preRelease matches the PEP 440 pre-release and dev suffixes PyPy
@@ -31,132 +35,39 @@ func Version(pypyVersion string, revision int) (string, error) {
 	return up + "-" + strconv.Itoa(revision), nil
 }
 
-// ValidVersion checks a full Debian version string ([epoch:]upstream[-revision]).
+// ValidVersion checks a full Debian version string ([epoch:]upstream[-revision])
+// with pault.ag/go/debian's parser, which follows dpkg's.
 func ValidVersion(v string) error {
-	rest := v
-	if e, r, ok := strings.Cut(v, ":"); ok {
-		if _, err := strconv.ParseUint(e, 10, 32); err != nil {
-			return fmt.Errorf("version %q: epoch %q is not a number", v, e)
-		}
-		rest = r
+	parsed, err := version.Parse(v)
+	// Two checks the library leaves out: it accepts an empty upstream part
+	// ("-1", "1:-1"), which dpkg refuses, and it trims surrounding space
+	// as dpkg's parser does, but this version is written into control
+	// fields and file names as given.
+	switch {
+	case err == nil && parsed.Version == "":
+		err = errors.New("empty upstream version")
+	case err == nil && strings.TrimSpace(v) != v:
+		err = errors.New("white space around it")
 	}
-	up, rev := rest, ""
-	if i := strings.LastIndexByte(rest, '-'); i >= 0 {
-		up, rev = rest[:i], rest[i+1:]
-		if rev == "" || strings.Trim(rev, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+~") != "" {
-			return fmt.Errorf("version %q: revision %q has characters Debian does not allow", v, rev)
-		}
-	}
-	if up == "" || up[0] < '0' || up[0] > '9' {
-		return fmt.Errorf("version %q: upstream part must start with a digit", v)
-	}
-	allowed := "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+~"
-	if rev != "" {
-		allowed += "-"
-	}
-	if strings.Trim(up, allowed) != "" {
-		return fmt.Errorf("version %q: upstream part has characters Debian does not allow", v)
+	if err != nil {
+		return fmt.Errorf("version %q: %w (want [epoch:]upstream[-revision]; the upstream part must start with a digit)", v, err)
 	}
 	return nil
 }
 
-// CompareVersions orders two Debian versions as dpkg does: epoch, then
-// upstream version, then revision, each with dpkg's string ordering
-// (digits numerically, "~" before anything, letters before other
-// characters). It returns -1, 0 or 1.
+// CompareVersions orders two Debian versions as dpkg does (pault.ag/go/
+// debian's version.Compare): epoch, then upstream version, then revision.
+// It returns -1, 0 or 1. A version the parser refuses is compared as an
+// upstream version alone, so the order stays total.
 func CompareVersions(a, b string) int {
-	ea, ua, ra := splitVersion(a)
-	eb, ub, rb := splitVersion(b)
-	if ea != eb {
-		if ea < eb {
-			return -1
-		}
-		return 1
-	}
-	if c := verrevcmp(ua, ub); c != 0 {
-		return c
-	}
-	return verrevcmp(ra, rb)
+	return cmp.Compare(version.Compare(parseLoose(a), parseLoose(b)), 0)
 }
 
-func splitVersion(v string) (epoch uint64, upstream, revision string) {
-	if e, r, ok := strings.Cut(v, ":"); ok {
-		epoch, _ = strconv.ParseUint(e, 10, 32)
-		v = r
+func parseLoose(s string) version.Version {
+	if v, err := version.Parse(s); err == nil {
+		return v
 	}
-	if i := strings.LastIndexByte(v, '-'); i >= 0 {
-		return epoch, v[:i], v[i+1:]
-	}
-	return epoch, v, ""
-}
-
-// order is a character's weight in the non-digit parts of a version.
-func order(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return 0
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		return int(c)
-	case c == '~':
-		return -1
-	}
-	return int(c) + 256
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func verrevcmp(a, b string) int {
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		diff := 0
-		for (i < len(a) && !isDigit(a[i])) || (j < len(b) && !isDigit(b[j])) {
-			ac, bc := 0, 0
-			if i < len(a) {
-				ac = order(a[i])
-			}
-			if j < len(b) {
-				bc = order(b[j])
-			}
-			if ac != bc {
-				return sign(ac - bc)
-			}
-			i++
-			j++
-		}
-		for i < len(a) && a[i] == '0' {
-			i++
-		}
-		for j < len(b) && b[j] == '0' {
-			j++
-		}
-		for i < len(a) && isDigit(a[i]) && j < len(b) && isDigit(b[j]) {
-			if diff == 0 {
-				diff = int(a[i]) - int(b[j])
-			}
-			i++
-			j++
-		}
-		if i < len(a) && isDigit(a[i]) {
-			return 1
-		}
-		if j < len(b) && isDigit(b[j]) {
-			return -1
-		}
-		if diff != 0 {
-			return sign(diff)
-		}
-	}
-	return 0
-}
-
-func sign(n int) int {
-	switch {
-	case n < 0:
-		return -1
-	case n > 0:
-		return 1
-	}
-	return 0
+	return version.Version{Version: s}
 }
 
 // AlternativePriority is the update-alternatives priority of a release:

@@ -9,9 +9,3 @@ type (
 	Archive   = debrepo.Archive
 	Apt       = debrepo.Apt
 )
-
-func sortedKeys[V any](m map[string]V) []string { return debrepo.SortedKeys(m) }
-
-func parseParagraphs(b []byte) []map[string]string { return debrepo.ParseParagraphs(b) }
-
-func relations(field string) [][]string { return debrepo.Relations(field) }

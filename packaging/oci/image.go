@@ -145,7 +145,10 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		rootSet := roots(needs, in.VM.DebianDepends(), o.Packages)
+		rootSet, err := roots(needs, in.VM.DebianDepends(), o.Packages)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in.Target.Name, err)
+		}
 		pkgs, changed, err := pins(ctx, o.Archive, o.Lock, in.Target.DebianArch, rootSet, o.UpdateLock, o.Log)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in.Target.Name, err)

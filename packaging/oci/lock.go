@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,7 +133,7 @@ func (l *Lock) Marshal() []byte {
 		return []byte(b.String())
 	}
 	b.WriteString("\n")
-	for _, arch := range sortedKeys(l.Packages) {
+	for _, arch := range slices.Sorted(maps.Keys(l.Packages)) {
 		fmt.Fprintf(&b, "  %s:\n", arch)
 		for _, p := range l.Packages[arch] {
 			fmt.Fprintf(&b, "    - {name: %s, version: %s, arch: %s, sha256: %s}\n",

@@ -8,14 +8,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/debrepo"
+	"github.com/pypyctl/pypyctl/internal/soname"
 	"github.com/pypyctl/pypyctl/platforms"
-	"github.com/pypyctl/pypyctl/smoke"
 )
 
 // basePackages are in every image, whatever the tree links against:
@@ -39,59 +41,6 @@ func scriptOnly(name string) (why string, ok bool) {
 		return "ca-certificates needs it only for update-ca-certificates; pypyctl builds the bundle itself", true
 	case "perl-base", "dpkg", "install-info":
 		return "only maintainer scripts run it", true
-	}
-	return "", false
-}
-
-// sonamePackage maps a shared library a tree needs to the Debian (bookworm)
-// package that ships it. It matters for trees without Debian metadata
-// (upstream archives, translations); Debian-imported trees also carry
-// their interpreter's Depends.
-func sonamePackage(soname string) (string, bool) {
-	switch {
-	case strings.HasPrefix(soname, "ld-linux"), strings.HasPrefix(soname, "ld64.so"):
-		return "libc6", true
-	}
-	switch soname {
-	case "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
-		"libresolv.so.2", "libanl.so.1", "libnsl.so.1":
-		return "libc6", true
-	case "libcrypt.so.1":
-		return "libcrypt1", true
-	case "libgcc_s.so.1":
-		return "libgcc-s1", true
-	case "libstdc++.so.6":
-		return "libstdc++6", true
-	case "libffi.so.8":
-		return "libffi8", true
-	case "libssl.so.3", "libcrypto.so.3":
-		return "libssl3", true
-	case "libsqlite3.so.0":
-		return "libsqlite3-0", true
-	case "liblzma.so.5":
-		return "liblzma5", true
-	case "libbz2.so.1.0", "libbz2.so.1":
-		return "libbz2-1.0", true
-	case "libz.so.1":
-		return "zlib1g", true
-	case "libexpat.so.1":
-		return "libexpat1", true
-	case "libncursesw.so.6", "libpanelw.so.6", "libformw.so.6", "libmenuw.so.6":
-		return "libncursesw6", true
-	case "libncurses.so.6", "libpanel.so.6", "libform.so.6", "libmenu.so.6":
-		return "libncurses6", true
-	case "libtinfo.so.6":
-		return "libtinfo6", true
-	case "libgdbm.so.6":
-		return "libgdbm6", true
-	case "libgdbm_compat.so.4":
-		return "libgdbm-compat4", true
-	case "libuuid.so.1":
-		return "libuuid1", true
-	case "libtcl8.6.so":
-		return "libtcl8.6", true
-	case "libtk8.6.so":
-		return "libtk8.6", true
 	}
 	return "", false
 }
@@ -207,27 +156,31 @@ func elfInfo(ef *elf.File) (elfLinks, error) {
 }
 
 // roots are the packages resolution starts from, each with why it is there.
-func roots(needs *elfNeeds, runtimeDepends, extra []string) map[string]string {
+func roots(needs *elfNeeds, runtimeDepends, extra []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, p := range basePackages() {
 		out[p] = "base"
 	}
-	for _, p := range smoke.PackageNames(runtimeDepends) {
+	interp, err := debrepo.PackageNames(runtimeDepends)
+	if err != nil {
+		return nil, fmt.Errorf("the interpreter's Depends: %w", err)
+	}
+	for _, p := range interp {
 		out[p] = "runtime dependency of the interpreter"
 	}
 	for _, p := range extra {
 		out[p] = "asked for"
 	}
-	for _, lib := range sortedKeys(needs.Needed) {
-		// A library missing from the table may come with a package above;
+	for _, lib := range slices.Sorted(maps.Keys(needs.Needed)) {
+		// A library missing from soname.Package's table may come with a package above;
 		// the link check after unpacking says so if not.
-		if pkg, ok := sonamePackage(lib); ok {
+		if pkg, ok := soname.Package(lib); ok {
 			if _, dup := out[pkg]; !dup {
 				out[pkg] = fmt.Sprintf("ships %s, needed by %s", lib, needs.Needed[lib][0])
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // pins returns the locked base packages of arch. An architecture the lock
@@ -237,7 +190,7 @@ func pins(ctx context.Context, a Archive, l *Lock, arch string, rootSet map[stri
 	locked := l.Arch(arch)
 	if len(locked) > 0 && !update {
 		var missing []string
-		for _, n := range sortedKeys(rootSet) {
+		for _, n := range slices.Sorted(maps.Keys(rootSet)) {
 			if _, ok := locked[n]; !ok {
 				missing = append(missing, fmt.Sprintf("%s (%s)", n, rootSet[n]))
 			}

@@ -6,10 +6,13 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/pypyctl/pypyctl/internal/soname"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/trust/sbom"
 )
@@ -195,7 +198,7 @@ func libraryDirs(triplet string) []string {
 // /usr), and every library the tree or the base's own libraries need is
 // in a directory the loader searches.
 func (f *rootfs) checkLinks(tree *elfNeeds, triplet string) error {
-	for _, interp := range sortedKeys(tree.Interp) {
+	for _, interp := range slices.Sorted(maps.Keys(tree.Interp)) {
 		_, n, err := f.resolve(interp, true)
 		if err != nil || n == nil || n.typ != tar.TypeReg {
 			return fmt.Errorf("%s needs the dynamic loader %s, which the base layer does not provide", tree.Interp[interp][0], interp)
@@ -213,10 +216,10 @@ func (f *rootfs) checkLinks(tree *elfNeeds, triplet string) error {
 			}
 		}
 	}
-	for _, lib := range sortedKeys(tree.Needed) {
+	for _, lib := range slices.Sorted(maps.Keys(tree.Needed)) {
 		if !have[lib] {
 			hint := ""
-			if pkg, ok := sonamePackage(lib); ok {
+			if pkg, ok := soname.Package(lib); ok {
 				hint = fmt.Sprintf(" (Debian ships it in %s)", pkg)
 			}
 			return fmt.Errorf("%s needs %s, which no base package provides%s: add the package with --package", tree.Needed[lib][0], lib, hint)
@@ -255,7 +258,7 @@ func (f *rootfs) providers(tree *elfNeeds, triplet string, pkgs []platforms.DebP
 		byName[p.Name] = p
 	}
 	var out []sbom.Library
-	for _, lib := range sortedKeys(tree.Needed) {
+	for _, lib := range slices.Sorted(maps.Keys(tree.Needed)) {
 		l := sbom.Library{Soname: lib}
 		for _, dir := range libraryDirs(triplet) {
 			if _, n, err := f.resolve(path.Join(dir, lib), false); err == nil && n != nil && n.pkg != "" {

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -97,7 +99,7 @@ func imageSBOM(ctx context.Context, r *platforms.Release, in Input, img *Image, 
 				for _, r := range refs {
 					set[r] = true
 				}
-				list := sortedKeys(set)
+				list := slices.Sorted(maps.Keys(set))
 				(*bom.Dependencies)[i].Dependencies = &list
 			}
 		}

@@ -1,5 +1,7 @@
 // Package index owns the published download indexes: pypy.org's
-// versions.json schema (reading, merging, ordering, the latest_pypy rule),
+// versions.json schema (reading — from a path or URL, with download_urls
+// resolved against it, for install, packaging/bazel and packaging/brew —
+// merging, ordering, the latest_pypy rule),
 // the mapping between upstream archive suffixes, versions.json (arch,
 // platform) pairs and Go's GOOS/GOARCH, and the catalogue in uv's
 // download-metadata.json format derived from it.

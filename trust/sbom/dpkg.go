@@ -1,20 +1,19 @@
 package sbom
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
+	"path"
 	"sort"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/soname"
 )
 
 // ResolveSonames asks this Debian host's dpkg which installed packages
-// provide each soname (`dpkg -S */SONAME`) and their versions
+// provide each soname (soname.Search) and their versions
 // (`dpkg-query -W`). arch selects among multiarch packages ("" = the
 // host's architecture). Sonames no installed package provides come back
 // with an empty Package, so callers see what stayed unresolved.
@@ -29,18 +28,11 @@ func ResolveSonames(ctx context.Context, sonames []string, arch string) ([]Libra
 		}
 		arch = strings.TrimSpace(string(out))
 	}
-	args := []string{"-S"}
-	for _, s := range sonames {
-		args = append(args, "*/"+s)
+	owners, err := soname.Search(ctx, sonames)
+	if err != nil {
+		return nil, err
 	}
-	// dpkg -S exits 1 when some pattern matches nothing; what it found is
-	// still on stdout.
-	out, err := exec.CommandContext(ctx, "dpkg", args...).Output()
-	var ee *exec.ExitError
-	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
-		return nil, fmt.Errorf("dpkg -S: %w", err)
-	}
-	owner := parseDpkgS(out, arch)
+	owner := ownerByArch(owners, arch)
 
 	var pkgs []string
 	seen := map[string]bool{}
@@ -83,33 +75,20 @@ func ResolveSonames(ctx context.Context, sonames []string, arch string) ([]Libra
 	return libs, nil
 }
 
-// parseDpkgS maps each soname to the "package:arch" owning it, preferring
-// arch and then architecture-independent packages. Lines look like
-// "libssl3:amd64: /usr/lib/x86_64-linux-gnu/libssl.so.3"; diversion
-// notes are skipped.
-func parseDpkgS(out []byte, arch string) map[string]string {
+// ownerByArch maps each soname to the "package:arch" owning it,
+// preferring arch and then packages that are not multiarch-qualified.
+func ownerByArch(owners []soname.Owner, arch string) map[string]string {
 	type cand struct{ pkg, pkgArch string }
 	found := map[string][]cand{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "diversion ") {
-			continue
-		}
-		i := strings.Index(line, ": /")
-		if i < 0 {
-			continue
-		}
-		p := line[i+2:]
-		soname := p[strings.LastIndexByte(p, '/')+1:]
-		for _, q := range strings.Split(line[:i], ",") {
-			q = strings.TrimSpace(q)
+	for _, o := range owners {
+		s := path.Base(o.Path)
+		for _, q := range o.Packages {
 			name, a, _ := strings.Cut(q, ":")
-			found[soname] = append(found[soname], cand{name, a})
+			found[s] = append(found[s], cand{name, a})
 		}
 	}
 	owner := map[string]string{}
-	for soname, cs := range found {
+	for s, cs := range found {
 		best := ""
 		for _, c := range cs {
 			switch {
@@ -120,7 +99,7 @@ func parseDpkgS(out []byte, arch string) map[string]string {
 			}
 		}
 		if best != "" {
-			owner[soname] = best
+			owner[s] = best
 		}
 	}
 	return owner

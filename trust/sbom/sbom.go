@@ -24,6 +24,7 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
+	"github.com/pypyctl/pypyctl/internal/debrepo"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 )
 
@@ -196,7 +197,11 @@ func (g *generator) build() error {
 		byName[n] = ref
 	}
 	for _, deb := range g.d.Debs {
-		for _, dep := range dependsNames(deb.Depends) {
+		deps, err := dependsNames(deb.Depends)
+		if err != nil {
+			return fmt.Errorf("sbom: deb %s: %w", deb.Name, err)
+		}
+		for _, dep := range deps {
 			if ref, ok := byName[dep]; ok {
 				g.dependsOn(debRefs[deb.Name], ref)
 			}
@@ -407,23 +412,19 @@ func escape(s string) string {
 	return strings.ReplaceAll(url.PathEscape(s), "+", "%2B")
 }
 
-// dependsNames lists the package names in a Depends field, dropping
-// version constraints and architecture qualifiers; alternatives count.
-func dependsNames(depends string) []string {
-	var out []string
-	for _, clause := range strings.Split(depends, ",") {
-		for _, alt := range strings.Split(clause, "|") {
-			f := strings.Fields(alt)
-			if len(f) == 0 {
-				continue
-			}
-			name, _, _ := strings.Cut(f[0], ":")
-			if name, _, _ = strings.Cut(name, "("); name != "" {
-				out = append(out, name)
-			}
-		}
+// dependsNames lists the package names in a Depends field (debrepo's
+// relation parser), dropping version constraints and architecture
+// qualifiers; alternatives count.
+func dependsNames(depends string) ([]string, error) {
+	rels, err := debrepo.Relations(depends)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	var out []string
+	for _, alts := range rels {
+		out = append(out, alts...)
+	}
+	return out, nil
 }
 
 func addProp(c *cdx.Component, name, value string) {

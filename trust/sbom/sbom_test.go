@@ -242,18 +242,18 @@ func TestSBOMOfDebianTree(t *testing.T) {
 		deps[d.Ref] = *d.Dependencies
 	}
 	for _, lib := range []string{"libffi8", "libexpat1"} {
-		if !contains(deps["file:"+vm], byName[lib].BOMRef) {
+		if !slices.Contains(deps["file:"+vm], byName[lib].BOMRef) {
 			t.Errorf("VM does not depend on %s: %v", lib, deps["file:"+vm])
 		}
 	}
-	if !contains(deps["file:usr/bin/pypy3.9"], "file:"+vm) {
+	if !slices.Contains(deps["file:usr/bin/pypy3.9"], "file:"+vm) {
 		t.Errorf("launcher does not depend on the VM file: %v", deps["file:usr/bin/pypy3.9"])
 	}
 	// The input .debs with their digests.
 	if c := byName["pypy3"]; c.Hashes == nil || (*c.Hashes)[0].Value != sha256sum(t, debs["pypy3"]) || !propIs(c, PropRole, "input-deb") {
 		t.Errorf("pypy3 input deb: %+v", c)
 	}
-	if !contains(deps[byName["pypy3"].BOMRef], byName["pypy3-lib"].BOMRef) {
+	if !slices.Contains(deps[byName["pypy3"].BOMRef], byName["pypy3-lib"].BOMRef) {
 		t.Error("pypy3's Depends on pypy3-lib is not a dependency edge")
 	}
 	if c := byName["pypy-stdlib"]; c.Version != "3.9.16" || !propIs(c, PropLocation, "usr/lib/pypy3.9") {
@@ -267,15 +267,6 @@ func propIs(c cdx.Component, name, value string) bool {
 	}
 	for _, p := range *c.Properties {
 		if p.Name == name && p.Value == value {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
 			return true
 		}
 	}

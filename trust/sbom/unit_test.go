@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pypyctl/pypyctl/internal/soname"
 	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
@@ -24,8 +25,8 @@ func TestDependsNames(t *testing.T) {
 		{"libfoo(>=1)", []string{"libfoo"}},
 	}
 	for _, tt := range tests {
-		if got := dependsNames(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("dependsNames(%q) = %v, want %v", tt.in, got, tt.want)
+		if got, err := dependsNames(tt.in); err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("dependsNames(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}
 	}
 }
@@ -59,7 +60,7 @@ func TestUUIDv5(t *testing.T) {
 	}
 }
 
-func TestParseDpkgS(t *testing.T) {
+func TestOwnerByArch(t *testing.T) {
 	out := []byte(`libssl3:amd64: /usr/lib/x86_64-linux-gnu/libssl.so.3
 libssl3:arm64: /usr/lib/aarch64-linux-gnu/libssl.so.3
 diversion by foo from: /usr/lib/x86_64-linux-gnu/libz.so.1
@@ -74,7 +75,7 @@ libc6:arm64: /lib/aarch64-linux-gnu/libc.so.6
 		{"arm64", map[string]string{"libssl.so.3": "libssl3:arm64", "libbz2.so.1.0": "libbz2-1.0:arm64", "libc.so.6": "libc6:arm64"}},
 	}
 	for _, tt := range tests {
-		if got := parseDpkgS(out, tt.arch); !reflect.DeepEqual(got, tt.want) {
+		if got := ownerByArch(soname.ParseSearch(out), tt.arch); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: got %v, want %v", tt.arch, got, tt.want)
 		}
 	}

@@ -13,8 +13,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pypyctl/pypyctl/internal/archive"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
-	"github.com/pypyctl/pypyctl/packaging/archive"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/vm"
 )

@@ -4,7 +4,6 @@ package archive
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"strings"
 	"testing"
@@ -29,18 +28,15 @@ func TestXzDecoderMemLimit(t *testing.T) {
 	}
 }
 
-// TestXzDecoderMultiBlockThreads: our writer's multi-block streams decode
+// TestXzDecoderMultiBlockThreads: multi-block streams, as
+// packaging/archive's writer makes (its tests read its own back), decode
 // the same with one thread and several (liblzma's threaded decoder).
 func TestXzDecoderMultiBlockThreads(t *testing.T) {
+	needTool(t, "xz")
 	plain := noiseText(2_000_000, 5)
-	var comp bytes.Buffer
-	w, err := newXzWriterWith(context.Background(), &comp, 2, 1, 100_000, nil)
-	must(t, err)
-	_, err = w.Write(plain)
-	must(t, err)
-	must(t, w.Close())
+	comp := run(t, plain, "xz", "-2", "-T2", "--block-size=100000", "-c")
 	for _, threads := range []int{1, 2, 4} {
-		zr, closeFn, err := newXzDecoderWith(bytes.NewReader(comp.Bytes()), threads, xzMemStop)
+		zr, closeFn, err := newXzDecoderWith(bytes.NewReader(comp), threads, xzMemStop)
 		must(t, err)
 		got, err := io.ReadAll(zr)
 		closeFn()

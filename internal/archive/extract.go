@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -566,14 +567,12 @@ func (x *extractor) resolve(stack []string, target string, hops *int) ([]string,
 			return nil, errLoop
 		}
 		var err error
-		if stack, err = x.resolve(slicesClone(stack[:len(stack)-1]), n.target, hops); err != nil {
+		if stack, err = x.resolve(slices.Clone(stack[:len(stack)-1]), n.target, hops); err != nil {
 			return nil, err
 		}
 	}
 	return stack, nil
 }
-
-func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
 func (x *extractor) hardlink(rel string, it item) error {
 	target, err := x.clean(it.link)

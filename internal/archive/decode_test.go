@@ -167,14 +167,14 @@ func TestDecodersEdgeCases(t *testing.T) {
 // on arbitrary input, and that where both the build's decoder and the
 // pure-Go reader accept an input they agree on its content.
 //
-//	go test -run '^$' -fuzz FuzzBzip2Decoder -fuzztime 60s ./packaging/archive
+//	go test -run '^$' -fuzz FuzzBzip2Decoder -fuzztime 60s ./internal/archive
 func FuzzBzip2Decoder(f *testing.F) {
 	fuzzDecoder(f, TarBz2, "bzip2", func(r io.Reader) (io.Reader, error) { return pureBzip2Reader(r), nil })
 }
 
 // FuzzXzDecoder: see FuzzBzip2Decoder.
 //
-//	go test -run '^$' -fuzz FuzzXzDecoder -fuzztime 60s ./packaging/archive
+//	go test -run '^$' -fuzz FuzzXzDecoder -fuzztime 60s ./internal/archive
 func FuzzXzDecoder(f *testing.F) {
 	fuzzDecoder(f, TarXz, "xz", pureXzReader)
 }
