@@ -41,7 +41,7 @@ var layers = []layer{
 		// apt access keyed by the matrix's Debian pins (platforms.DebPackage).
 		"internal/debrepo",
 	}},
-	{name: "tree", packages: []string{"assemble", "smoke"}},
+	{name: "tree", packages: []string{"assemble/...", "smoke"}},
 	{name: "trust", packages: []string{"trust/..."}},
 	{name: "packaging", packages: []string{
 		"packaging/...", "wheels",
