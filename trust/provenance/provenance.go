@@ -161,10 +161,11 @@ func New(o Options) (*Statement, error) {
 		bd.InternalParameters = o.Internal
 	}
 	for _, d := range o.Dependencies {
-		if err := checkHex(d.SHA256); err != nil {
+		digest, err := dependencyDigest(d.SHA256)
+		if err != nil {
 			return nil, fmt.Errorf("provenance: dependency %s: %w", d.Name, err)
 		}
-		bd.ResolvedDependencies = append(bd.ResolvedDependencies, ResourceDescriptor{Name: d.Name, URI: d.URI, Digest: map[string]string{"sha256": strings.ToLower(d.SHA256)}})
+		bd.ResolvedDependencies = append(bd.ResolvedDependencies, ResourceDescriptor{Name: d.Name, URI: d.URI, Digest: digest})
 	}
 	sort.SliceStable(bd.ResolvedDependencies, func(i, j int) bool {
 		a, b := bd.ResolvedDependencies[i], bd.ResolvedDependencies[j]
@@ -217,6 +218,25 @@ func (s *Statement) Find(name string) (Subject, bool) {
 		}
 	}
 	return Subject{}, false
+}
+
+// GitTreePrefix marks a dependency named by its git tree id (a source
+// checkout translated from a pinned commit) rather than a sha256.
+const GitTreePrefix = "git-tree:"
+
+// dependencyDigest is a dependency's in-toto digest: sha256, or gitTree
+// for a git tree id (one of the digest algorithms in-toto names).
+func dependencyDigest(s string) (map[string]string, error) {
+	if tree, ok := strings.CutPrefix(s, GitTreePrefix); ok {
+		if _, err := hex.DecodeString(tree); err != nil || (len(tree) != 40 && len(tree) != 64) {
+			return nil, fmt.Errorf("git tree %q is not 40 or 64 hex digits", tree)
+		}
+		return map[string]string{"gitTree": strings.ToLower(tree)}, nil
+	}
+	if err := checkHex(s); err != nil {
+		return nil, err
+	}
+	return map[string]string{"sha256": strings.ToLower(s)}, nil
 }
 
 func checkHex(s string) error {

@@ -142,6 +142,7 @@ func TestNewRejects(t *testing.T) {
 		{"duplicate name", func(o *Options) { o.Artifacts[1].Name = o.Artifacts[0].Name }, "repeated"},
 		{"no release", func(o *Options) { o.Release = "" }, "release and target"},
 		{"bad dependency digest", func(o *Options) { o.Dependencies[0].SHA256 = strings.Repeat("zz", 32) }, "not hex"},
+		{"bad git tree", func(o *Options) { o.Dependencies[0].SHA256 = GitTreePrefix + "50befbeb" }, "not 40 or 64 hex"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,6 +152,25 @@ func TestNewRejects(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// A source checkout is named by its git tree id, as in-toto's gitTree.
+func TestGitTreeDependency(t *testing.T) {
+	o := options()
+	o.Dependencies = append(o.Dependencies, Dependency{Name: "pypy-source", SHA256: GitTreePrefix + "50befbebae727399e812f8152e0b750c01d0c8e1"})
+	st, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]string
+	for _, d := range st.Predicate.BuildDefinition.ResolvedDependencies {
+		if d.Name == "pypy-source" {
+			got = d.Digest
+		}
+	}
+	if len(got) != 1 || got["gitTree"] != "50befbebae727399e812f8152e0b750c01d0c8e1" {
+		t.Fatalf("digest %v", got)
 	}
 }
 
