@@ -224,9 +224,18 @@ func (s *Statement) Find(name string) (Subject, bool) {
 // checkout translated from a pinned commit) rather than a sha256.
 const GitTreePrefix = "git-tree:"
 
-// dependencyDigest is a dependency's in-toto digest: sha256, or gitTree
-// for a git tree id (one of the digest algorithms in-toto names).
+// dependencyDigest is a dependency's in-toto digest: sha256 (bare or
+// "sha256:"), gitTree for a git tree id (one of the algorithms in-toto
+// names), or for a checkout without git ("files-sha256:", the translator's
+// digest of its file list) that digest under its own name.
 func dependencyDigest(s string) (map[string]string, error) {
+	if h, ok := strings.CutPrefix(s, "files-sha256:"); ok {
+		if err := checkHex(h); err != nil {
+			return nil, err
+		}
+		return map[string]string{"pypyctlFilesSha256": strings.ToLower(h)}, nil
+	}
+	s = strings.TrimPrefix(s, "sha256:")
 	if tree, ok := strings.CutPrefix(s, GitTreePrefix); ok {
 		if _, err := hex.DecodeString(tree); err != nil || (len(tree) != 40 && len(tree) != 64) {
 			return nil, fmt.Errorf("git tree %q is not 40 or 64 hex digits", tree)
