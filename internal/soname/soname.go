@@ -67,6 +67,12 @@ var bookworm = map[string]string{
 	"libuuid.so.1":        "libuuid1",
 	"libtcl8.6.so":        "libtcl8.6",
 	"libtk8.6.so":         "libtk8.6",
+	// Tk's X client libraries: a from-source tree bundles Tk, not X.
+	"libX11.so.6":        "libx11-6",
+	"libXext.so.6":       "libxext6",
+	"libXft.so.2":        "libxft2",
+	"libXss.so.1":        "libxss1",
+	"libfontconfig.so.1": "libfontconfig1",
 }
 
 // Package is the Debian (bookworm) package that ships a soname. It
