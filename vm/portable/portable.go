@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	sonames "github.com/pypyctl/pypyctl/internal/soname"
 	"github.com/pypyctl/pypyctl/vm"
 )
 
@@ -28,26 +29,11 @@ const StageVersion = 1
 // DepsFile lists the bundled libraries, relative to the tree.
 const DepsFile = "lib/PYPY_PORTABLE_DEPS.txt"
 
-// glibcLibs are the libraries glibc itself installs. They are never
-// bundled: they must match the ld.so of the machine the tree runs on, and
-// every Linux has them. libcrypt.so.1 is not here: it is libxcrypt, a
-// separate package that newer distributions no longer install by default.
-// libgcc_s.so.1 is not here either: it is GCC's, not glibc's, and minimal
-// images (distroless, the sandbox of the e2e test) may lack it.
-var glibcLibs = map[string]bool{
-	"libc.so.6": true, "libm.so.6": true, "libdl.so.2": true, "libpthread.so.0": true,
-	"librt.so.1": true, "libutil.so.1": true, "libresolv.so.2": true, "libanl.so.1": true,
-	"libnsl.so.1": true, "libBrokenLocale.so.1": true, "libmvec.so.1": true,
-	"libthread_db.so.1": true, "libc_malloc_debug.so.0": true, "libmemusage.so": true,
-	"libpcprofile.so": true,
-}
-
 // IsGlibc tells whether a soname belongs to glibc (dynamic loaders and
-// NSS modules included).
-func IsGlibc(soname string) bool {
-	return glibcLibs[soname] || strings.HasPrefix(soname, "ld-linux") ||
-		strings.HasPrefix(soname, "ld64.so") || strings.HasPrefix(soname, "libnss_")
-}
+// NSS modules included): those are never bundled, they must match the
+// ld.so of the machine the tree runs on, and every Linux has them.
+// libcrypt.so.1 (libxcrypt) and libgcc_s.so.1 (GCC's) are not glibc's.
+func IsGlibc(soname string) bool { return sonames.IsGlibc(soname) }
 
 // DefaultDirs are where the host's libraries are looked up: the
 // multiarch directories first, as ld.so's own default search does on
