@@ -1,18 +1,16 @@
 package build
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/packaging/archive"
+	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/vm/strip"
 )
@@ -107,38 +105,27 @@ func publishFile(src, dst string) (Artifact, error) {
 // `sha256sum` format, sorted by name), keeping entries of other builds
 // that share the directory, and returns the SHA256SUMS artifact.
 func UpdateSHA256SUMS(dir string, arts []Artifact) (Artifact, error) {
-	path := filepath.Join(dir, "SHA256SUMS")
-	sums := map[string]string{}
-	if f, err := os.Open(path); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			sum, name, ok := strings.Cut(sc.Text(), "  ")
-			if ok && len(sum) == 64 {
-				if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-					sums[name] = sum
-				}
-			}
+	path := filepath.Join(dir, sums.Name)
+	// A SHA256SUMS that does not parse is an error, not half-kept: it is
+	// what verify and publish trust.
+	all, err := sums.ReadFile(path)
+	if err != nil {
+		return Artifact{}, fmt.Errorf("merge into %w", err)
+	}
+	for name := range all {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			delete(all, name) // its file is gone: a stale line
 		}
-		f.Close()
 	}
 	for _, a := range arts {
-		sums[a.Name] = a.SHA256
+		all[a.Name] = a.SHA256
 	}
-	names := make([]string, 0, len(sums))
-	for n := range sums {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "%s  %s\n", sums[n], n)
-	}
-	if err := fsutil.WriteFileAtomic(path, []byte(b.String()), 0o644); err != nil {
+	if err := fsutil.WriteFileAtomic(path, all.Bytes(), 0o644); err != nil {
 		return Artifact{}, err
 	}
 	sum, size, err := fsutil.SHA256File(path)
 	if err != nil {
 		return Artifact{}, err
 	}
-	return Artifact{Name: "SHA256SUMS", Path: path, Kind: "checksums", Size: size, SHA256: sum}, nil
+	return Artifact{Name: sums.Name, Path: path, Kind: "checksums", Size: size, SHA256: sum}, nil
 }
