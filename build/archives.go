@@ -9,8 +9,8 @@ import (
 	"runtime"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
-	"github.com/pypyctl/pypyctl/packaging/archive"
 	"github.com/pypyctl/pypyctl/internal/sums"
+	"github.com/pypyctl/pypyctl/packaging/archive"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/vm/strip"
 )
