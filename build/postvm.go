@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/platforms"
@@ -53,17 +53,12 @@ func (p PostVM) merge(rt *platforms.ReleaseTarget) PostVM {
 	return p
 }
 
+// uniqSorted is in sorted, without duplicates and empty names; never nil
+// (it goes into store keys, where [] and null differ).
 func uniqSorted(in []string) []string {
-	seen := map[string]bool{}
-	out := []string{}
-	for _, s := range in {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	sort.Strings(out)
-	return out
+	out := slices.DeleteFunc(append([]string{}, in...), func(s string) bool { return s == "" })
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // postVMStages runs the selected stages on the VM in vmDir, each a store
