@@ -127,7 +127,7 @@ def min: . / 60 | . * 10 | round / 10;
 "",
 "| phase | wall s | RPython s | peak RSS MB |",
 "|---|---|---|---|",
-(.phases[] | "| \(.name) | \(.seconds * 10 | round / 10) | \(.rpython_seconds // "–") | \(.peak_rss_mb // 0 | round) |"),
+(.phases[] | "| \(.name) | \(.seconds * 10 | round / 10) | \(.rpython_seconds // "–") | \(.peak_rss_mb // 0 | if . > 0 then round else "–" end) |"),
 "| **total** | **\(.seconds * 10 | round / 10) (\(.seconds | min) min)** | | **\([.phases[].peak_rss_mb // 0] | max | round)** |",
 "",
 "wall (whole command, source fetch included): \($wall | tonumber | . * 10 | round / 10) s (\($wall | tonumber | min) min)",
