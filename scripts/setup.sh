@@ -46,4 +46,29 @@ if [ ${#missing[@]} -gt 0 ] || [ $arm64_enabled = 0 ] || ! apt-cache show pypy3:
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
+
+# The arm64 builder image runs on amd64 through qemu-user: RPython starts
+# gcc, make and the program it built as ordinary aarch64 executables inside
+# the image's sandbox, so the kernel must hand every aarch64 exec to qemu by
+# itself (binfmt_misc), with the F flag (the interpreter is opened now, so
+# the image need not contain it). qemu-user-static ships the entry as
+# systemd's binfmt.d file (flags OPF); without systemd nothing registers it,
+# so this does what systemd-binfmt would. On a machine that refuses
+# (an unprivileged container) only that image's tests need it: warn.
+binfmt=/proc/sys/fs/binfmt_misc
+register_binfmt() {
+  local arch=$1 conf=/usr/lib/binfmt.d/qemu-$1.conf entry=$binfmt/qemu-$1
+  if [ -f "$entry" ] && head -1 "$entry" | grep -qx enabled && grep -q '^flags:.*F' "$entry"; then
+    return 0
+  fi
+  [ -f "$conf" ] || { echo "setup: $conf is missing (qemu-user-static)" >&2; return 1; }
+  [ -e "$binfmt/register" ] || as_root mount -t binfmt_misc binfmt_misc "$binfmt" || return 1
+  # An entry without F (or disabled) is replaced.
+  if [ -e "$entry" ]; then as_root sh -c "echo -1 > $entry" || return 1; fi
+  as_root sh -c "cat $conf > $binfmt/register" || return 1
+  echo "setup: registered qemu-$arch in binfmt_misc (flags: $(sed -n 's/^flags: //p' "$entry"))" >&2
+}
+register_binfmt aarch64 ||
+  echo "setup: warning: could not register qemu-aarch64 with binfmt_misc; the arm64 builder-image translation (PYPYCTL_TEST_ARM64_IMAGE=1) needs it" >&2
+
 echo "setup: ok" >&2

@@ -32,7 +32,7 @@ func matrixFor(t *testing.T, release, target string) (*platforms.Release, *platf
 		t.Fatal(err)
 	}
 	// The fixture machine has a PyPy 2.7 on PATH: these tests plan host
-	// builds. Image plans have their own golden (imagePlan).
+	// builds. Image plans have their own helper (imagePlan).
 	if IsImageBuilder(tg.Builder) {
 		tg.Builder = BuilderHost
 	}
@@ -79,7 +79,7 @@ func fakeMachine(goos, goarch string, host, probe string) *Machine {
 			return nil, errors.New("fake machine: unexpected command " + strings.Join(argv, " "))
 		},
 		PkgConfig:     func(context.Context, string, string) bool { return true },
-		Binfmt:        func(string) bool { return false },
+		Binfmt:        func(string) Binfmt { return BinfmtUnmounted },
 		FileExists:    func(string) bool { return true },
 		AptCandidates: func(context.Context, ...string) map[string]string { return map[string]string{} },
 	}

@@ -68,12 +68,15 @@ sys.stdout.write("\n".join(out) + "\n")
 const probeTimeout = 30 * time.Second
 
 // ProbeHost runs path (under prefix, e.g. qemu-user) and reads what it is.
-// The returned HostPython has Found set only when it can run RPython.
-func ProbeHost(ctx context.Context, m *Machine, prefix []string, path string) (HostPython, error) {
+// env ("NAME=value") are the --pass-env variables the translation gets
+// too, so the probe sees the interpreter as RPython will (a CPython 2.7
+// whose cffi comes from PYTHONPATH). The returned HostPython has Found set
+// only when it can run RPython.
+func ProbeHost(ctx context.Context, m *Machine, prefix []string, path string, env ...string) (HostPython, error) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	argv := append(append([]string{}, prefix...), path, "-c", probeScript)
-	out, err := m.Run(ctx, []string{"PATH=" + m.Getenv("PATH"), "LC_ALL=C.UTF-8", "PYTHONHASHSEED=0"}, argv...)
+	out, err := m.Run(ctx, append([]string{"PATH=" + m.Getenv("PATH"), "LC_ALL=C.UTF-8", "PYTHONHASHSEED=0"}, env...), argv...)
 	if err != nil {
 		return HostPython{Path: path}, fmt.Errorf("probe %s: %w", path, err)
 	}
@@ -139,14 +142,15 @@ func (h *HostPython) usable() error {
 
 // FindHost picks the interpreter that will run RPython: explicit when
 // given (--host-python), else the first PyPy 2.7 among the candidates on
-// PATH, else the first CPython 2.7 with cffi.
-func FindHost(ctx context.Context, m *Machine, explicit string, prefix []string) HostPython {
+// PATH, else the first CPython 2.7 with cffi. Each is probed with env
+// (see ProbeHost).
+func FindHost(ctx context.Context, m *Machine, explicit string, prefix []string, env ...string) HostPython {
 	if explicit != "" {
 		p, err := m.LookPath(explicit)
 		if err != nil {
 			return HostPython{Problem: fmt.Sprintf("--host-python %s: %v", explicit, err)}
 		}
-		h, err := ProbeHost(ctx, m, prefix, p)
+		h, err := ProbeHost(ctx, m, prefix, p, env...)
 		if err != nil {
 			return HostPython{Path: p, Problem: err.Error()}
 		}
@@ -169,7 +173,7 @@ func FindHost(ctx context.Context, m *Machine, explicit string, prefix []string)
 			continue
 		}
 		seen[real] = true
-		h, err := ProbeHost(ctx, m, prefix, p)
+		h, err := ProbeHost(ctx, m, prefix, p, env...)
 		if err != nil {
 			tried = append(tried, err.Error())
 			continue

@@ -78,6 +78,29 @@ func TestFindHost(t *testing.T) {
 	}
 }
 
+// TestHostProbeGetsPassEnv: a CPython 2.7 whose cffi comes from
+// PYTHONPATH (PyPy 2.7's lib_pypy) is a host when the translation gets
+// PYTHONPATH too (--pass-env), and only then.
+func TestHostProbeGetsPassEnv(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "python2.7"), `#!/bin/sh
+printf 'impl=CPython\nversion=2.7.18\nmachine=x86_64\nbits=64\n'
+if [ "$PYTHONPATH" = /src/lib_pypy ]; then echo cffi=1.17.1; else echo 'cffi-error=No module named cffi'; fi
+`, 0o755)
+	env := map[string]string{"PATH": dir + ":/usr/bin:/bin", "PYTHONPATH": "/src/lib_pypy"}
+	r, tg := matrixFor(t, testRelease, nativeTarget(t))
+	for _, pass := range [][]string{nil, {"PYTHONPATH"}} {
+		p, err := NewPlan(context.Background(), Request{Release: r, Target: tg, HostPython: "python2.7", PassEnv: pass,
+			Machine: testMachine(env), WorkRoot: t.TempDir(), Sources: &Sources{Store: newStore(t)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Host.Found != (pass != nil) {
+			t.Errorf("--pass-env %v: host %+v", pass, p.Host)
+		}
+	}
+}
+
 func TestProbeScriptRunsOnARealPython(t *testing.T) {
 	// Only Python 3 exists on these machines: the probe must parse there
 	// and refuse it, which is what keeps a pypy3 on PATH from being used.

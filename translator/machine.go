@@ -42,9 +42,10 @@ type Machine struct {
 	// AptCandidates asks apt which of pkgs it could install and at which
 	// version ("" when it has none). nil when apt is not available.
 	AptCandidates func(ctx context.Context, pkgs ...string) map[string]string
-	// Binfmt reports whether the kernel runs binaries of a qemu arch
-	// ("aarch64") through qemu-user with the F flag (binfmt_misc).
-	Binfmt func(qemuArch string) bool
+	// Binfmt reports how the kernel runs binaries of a qemu arch
+	// ("aarch64"): through qemu-user with the F flag (BinfmtReady), or
+	// what is missing for that (binfmt_misc).
+	Binfmt func(qemuArch string) Binfmt
 }
 
 // LocalMachine describes the running computer, with getenv as the
@@ -58,7 +59,7 @@ func LocalMachine(getenv func(string) string) *Machine {
 		FileExists: func(p string) bool { _, err := os.Stat(p); return err == nil },
 	}
 	m.LookPath = func(name string) (string, error) { return lookPath(name, getenv("PATH")) }
-	m.Binfmt = binfmtRegistered
+	m.Binfmt = func(arch string) Binfmt { return readBinfmt(binfmtDir, arch) }
 	m.Run = func(ctx context.Context, env []string, argv ...string) ([]byte, error) {
 		// Resolve through the caller's PATH, not this process's.
 		if len(argv) > 0 && !strings.Contains(argv[0], "/") {
@@ -203,23 +204,4 @@ func oneLine(s string, n int) string {
 		}
 	}
 	return strings.Join(parts, " / ")
-}
-
-// binfmtRegistered reads binfmt_misc's entry for qemu-<arch>: enabled, and
-// with the F flag, so the interpreter works inside a sandbox's mounts.
-func binfmtRegistered(arch string) bool {
-	b, err := os.ReadFile("/proc/sys/fs/binfmt_misc/qemu-" + arch)
-	if err != nil {
-		return false
-	}
-	enabled := false
-	for _, line := range strings.Split(string(b), "\n") {
-		if line == "enabled" {
-			enabled = true
-		}
-		if f, ok := strings.CutPrefix(line, "flags: "); ok && enabled && strings.Contains(f, "F") {
-			return true
-		}
-	}
-	return false
 }

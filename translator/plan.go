@@ -238,11 +238,21 @@ func NewPlan(ctx context.Context, req Request) (*Plan, error) {
 		}
 	}
 
+	if p.Env, p.passEnv, err = planEnv(r, t, req.PassEnv, m.Getenv); err != nil {
+		return nil, err
+	}
+	// The probe gets the --pass-env values the run gets.
+	var probeEnv []string
+	for _, e := range p.Env {
+		if v, ok := p.passEnv[e.Name]; ok {
+			probeEnv = append(probeEnv, e.Name+"="+v)
+		}
+	}
 	var probePrefix []string
 	switch {
 	case p.Image != nil && req.ImageRoot != "":
 		probe := append(builder.Sandbox(req.ImageRoot, "", "/"), "--")
-		if h, err := ProbeHost(ctx, m, probe, imageHost); err != nil {
+		if h, err := ProbeHost(ctx, m, probe, imageHost, probeEnv...); err != nil {
 			p.Host = HostPython{Path: imageHost, Problem: fmt.Sprintf("builder image %s: %v", p.Image.Name, err)}
 		} else {
 			p.Host = h
@@ -254,7 +264,7 @@ func NewPlan(ctx context.Context, req Request) (*Plan, error) {
 		if p.Builder == BuilderEmulated {
 			probePrefix = wrapper
 		}
-		p.Host = FindHost(ctx, m, req.HostPython, probePrefix)
+		p.Host = FindHost(ctx, m, req.HostPython, probePrefix, probeEnv...)
 	}
 
 	jobs := t.Translation.MakeJobs
@@ -274,9 +284,6 @@ func NewPlan(ctx context.Context, req Request) (*Plan, error) {
 	} else {
 		p.Command = append([]string{host}, rpythonArgs(t.Translation, jobs)...)
 		p.Outputs = expectedOutputs(r, t)
-	}
-	if p.Env, p.passEnv, err = planEnv(r, t, req.PassEnv, m.Getenv); err != nil {
-		return nil, err
 	}
 	if p.Image != nil {
 		for i := range p.Env {

@@ -62,30 +62,39 @@ func checkGoldenPlan(t *testing.T, p *Plan, path string) {
 func TestGoldenImagePlans(t *testing.T) {
 	for _, target := range []string{"linux-amd64", "linux-arm64"} {
 		t.Run(target, func(t *testing.T) {
-			m, err := platforms.Load("")
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, _ := m.Release(testRelease)
-			tg, _ := m.Target(target)
-			if !IsImageBuilder(tg.Builder) {
-				t.Fatalf("matrix target %s builds with %q, not a builder image", target, tg.Builder)
-			}
-			req := Request{Release: r, Target: tg, Machine: fakeMachine("linux", "amd64", "", ""),
-				WorkRoot: "/var/cache/pypyctl/work", Sources: &Sources{Store: newStore(t)}}
-			if _, err := req.UseImage(context.Background(), builder.Config{Store: newStore(t), Mirror: "http://mirror.invalid/debian"}, true); err != nil {
-				t.Fatal(err)
-			}
-			p, err := NewPlan(context.Background(), req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := imagePlan(t, target, fakeMachine("linux", "amd64", "", ""))
 			if p.Image == nil || p.Command[0] != "/usr/bin/pypy" || p.Wrapper[0] != "bwrap" || !slices.Contains(p.Wrapper, ImageVar) {
 				t.Fatalf("image plan: image %+v command %v wrapper %v", p.Image, p.Command, p.Wrapper)
 			}
 			checkGoldenPlan(t, p, filepath.Join("testdata", "golden", target+"-image.json"))
 		})
 	}
+}
+
+// imagePlan is the dry-run plan of a matrix target that builds in a
+// builder image, on machine m: the image's pins come from the embedded
+// lock and nothing is made.
+func imagePlan(t *testing.T, target string, m *Machine) *Plan {
+	t.Helper()
+	mx, err := platforms.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := mx.Release(testRelease)
+	tg, _ := mx.Target(target)
+	if !IsImageBuilder(tg.Builder) {
+		t.Fatalf("matrix target %s builds with %q, not a builder image", target, tg.Builder)
+	}
+	req := Request{Release: r, Target: tg, Machine: m,
+		WorkRoot: "/var/cache/pypyctl/work", Sources: &Sources{Store: newStore(t)}}
+	if _, err := req.UseImage(context.Background(), builder.Config{Store: newStore(t), Mirror: "http://mirror.invalid/debian"}, true); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestGoldenDryRunPlans(t *testing.T) {

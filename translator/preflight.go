@@ -51,15 +51,20 @@ func Preflight(ctx context.Context, p *Plan, t *platforms.Target, req Request) [
 			Fix:     fmt.Sprintf("translate it on a %s builder (the matrix's CI runner for it: %s)", t.OS, t.Runner)})
 	}
 	image := p.Image != nil
+	// Whether the image's programs can run here at all; when not, the
+	// host probe inside it failed for that reason alone.
+	imageRuns := true
 	switch {
 	case image:
 		if _, err := m.LookPath("bwrap"); err != nil {
 			probs = append(probs, Problem{Check: "builder", Message: fmt.Sprintf("builder %s needs bwrap, which is not on PATH", p.Builder),
 				Fix: "apt-get install bubblewrap"})
+			imageRuns = false
 		}
 		if sameOS && !nativeArch(t.Arch, m.Arch) {
 			if pr, ok := binfmtProblem(t.Arch, m); !ok {
 				probs = append(probs, pr)
+				imageRuns = false
 			}
 		}
 	case p.Builder == BuilderEmulated:
@@ -83,8 +88,8 @@ func Preflight(ctx context.Context, p *Plan, t *platforms.Target, req Request) [
 	}
 	if image && !p.Host.Found {
 		// An image not made yet is made before the run: only a probe
-		// that failed inside a made image is a problem.
-		if req.ImageRoot != "" {
+		// that failed inside a made image that can run is a problem.
+		if req.ImageRoot != "" && imageRuns {
 			probs = append(probs, Problem{Check: "host-python", Message: p.Host.Problem})
 		}
 	} else {
@@ -271,16 +276,22 @@ func (e *PreflightError) Error() string {
 
 // binfmtProblem checks that the kernel runs the target's binaries through
 // qemu-user by itself: inside a foreign-arch image RPython starts gcc,
-// make and the built VM as ordinary programs.
+// make and the built VM as ordinary programs. The fix is the exact
+// commands for the state found.
 func binfmtProblem(arch string, m *Machine) (Problem, bool) {
 	q, ok := qemuArch(arch)
 	if !ok {
 		return Problem{Check: "builder", Message: fmt.Sprintf("no qemu-user emulation known for %s", arch)}, false
 	}
-	if m.Binfmt != nil && m.Binfmt(q) {
+	state := BinfmtUnmounted
+	if m.Binfmt != nil {
+		state = m.Binfmt(q)
+	}
+	if state == BinfmtReady {
 		return Problem{}, true
 	}
 	return Problem{Check: "builder",
-		Message: fmt.Sprintf("a builder image for %s on this %s machine needs the kernel to run %s binaries through qemu-user (binfmt_misc qemu-%s with the F flag); it is not registered", arch, m.Arch, q, q),
-		Fix:     "apt-get install qemu-user-static binfmt-support (it registers qemu-" + q + " with the F flag), or run the target on a native runner"}, false
+		Message: fmt.Sprintf("a builder image for %s on this %s machine needs the kernel to run %s binaries through qemu-user (binfmt_misc entry qemu-%s with the F flag): %s",
+			arch, m.Arch, q, q, state.describe(q)),
+		Fix: binfmtFix(state, q, m.FileExists(path.Join(binfmtConfDir, "qemu-"+q+".conf")))}, false
 }

@@ -3,7 +3,9 @@ package translator
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -211,6 +213,100 @@ func TestArchOf(t *testing.T) {
 	for _, c := range cases {
 		if got := archOf(c.machine, c.bits); got != c.want {
 			t.Errorf("archOf(%s, %d) = %s, want %s", c.machine, c.bits, got, c.want)
+		}
+	}
+}
+
+// TestPreflightBinfmt plans the arm64 builder image on an amd64 machine
+// in each state binfmt_misc can be in: every state but "registered with
+// the F flag" is a builder problem whose fix is the commands for it.
+func TestPreflightBinfmt(t *testing.T) {
+	const register = "cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register"
+	cases := []struct {
+		state    Binfmt
+		haveConf bool
+		want     []string // substrings of message | fix; nil: no problem
+	}{
+		{BinfmtReady, true, nil},
+		{BinfmtUnmounted, true, []string{"not mounted at /proc/sys/fs/binfmt_misc",
+			"as root: mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && " + register}},
+		{BinfmtMissing, true, []string{"/proc/sys/fs/binfmt_misc/qemu-aarch64 is not registered", "as root: " + register}},
+		{BinfmtMissing, false, []string{"as root: apt-get install qemu-user-static && " + register}},
+		{BinfmtDisabled, true, []string{"qemu-aarch64 is disabled", "echo -1 > /proc/sys/fs/binfmt_misc/qemu-aarch64 && " + register}},
+		{BinfmtNoFixBinary, true, []string{"lacks the F (fix-binary) flag", "echo -1 > /proc/sys/fs/binfmt_misc/qemu-aarch64 && " + register}},
+	}
+	for _, c := range cases {
+		t.Run(c.state.describe("aarch64"), func(t *testing.T) {
+			m := fakeMachine("linux", "amd64", "", "")
+			m.Binfmt = func(q string) Binfmt {
+				if q != "aarch64" {
+					t.Errorf("binfmt asked for %q", q)
+				}
+				return c.state
+			}
+			m.FileExists = func(p string) bool { return p != "/usr/lib/binfmt.d/qemu-aarch64.conf" || c.haveConf }
+			p := imagePlan(t, "linux-arm64", m)
+			var got []string
+			for _, pr := range p.Preflight {
+				if pr.Check == "builder" {
+					got = append(got, pr.Message+" | "+pr.Fix)
+				}
+			}
+			if c.want == nil {
+				if len(got) != 0 {
+					t.Fatalf("unexpected builder problems: %q", got)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("want one builder problem, got %q", got)
+			}
+			for _, s := range append(c.want, "binfmt_misc entry qemu-aarch64 with the F flag") {
+				if !strings.Contains(got[0], s) {
+					t.Errorf("%q lacks %q", got[0], s)
+				}
+			}
+			// In a made image the host probe failed because nothing of
+			// the image runs: that is the builder problem, not a second one.
+			p.Host.Problem = "probe /usr/bin/pypy: Exec format error"
+			_, tg := matrixFor(t, testRelease, "linux-arm64")
+			for _, pr := range Preflight(context.Background(), p, tg, Request{Machine: m, WorkRoot: "/work", ImageRoot: "/image"}) {
+				if pr.Check == "host-python" {
+					t.Errorf("host-python problem beside the binfmt one: %s", pr.Message)
+				}
+			}
+		})
+	}
+}
+
+func TestReadBinfmt(t *testing.T) {
+	dir := t.TempDir()
+	if got := readBinfmt(dir, "aarch64"); got != BinfmtUnmounted {
+		t.Errorf("no register file: %v", got)
+	}
+	write := func(name, s string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("register", "")
+	if got := readBinfmt(dir, "aarch64"); got != BinfmtMissing {
+		t.Errorf("no entry: %v", got)
+	}
+	// As Linux 6.x shows qemu-user-static's entry.
+	const entry = "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POF\noffset 0\nmagic 7f454c460201010000000000000000000200b700\nmask ffffffffffffff00fffffffffffffffffeffffff\n"
+	for _, c := range []struct {
+		entry string
+		want  Binfmt
+	}{
+		{entry, BinfmtReady},
+		{strings.Replace(entry, "flags: POF", "flags: PO", 1), BinfmtNoFixBinary},
+		{strings.Replace(entry, "flags: POF", "flags: ", 1), BinfmtNoFixBinary},
+		{strings.Replace(entry, "enabled", "disabled", 1), BinfmtDisabled},
+	} {
+		write("qemu-aarch64", c.entry)
+		if got := readBinfmt(dir, "aarch64"); got != c.want {
+			t.Errorf("entry %q: %v, want %v", c.entry, got, c.want)
 		}
 	}
 }
