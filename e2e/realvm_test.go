@@ -220,7 +220,20 @@ print(json.dumps({"version": sys.version, "jit": info["translation.jit"], "gc": 
 
 	// The user path: release → publish → serve → install → run.
 	start = time.Now()
-	mustRun(t, work, e, "release", "--release", realVMRelease, "--targets", "linux-amd64", "--store", st, "--to", "public")
+	mustRun(t, work, e, "keys", "generate", "--out", "keys")
+	mustRun(t, work, e, "release", "--release", realVMRelease, "--targets", "linux-amd64", "--store", st, "--to", "public",
+		"--sign", "--key", filepath.Join(work, "keys", "pypyctl.key"))
+	relDir := filepath.Join(work, "public", realVMRelease)
+	for _, f := range []string{"pypy3.11-v7.3.23-linux64.tar.gz", "pypy3.11-v7.3.23-linux64-debug.tar.gz", "pypy3.11-v7.3.23-src.tar.gz", "SHA256SUMS"} {
+		if _, err := os.Stat(filepath.Join(relDir, f+".sig")); err != nil {
+			t.Errorf("not published signed: %v", err)
+		}
+	}
+	// The signed provenance names the archive and the source by its git tree.
+	v := mustRun(t, work, e, "verify", filepath.Join(relDir, "pypy3.11-v7.3.23-linux64.tar.gz"), "--key", filepath.Join(work, "keys", "pypyctl.pub"), "--json").stdout
+	if !strings.Contains(v, `"provenance"`) {
+		t.Errorf("verify did not check the provenance:\n%s", v)
+	}
 	addr := freeAddr(t)
 	srv := exec.Command(pypyctl, "serve", filepath.Join(work, "public"), "--addr", addr)
 	srv.Env = e
@@ -230,6 +243,9 @@ print(json.dumps({"version": sys.version, "jit": info["translation.jit"], "gc": 
 	defer func() { srv.Process.Kill(); srv.Wait() }()
 	waitListening(t, addr)
 	ue := env(t)
+	// The installer trusts the release key: the archive's signature is
+	// checked before anything is extracted.
+	mustRun(t, work, ue, "trust", "add", filepath.Join(work, "keys", "pypyctl.pub"))
 	mustRun(t, work, ue, "install", "3.11", "--index", "http://"+addr+"/versions.json")
 	ver := mustRun(t, work, ue, "run", "3.11", "--", "-c", "import sys; print(sys.version)").stdout
 	if !strings.HasPrefix(ver, "3.11.15") || !strings.Contains(ver, "PyPy 7.3.23") {
