@@ -90,6 +90,8 @@ func (a *App) Render(v any, text func(w io.Writer)) error {
 	if a.JSON {
 		enc := json.NewEncoder(a.Stdout)
 		enc.SetIndent("", "  ")
+		// Fix messages hold shell commands (&&, >): keep them readable.
+		enc.SetEscapeHTML(false)
 		return enc.Encode(v)
 	}
 	if text != nil && !a.Quiet {
