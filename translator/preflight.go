@@ -83,7 +83,7 @@ func Preflight(ctx context.Context, p *Plan, t *platforms.Target, req Request) [
 		if sameOS && !nativeArch(t.Arch, m.Arch) {
 			probs = append(probs, Problem{Check: "platform",
 				Message: fmt.Sprintf("target %s is %s but this machine is %s", t.Name, t.Arch, m.Arch),
-				Fix:     fmt.Sprintf("use --builder emulated (qemu-user) or a native %s runner (matrix: %s)", t.Arch, t.Runner)})
+				Fix:     fmt.Sprintf("use --builder image (the target's builder image under qemu-user via binfmt_misc) or a native %s runner (matrix: %s)", t.Arch, t.Runner)})
 		}
 	}
 	if image && !p.Host.Found {

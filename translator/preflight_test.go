@@ -84,7 +84,7 @@ func TestPreflight(t *testing.T) {
 		{name: "64-bit host for a 32-bit target", target: "linux-386",
 			want: map[string][]string{"host-python": {"runs as amd64", "linux-386", "pypy2.7-v7.3.20-linux32"}}},
 		{name: "foreign arch natively", target: "linux-arm64",
-			want: map[string][]string{"platform": {"arm64", "--builder emulated"}, "host-python": {"runs as amd64"}}},
+			want: map[string][]string{"platform": {"arm64", "--builder image"}, "host-python": {"runs as amd64"}}},
 		{name: "foreign arch emulated with a foreign host", target: "linux-arm64", builder: BuilderEmulated,
 			setup: func(m *Machine) {
 				m.Run = func(_ context.Context, _ []string, argv ...string) ([]byte, error) {
