@@ -5,8 +5,10 @@ package e2e
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,6 +139,10 @@ func TestStripKeepsDebugLink(t *testing.T) {
 	e := env(t)
 	parseReport(t, mustRun(t, work, e, "build", "--target", target, "--formats", "tar.gz", "--out", "dist", "--strip", "--json").stdout)
 	tree := unpackTree(t, filepath.Join(work, "dist"))
+	// The debug info ships beside the archive, under <base>-debug/ by the
+	// tree's paths.
+	dbg := t.TempDir()
+	sh(t, dbg, nil, "tar xzf "+filepath.Join(work, "dist", "pypy3.9-v7.3.11-"+map[string]string{"linux-amd64": "linux64", "linux-arm64": "aarch64"}[target]+"-debug.tar.gz"))
 	for _, rel := range []string{"bin/pypy3.9", "bin/libpypy3.9-c.so"} {
 		f, err := elf.Open(filepath.Join(tree, rel))
 		if err != nil {
@@ -144,9 +150,20 @@ func TestStripKeepsDebugLink(t *testing.T) {
 		}
 		link := f.Section(".gnu_debuglink")
 		var name []byte
+		var crc uint32
 		if link != nil {
 			b, _ := link.Data()
 			name, _, _ = bytes.Cut(b, []byte{0})
+			// The CRC32 of the debug file follows the name, 4-byte aligned.
+			if off := (len(name) + 4) &^ 3; len(b) >= off+4 {
+				crc = binary.LittleEndian.Uint32(b[off : off+4])
+			}
+		}
+		debugFile, err := os.ReadFile(filepath.Join(dbg, filepath.Base(tree)+"-debug", rel+".debug"))
+		if err != nil {
+			t.Errorf("debug archive: %v", err)
+		} else if crc32.ChecksumIEEE(debugFile) != crc {
+			t.Errorf("%s: the debug archive's %s.debug is not the one its debuglink names (crc %08x, want %08x)", rel, rel, crc32.ChecksumIEEE(debugFile), crc)
 		}
 		for _, s := range f.Sections {
 			if strings.HasPrefix(s.Name, ".debug_") {
@@ -164,6 +181,7 @@ func TestStripKeepsDebugLink(t *testing.T) {
 func unpackTree(t *testing.T, dist string) string {
 	t.Helper()
 	archives, _ := filepath.Glob(filepath.Join(dist, "*.tar.gz"))
+	archives = slices.DeleteFunc(archives, func(a string) bool { return strings.HasSuffix(a, "-debug.tar.gz") })
 	if len(archives) != 1 {
 		t.Fatalf("want one tar.gz in %s, got %v", dist, archives)
 	}
