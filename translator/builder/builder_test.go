@@ -16,6 +16,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/debfile"
 	"github.com/pypyctl/pypyctl/internal/debrepo"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/store"
 )
@@ -202,10 +203,17 @@ func (a *fakeArchive) Download(_ context.Context, dir string, pkgs []platforms.D
 }
 
 func TestResolveAndEnsure(t *testing.T) {
+	testtool.Need(t, "bwrap")
+	// Debian's ldconfig is static: the host's runs in the fake image,
+	// which has no loader of its own.
+	ldconfig, err := os.ReadFile("/sbin/ldconfig")
+	if err != nil {
+		testtool.Missing(t, "/sbin/ldconfig (libc-bin)")
+	}
 	a := &fakeArchive{dir: t.TempDir(), pkgs: map[string]debrepo.Candidate{}}
 	for _, d := range []testDeb{
 		{name: "pypy", depends: "libc6, awk", files: map[string]string{"usr/bin/pypy": "->../lib/pypy/bin/pypy-c", "usr/lib/pypy/bin/pypy-c": "elf"}},
-		{name: "libc6", depends: "debconf", files: map[string]string{"lib/x86_64-linux-gnu/libc.so.6": "libc"}},
+		{name: "libc6", depends: "debconf", files: map[string]string{"lib/x86_64-linux-gnu/libc.so.6": "libc", "sbin/ldconfig": string(ldconfig)}},
 		{name: "mawk", provides: "awk", files: map[string]string{"usr/bin/mawk": "mawk"}},
 		// An escaping symlink directory: nothing may be written through it.
 		{name: "evil", files: map[string]string{"usr/share/evil": "->/tmp"}},
@@ -235,6 +243,10 @@ func TestResolveAndEnsure(t *testing.T) {
 	root, hit, err := img.Ensure(context.Background(), o)
 	if err != nil || hit {
 		t.Fatalf("ensure: %v hit=%v", err, hit)
+	}
+	// ldconfig ran in the image, as libc-bin's trigger would.
+	if _, err := os.Stat(filepath.Join(root, "etc", "ld.so.cache")); err != nil {
+		t.Errorf("no ld.so.cache: %v", err)
 	}
 	for p, want := range map[string]string{"usr/bin/mawk": "mawk", "usr/lib/pypy/bin/pypy-c": "elf", "etc/passwd": "root:x:0:0:"} {
 		b, err := os.ReadFile(filepath.Join(root, p))

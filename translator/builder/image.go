@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,7 @@ import (
 )
 
 // stageVersion changes when the same pins would give another root.
-const stageVersion = 1
+const stageVersion = 2 // 2: ld.so.cache (ldconfig run in the image)
 
 // MountWork is where a translation's scratch directory appears inside an
 // image. A fixed path keeps the generated C sources (which name their
@@ -145,6 +146,9 @@ func (img *Image) Ensure(ctx context.Context, o EnsureOptions) (string, bool, er
 		if err := img.finish(root); err != nil {
 			return err
 		}
+		if err := ldconfig(ctx, root); err != nil {
+			return err
+		}
 		b, err := json.MarshalIndent(img, "", "  ")
 		if err != nil {
 			return err
@@ -200,6 +204,25 @@ func (img *Image) finish(root string) error {
 		if err := r.Chmod(d, 0o755); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// ldconfig runs the image's own ldconfig in it, as libc-bin's trigger
+// does on a Debian system: it writes /etc/ld.so.cache (and the soname
+// links). Without the cache ctypes.util.find_library('c') finds nothing
+// in the image and RPython bakes the linker script "libc.so" into the VM
+// as its libc name, which then loads only where libc6-dev is installed.
+// A foreign-arch image needs qemu-user registered with binfmt_misc.
+func ldconfig(ctx context.Context, root string) error {
+	argv := []string{"bwrap", "--bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+		"--unshare-all", "--die-with-parent", "--", "/sbin/ldconfig"}
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ldconfig in the image: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc", "ld.so.cache")); err != nil {
+		return fmt.Errorf("ldconfig in the image wrote no ld.so.cache: %w", err)
 	}
 	return nil
 }
