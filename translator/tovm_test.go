@@ -25,20 +25,8 @@ func TestToVMFromTheDouble(t *testing.T) {
 	writeFile(t, filepath.Join(rg.src, "include", "README"), "headers\n", 0o644)
 	writeFile(t, filepath.Join(rg.src, "LICENSE"), "MIT\n", 0o644)
 	writeFile(t, filepath.Join(rg.src, "README.rst"), "PyPy\n", 0o644)
-	p := rg.plan(nil)
-	rep, err := Translate(context.Background(), p, rg.options(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
 	r, tg := matrixFor(t, testRelease, rg.target)
-	out := filepath.Join(t.TempDir(), "vm")
-	if err := ToVM(context.Background(), rep, rg.src, r, tg, out); err != nil {
-		t.Fatal(err)
-	}
-	meta, err := vm.ReadMetadata(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, rep, out, meta := translateToVM(t, rg, r, tg)
 	short := r.PythonShort()
 	if meta.Origin != "translate" || meta.Interpreter != "bin/pypy"+short || meta.Library != "bin/libpypy"+short+"-c.so" {
 		t.Errorf("metadata %+v", meta)
@@ -78,7 +66,7 @@ func TestToVMFromTheDouble(t *testing.T) {
 
 	// A source without LICENSE is refused, not shipped without one.
 	os.Remove(filepath.Join(rg.src, "LICENSE"))
-	err = ToVM(context.Background(), rep, rg.src, r, tg, filepath.Join(t.TempDir(), "vm"))
+	err := ToVM(context.Background(), rep, rg.src, r, tg, filepath.Join(t.TempDir(), "vm"))
 	if err == nil || !strings.Contains(err.Error(), "LICENSE") {
 		t.Errorf("no LICENSE: err = %v", err)
 	}
@@ -116,19 +104,7 @@ func TestToVM27(t *testing.T) {
 		writeFile(t, filepath.Join(rg.src, rel), body, 0o644)
 	}
 	r, tg := matrixFor(t, "pypy2.7-v7.3.20", rg.target)
-	p := rg.plan(func(req *Request) { req.Release, req.Target = r, tg })
-	rep, err := Translate(context.Background(), p, rg.options(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "vm")
-	if err := ToVM(context.Background(), rep, rg.src, r, tg, out); err != nil {
-		t.Fatal(err)
-	}
-	meta, err := vm.ReadMetadata(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, rep, out, meta := translateToVM(t, rg, r, tg)
 	if meta.Interpreter != "bin/pypy" || meta.Library != "bin/libpypy-c.so" || meta.SOABI != "pypy-73" {
 		t.Errorf("metadata %+v", meta)
 	}
@@ -150,4 +126,24 @@ func TestToVM27(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(tree, "lib")); !os.IsNotExist(err) {
 		t.Errorf("a 2.7 tree has lib/: %v", err)
 	}
+}
+
+// translateToVM translates rg's source for r with the double and lays the
+// result out as a VM directory.
+func translateToVM(t *testing.T, rg *rig, r *platforms.Release, tg *platforms.Target) (*Plan, *Report, string, *vm.Metadata) {
+	t.Helper()
+	p := rg.plan(func(req *Request) { req.Release, req.Target = r, tg })
+	rep, err := Translate(context.Background(), p, rg.options(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "vm")
+	if err := ToVM(context.Background(), rep, rg.src, r, tg, out); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := vm.ReadMetadata(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, rep, out, meta
 }
