@@ -30,7 +30,7 @@ const (
 
 const (
 	// planStageVersion changes when the same plan would give other bytes.
-	planStageVersion = 1
+	planStageVersion = 2 // 2: build date from SOURCE_DATE_EPOCH, revision from the pin
 	// DefaultTimeout is what PyPy's own buildbots allow a translation.
 	DefaultTimeout = 2 * time.Hour
 	// DefaultMinDiskGB covers the C sources, objects and binaries of a

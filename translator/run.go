@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/translator/builder"
 )
@@ -229,6 +230,9 @@ func runTranslation(ctx context.Context, p *Plan, o Options, srcDir string, file
 	if err := copyFiles(ctx, srcDir, files, src); err != nil {
 		return storedTimings{}, err
 	}
+	if err := pinVersionInputs(p, work, src); err != nil {
+		return storedTimings{}, err
+	}
 	argv, err := p.argv(work, o.ImageRoot, o.Machine)
 	if err != nil {
 		return storedTimings{}, err
@@ -398,4 +402,50 @@ func sampleRSS(pl *phaseLog) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// hostCustomize makes the host interpreter's time.gmtime() without an
+// argument return SOURCE_DATE_EPOCH: pypy/module/sys/version.py bakes
+// gmtime() into sys.version as the build date, which would otherwise be
+// the wall clock of the translation. It is a usercustomize module in the
+// work dir's HOME (the plan's), for PyPy 2.7 and CPython 2.7 hosts alike.
+const hostCustomize = `import os, time
+_sde = os.environ.get("SOURCE_DATE_EPOCH")
+if _sde:
+    _gmtime = time.gmtime
+    def gmtime(secs=None):
+        if secs is None:
+            secs = int(_sde)
+        return _gmtime(secs)
+    time.gmtime = gmtime
+`
+
+// pinVersionInputs fixes what RPython would read from the machine for
+// the VM's version string: the build date (hostCustomize) and, for a
+// pinned git release, the revision, from .hg_archival.txt as in the
+// release's -src archive (the work copy has no .git).
+func pinVersionInputs(p *Plan, work, src string) error {
+	for _, impl := range []string{"pypy2.7", "python2.7"} {
+		dir := filepath.Join(work, "home", ".local", "lib", impl, "site-packages")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("work dir: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "usercustomize.py"), []byte(hostCustomize), 0o644); err != nil {
+			return fmt.Errorf("work dir: %w", err)
+		}
+	}
+	s := p.Source
+	if s.Kind != SourceGit || s.Tag == "" || s.Head == "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(src, ".hg_archival.txt")); err == nil {
+		return nil
+	}
+	r := &platforms.Release{PyPyVersion: p.PyPyVersion, PythonVersion: p.PythonVersion,
+		Source: platforms.Source{Git: &platforms.GitSource{Tag: s.Tag}}}
+	text, err := ArchivalFile(r, s.Head)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(src, ".hg_archival.txt"), []byte(text), 0o644)
 }

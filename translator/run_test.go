@@ -525,3 +525,43 @@ func TestEmulatedBuilder(t *testing.T) {
 		t.Errorf("outputs %+v", rep.Outputs)
 	}
 }
+
+// TestPinVersionInputs: the work copy of a pinned release gets its
+// .hg_archival.txt, and the host's gmtime() without an argument is
+// SOURCE_DATE_EPOCH (checked with the python3 on PATH: the module is
+// 2/3-neutral).
+func TestPinVersionInputs(t *testing.T) {
+	work, src := t.TempDir(), t.TempDir()
+	p := &Plan{PyPyVersion: "7.3.23", PythonVersion: "3.11.15",
+		Source: SourceInfo{Kind: SourceGit, Tag: "release-pypy3.11-v7.3.23", Head: "194f9f44b50552d75484d67cda6e2b36607dee0c"}}
+	if err := pinVersionInputs(p, work, src); err != nil {
+		t.Fatal(err)
+	}
+	want := "node: 194f9f44b505\nbranch: release-pypy3.11-v7.x\ntag: release-pypy3.11-v7.3.23\n"
+	if got := readFile(t, filepath.Join(src, ".hg_archival.txt")); got != want {
+		t.Errorf(".hg_archival.txt = %q, want %q", got, want)
+	}
+	for _, impl := range []string{"pypy2.7", "python2.7"} {
+		mod := filepath.Join(work, "home", ".local", "lib", impl, "site-packages", "usercustomize.py")
+		if readFile(t, mod) != hostCustomize {
+			t.Errorf("%s not written", mod)
+		}
+	}
+	testtool.Need(t, "python3")
+	cmd := exec.Command("python3", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import usercustomize, time; print(time.strftime('%Y-%m-%d', time.gmtime()), time.gmtime(0).tm_year)",
+		filepath.Join(work, "home", ".local", "lib", "pypy2.7", "site-packages"))
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1779734355")
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "2026-05-25 1970" {
+		t.Fatalf("gmtime under usercustomize: %v %q", err, out)
+	}
+
+	// A local checkout (no tag) gets no archival file.
+	src2 := t.TempDir()
+	if err := pinVersionInputs(&Plan{Source: SourceInfo{Kind: SourceDir}}, t.TempDir(), src2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(src2, ".hg_archival.txt")); !os.IsNotExist(err) {
+		t.Errorf("archival file for a local dir: %v", err)
+	}
+}

@@ -572,3 +572,22 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// ArchivalFile is the content of .hg_archival.txt for the release at
+// commit: what `hg archive` wrote when PyPy lived in Mercurial, and what
+// upstream still adds to its git archives.
+func ArchivalFile(r *platforms.Release, commit string) (string, error) {
+	g := r.Source.Git
+	if g == nil || g.Tag == "" {
+		return "", fmt.Errorf("release %s: source archives need source.git with a tag", r.Name)
+	}
+	if len(commit) < 12 {
+		return "", fmt.Errorf("release %s: commit %q is too short", r.Name, commit)
+	}
+	major, _, ok := strings.Cut(r.PyPyVersion, ".")
+	if !ok || major == "" {
+		return "", fmt.Errorf("release %s: pypy_version %q has no major version", r.Name, r.PyPyVersion)
+	}
+	branch := fmt.Sprintf("release-pypy%s-v%s.x", r.PythonShort(), major)
+	return fmt.Sprintf("node: %s\nbranch: %s\ntag: %s\n", commit[:12], branch, g.Tag), nil
+}
