@@ -13,6 +13,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/install/catalogue"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
 
@@ -68,9 +69,7 @@ func mirrorFixture(t *testing.T, sum string) (mirrorURL, cataloguePath string) {
 }
 
 func TestInstallFromMirrorWithCatalogueOverride(t *testing.T) {
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skip("the fake interpreter is a sh script")
-	}
+	testtool.Need(t, "sh") // the fake interpreter is a sh script
 	mirror, cat := mirrorFixture(t, "")
 	srcs, err := ResolveSources(SourceFlags{}, func(k string) string {
 		return map[string]string{MirrorEnv: mirror, CatalogueEnv: cat}[k]
