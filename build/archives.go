@@ -31,24 +31,7 @@ func (rep *Report) archive(ctx context.Context, o *Options, t *TreeResult, forma
 	if o.Target.OS == "windows" && f != archive.Zip {
 		return builtArchive{}, fmt.Errorf("target %s ships zip archives only, not %s", o.Target.Name, format)
 	}
-	name := o.Release.ArchiveName(o.Target, string(f))
-	key, err := store.NewKey("archive", archiveStageVersion, map[string]any{
-		"tree": t.Key, "format": f, "name": name, "source_date_epoch": o.Release.SourceDateEpoch,
-	})
-	if err != nil {
-		return builtArchive{}, err
-	}
-	dir, err := rep.stage(ctx, o, "archive:"+string(f), key, func(ctx context.Context, dir string) error {
-		opt := archive.Options{SourceDateEpoch: o.Release.SourceDateEpoch, Workers: o.Workers}
-		if o.Progress != nil {
-			opt.Progress = func(done, total int64) { o.Progress("compress "+name, done, total) }
-		}
-		return archive.WriteFile(ctx, filepath.Join(dir, name), t.Dir, o.Release.ArchiveBase(o.Target), f, opt)
-	})
-	if err != nil {
-		return builtArchive{}, err
-	}
-	return builtArchive{name: name, format: string(f), src: filepath.Join(dir, name), kind: "archive"}, nil
+	return rep.pack(ctx, o, "archive", "archive", map[string]any{"tree": t.Key}, t.Dir, o.Release.ArchiveBase(o.Target), f)
 }
 
 // debugArchive packs the .debug files the strip stage kept aside into
@@ -64,22 +47,31 @@ func (rep *Report) debugArchive(ctx context.Context, o *Options, t *TreeResult, 
 	if err != nil {
 		return builtArchive{}, false, err
 	}
-	base := o.Release.ArchiveBase(o.Target) + "-debug"
+	a, err := rep.pack(ctx, o, "archive-debug", "debug-archive", map[string]any{"vm": t.VMKey}, dbg, o.Release.ArchiveBase(o.Target)+"-debug", f)
+	return a, err == nil, err
+}
+
+// pack writes dir as <base>.<f> with top directory base, as the store
+// stage keyStage (keyed by in plus the format, name and
+// SOURCE_DATE_EPOCH), shown as keyStage:<f>.
+func (rep *Report) pack(ctx context.Context, o *Options, keyStage, kind string, in map[string]any, dir, base string, f archive.Format) (builtArchive, error) {
 	name := base + "." + string(f)
-	key, err := store.NewKey("archive-debug", archiveStageVersion, map[string]any{
-		"vm": t.VMKey, "format": f, "name": name, "source_date_epoch": o.Release.SourceDateEpoch,
-	})
+	in["format"], in["name"], in["source_date_epoch"] = f, name, o.Release.SourceDateEpoch
+	key, err := store.NewKey(keyStage, archiveStageVersion, in)
 	if err != nil {
-		return builtArchive{}, false, err
+		return builtArchive{}, err
 	}
-	dir, err := rep.stage(ctx, o, "archive-debug:"+string(f), key, func(ctx context.Context, dir string) error {
+	out, err := rep.stage(ctx, o, keyStage+":"+string(f), key, func(ctx context.Context, out string) error {
 		opt := archive.Options{SourceDateEpoch: o.Release.SourceDateEpoch, Workers: o.Workers}
-		return archive.WriteFile(ctx, filepath.Join(dir, name), dbg, base, f, opt)
+		if o.Progress != nil {
+			opt.Progress = func(done, total int64) { o.Progress("compress "+name, done, total) }
+		}
+		return archive.WriteFile(ctx, filepath.Join(out, name), dir, base, f, opt)
 	})
 	if err != nil {
-		return builtArchive{}, false, err
+		return builtArchive{}, err
 	}
-	return builtArchive{name: name, format: string(f), src: filepath.Join(dir, name), kind: "debug-archive"}, true, nil
+	return builtArchive{name: name, format: string(f), src: filepath.Join(out, name), kind: kind}, nil
 }
 
 // archiveStageVersion changes when archive bytes would change.

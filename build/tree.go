@@ -56,7 +56,8 @@ func Tree(ctx context.Context, o Options) (*TreeResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.VM == "translate" && o.VMArchive == "" {
+	fromSource := r.VM == "translate" && o.VMArchive == ""
+	if fromSource {
 		// A translated VM is only a release once its cffi modules are
 		// built, the libraries it links are bundled (the builder image's,
 		// which other systems lack: libffi.so.7 on bookworm) and its
@@ -66,7 +67,7 @@ func Tree(ctx context.Context, o Options) (*TreeResult, error) {
 	if vmDir, vmKey, err = rep.postVMStages(ctx, &o, vmDir, vmKey); err != nil {
 		return nil, err
 	}
-	if r.VM == "translate" && o.VMArchive == "" {
+	if fromSource {
 		// The wheels are the ones the source bundles, checked against
 		// the pins; the VM's key already covers them.
 		wheelDir = filepath.Join(vm.TreeDir(vmDir), filepath.FromSlash(r.StdlibDir()), filepath.FromSlash(ensurepip.BundledDir))

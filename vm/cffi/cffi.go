@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
@@ -155,7 +156,7 @@ func Rebuild(ctx context.Context, inDir, outDir string, o Options) (*Report, err
 	exe := filepath.Join(tree, meta.Interpreter)
 	reportPath := filepath.Join(work, "report.json")
 	argv := []string{at(exe), at(filepath.Join(work, "driver.py")), at(tools), at(work), at(exe),
-		strings.Join(o.Only, ","), strings.Join(o.Without, ","), at(reportPath), map[bool]string{true: "1", false: "0"}[o.TestModules]}
+		strings.Join(o.Only, ","), strings.Join(o.Without, ","), at(reportPath), strconv.FormatBool(o.TestModules)}
 	if o.Image != "" {
 		argv = append(append(builder.Sandbox(o.Image, outDir, builder.MountWork), "--"), argv...)
 	}

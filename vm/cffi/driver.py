@@ -66,7 +66,7 @@ built = [m for m in modules if m['key'] not in set(key for key, _ in failures)]
 # The C-API test modules the stdlib's own tests import (_testcapi,
 # _ctypes_test, _testmultiphase), compiled into lib_pypy as upstream's
 # package.py does by importing them, when the tree has their C sources.
-if test_modules == '1':
+if test_modules == 'true':
     for script, csource in (('_testmultiphase_build.py', '_testmultiphase.c'),
                             ('_ctypes_test_build.py', '_ctypes_test.c'),
                             ('_testcapi.py', '_testcapimodule.c')):

@@ -105,6 +105,14 @@ func stem(soname string) string {
 // only bundles just the libraries whose stem it lists (UpstreamBundle);
 // the others are left to the system the tree runs on.
 func DiscoverIn(root, tree string, dirs []string, only []string) (*Plan, error) {
+	if root != "" {
+		// Resolved once: libraries are checked to stay below it.
+		r, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			return nil, fmt.Errorf("portable: %w", err)
+		}
+		root = r
+	}
 	elves, err := vm.ELFFiles(tree)
 	if err != nil {
 		return nil, err
@@ -260,11 +268,8 @@ func resolveIn(root, soname string, dirs []string, machine elf.Machine, class el
 	if err != nil {
 		return "", fmt.Errorf("not found in the builder image's %s", strings.Join(dirs, ":"))
 	}
-	rootReal, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return "", err
-	}
-	rel, err := filepath.Rel(rootReal, real)
+	rel, err := filepath.Rel(root, real) // root is already its real path
+
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 		return "", fmt.Errorf("%s resolves outside the builder image (%s)", soname, real)
 	}
