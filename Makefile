@@ -67,13 +67,15 @@ integration: build
 	./scripts/tools/cosign.sh >/dev/null
 	set -o pipefail; $(GO) test -json -count=1 -tags integration -timeout 40m $$(grep -rl --include='*.go' '^//go:build integration' . | xargs -n1 dirname | sort -u) | $(SUMMARY) -save $(TESTRUN)/integration.json -summary=$(STAGE_SUMMARY)
 
-# The opt-in real-VM test (docs/translate.md): pypy3.11-v7.3.23 translated
-# for real (about an hour; a store hit when REAL_STORE already has it), then
-# built, run in a glibc-only sandbox, its stdlib tests, parity with
-# upstream's package.py, and release → publish → install 3.11 → run.
+# The opt-in real-VM test (docs/translate.md): pypy3.11-v7.3.23 and
+# pypy2.7-v7.3.23 translated for real (about an hour each; a store hit when
+# REAL_STORE already has them), then built, run in a glibc-only sandbox,
+# their stdlib tests, parity with upstream's package.py, and release →
+# publish → install → run. REALVM=pypy2.7 runs one of them.
 REAL_STORE ?= $(HOME)/.cache/pypyctl/real-store
+REALVM ?=
 realvm-test: setup build
-	PYPYCTL_REAL_STORE=$(REAL_STORE) $(GO) test -count=1 -v -tags 'integration realvm' -run TestRealVM -timeout 4h ./e2e
+	PYPYCTL_REAL_STORE=$(REAL_STORE) $(GO) test -count=1 -v -tags 'integration realvm' -run 'TestRealVM/$(REALVM)' -timeout 6h ./e2e
 
 # The README's `make test` in a fresh clone of HEAD, with a fresh HOME and
 # XDG dirs, as CI runs it (scripts/fresh-test.sh --help).

@@ -146,17 +146,17 @@ func parseReport(t *testing.T, out string) buildReport {
 	return r
 }
 
-// makeWheel writes a tiny pure-Python wheel, so pip has a local,
-// offline package to install.
+// makeWheel writes a tiny pure-Python universal wheel (py2.py3), so pip
+// has a local, offline package to install on 3.x and 2.7.
 func makeWheel(t *testing.T, dir string) string {
 	t.Helper()
-	path := filepath.Join(dir, "pypyctl_hello-1.0-py3-none-any.whl")
+	path := filepath.Join(dir, "pypyctl_hello-1.0-py2.py3-none-any.whl")
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
 	files := []struct{ name, body string }{
 		{"pypyctl_hello/__init__.py", "GREETING = 'hello from a local wheel'\n"},
 		{"pypyctl_hello-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: pypyctl-hello\nVersion: 1.0\n"},
-		{"pypyctl_hello-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: pypyctl-e2e\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+		{"pypyctl_hello-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: pypyctl-e2e\nRoot-Is-Purelib: true\nTag: py2-none-any\nTag: py3-none-any\n"},
 	}
 	var record strings.Builder
 	for _, f := range files {
