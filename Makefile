@@ -68,7 +68,7 @@ integration: build
 	set -o pipefail; $(GO) test -json -count=1 -tags integration -timeout 40m $$(grep -rl --include='*.go' '^//go:build integration' . | xargs -n1 dirname | sort -u) | $(SUMMARY) -save $(TESTRUN)/integration.json -summary=$(STAGE_SUMMARY)
 
 # The opt-in real-VM test (docs/translate.md): pypy3.11-v7.3.23 and
-# pypy2.7-v7.3.23 translated for real (about an hour each; a store hit when
+# pypy2.7-v7.3.20 translated for real (about an hour each; a store hit when
 # REAL_STORE already has them), then built, run in a glibc-only sandbox,
 # their stdlib tests, parity with upstream's package.py, and release →
 # publish → install → run. REALVM=pypy2.7 runs one of them.

@@ -29,9 +29,13 @@ type realCase struct {
 	python  string // `pypyctl install` and `run` take it
 	exe     string // bin/<exe> of the tree
 	vm      []string
-	// version is sys.version's start; pyVersion the (major, minor, micro)
-	// a pypy.org-format installer prints.
-	version, pyVersion string
+	// version is sys.version's start, pypy the PyPy version it names;
+	// pyVersion the (major, minor, micro) a pypy.org-format installer
+	// prints.
+	version, pypy, pyVersion string
+	// ext is the release's archive format (7.3.20: tar.bz2 as upstream
+	// shipped; 7.3.23: tar.gz).
+	ext string
 	// imports are the modules the tree must import in a sandbox whose only
 	// host files are glibc's: the cffi modules built in the image, with
 	// their libraries bundled.
@@ -48,7 +52,7 @@ type realCase struct {
 
 var realCases = []realCase{{
 	release: "pypy3.11-v7.3.23", python: "3.11", exe: "pypy3.11", vm: []string{"pypy3.11-c", "libpypy3.11-c.so"},
-	version: "3.11.15", pyVersion: "(7, 3, 23) (3, 11, 15)",
+	version: "3.11.15", pypy: "7.3.23", pyVersion: "(7, 3, 23) (3, 11, 15)", ext: "tar.gz",
 	imports: []string{"ssl", "sqlite3", "lzma", "bz2", "ctypes", "cffi", "curses", "dbm.gnu", "hashlib",
 		"_gdbm", "_curses", "_sqlite3", "_lzma", "_hashlib", "_blake2", "_sha3", "_posixshmem", "grp", "resource", "syslog", "audioop"},
 	stdlib: []string{"test_json", "test_sqlite3", "test_lzma", "test_bz2", "test_ctypes", "test_decimal", "test_re", "test_hashlib", "test_csv"},
@@ -61,8 +65,9 @@ var realCases = []realCase{{
 	},
 	wheelTag: "pp311-pypy311_pp73-linux_x86_64", oci: true,
 }, {
-	release: "pypy2.7-v7.3.23", python: "2.7", exe: "pypy", vm: []string{"pypy-c", "libpypy-c.so"},
-	version: "2.7.18", pyVersion: "((7, 3, 23), (2, 7, 18))", // py2 prints the tuple
+	// 2.7 from the 7.3.20 release, so both archive formats are proven.
+	release: "pypy2.7-v7.3.20", python: "2.7", exe: "pypy", vm: []string{"pypy-c", "libpypy-c.so"},
+	version: "2.7.18", pypy: "7.3.20", pyVersion: "((7, 3, 20), (2, 7, 18))", ext: "tar.bz2", // py2 prints the tuple
 	imports: []string{"ssl", "sqlite3", "bz2", "ctypes", "cffi", "curses", "gdbm", "hashlib",
 		"_gdbm", "_curses", "_sqlite3", "_hashlib", "grp", "resource", "syslog", "audioop", "pyexpat", "zlib"},
 	stdlib: []string{"test_json", "test_sqlite", "test_bz2", "test_ctypes", "test_decimal", "test_re", "test_hashlib", "test_csv"},
@@ -111,8 +116,8 @@ func testRealVM(t *testing.T, st string, c realCase) {
 		t.Logf("  stage %-22s hit=%-5v %7.1f s", s.Name, s.Hit, s.Seconds)
 	}
 	tree := rep.Tree
-	archive := filepath.Join(work, "dist", base+".tar.gz")
-	for _, f := range []string{archive, filepath.Join(work, "dist", base+"-debug.tar.gz")} {
+	archive := filepath.Join(work, "dist", base+"."+c.ext)
+	for _, f := range []string{archive, filepath.Join(work, "dist", base+"-debug."+c.ext)} {
 		st, err := os.Stat(f)
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +128,7 @@ func testRealVM(t *testing.T, st string, c realCase) {
 	// Extracted into a random directory, run with only glibc from the
 	// host; the VM's own report: the version, jit, incminimark.
 	x := filepath.Join(t.TempDir(), "x")
-	sh(t, work, nil, "mkdir -p "+x+" && tar -C "+x+" -xzf "+archive)
+	sh(t, work, nil, "mkdir -p "+x+" && tar -C "+x+" -xf "+archive)
 	xtree := filepath.Join(x, base)
 	exe := filepath.Join(xtree, "bin", c.exe)
 	probe := `import sys, json, importlib
@@ -149,7 +154,7 @@ print(json.dumps({"version": sys.version, "jit": info["translation.jit"], "gc": 
 	if err := json.Unmarshal([]byte(lastLine(got)), &pr); err != nil {
 		t.Fatalf("probe: %v\n%s", err, got)
 	}
-	if !strings.HasPrefix(pr.Version, c.version) || !strings.Contains(pr.Version, "PyPy 7.3.23") || !pr.JIT || pr.GC != "incminimark" || len(pr.Bad) > 0 {
+	if !strings.HasPrefix(pr.Version, c.version) || !strings.Contains(pr.Version, "PyPy "+c.pypy) || !pr.JIT || pr.GC != "incminimark" || len(pr.Bad) > 0 {
 		t.Fatalf("probe: %+v", pr)
 	}
 	t.Logf("glibc-only sandbox: %s; %d modules import", strings.SplitN(pr.Version, "\n", 2)[0], len(c.imports))
@@ -275,13 +280,13 @@ print(json.dumps({"version": sys.version, "jit": info["translation.jit"], "gc": 
 	mustRun(t, work, e, "release", "--release", c.release, "--targets", "linux-amd64", "--store", st, "--to", "public",
 		"--sign", "--key", filepath.Join(work, "keys", "pypyctl.key"))
 	relDir := filepath.Join(work, "public", c.release)
-	for _, f := range []string{base + ".tar.gz", base + "-debug.tar.gz", c.release + "-src.tar.gz", "SHA256SUMS"} {
+	for _, f := range []string{base + "." + c.ext, base + "-debug." + c.ext, c.release + "-src." + c.ext, "SHA256SUMS"} {
 		if _, err := os.Stat(filepath.Join(relDir, f+".sig")); err != nil {
 			t.Errorf("not published signed: %v", err)
 		}
 	}
 	// The signed provenance names the archive and the source by its git tree.
-	v := mustRun(t, work, e, "verify", filepath.Join(relDir, base+".tar.gz"), "--key", filepath.Join(work, "keys", "pypyctl.pub"), "--json").stdout
+	v := mustRun(t, work, e, "verify", filepath.Join(relDir, base+"."+c.ext), "--key", filepath.Join(work, "keys", "pypyctl.pub"), "--json").stdout
 	if !strings.Contains(v, `"provenance"`) {
 		t.Errorf("verify did not check the provenance:\n%s", v)
 	}
@@ -299,7 +304,7 @@ print(json.dumps({"version": sys.version, "jit": info["translation.jit"], "gc": 
 	mustRun(t, work, ue, "trust", "add", filepath.Join(work, "keys", "pypyctl.pub"))
 	mustRun(t, work, ue, "install", c.python, "--index", "http://"+addr+"/versions.json")
 	ver := mustRun(t, work, ue, "run", c.python, "--", "-c", "import sys; print(sys.version)").stdout
-	if !strings.HasPrefix(ver, c.version) || !strings.Contains(ver, "PyPy 7.3.23") {
+	if !strings.HasPrefix(ver, c.version) || !strings.Contains(ver, "PyPy "+c.pypy) {
 		t.Fatalf("pypyctl run %s printed %q", c.python, ver)
 	}
 	step("release → publish → install → run", start)
