@@ -112,8 +112,8 @@ func (rep *Report) postVMStages(ctx context.Context, o *Options, vmDir string, v
 		var only []string
 		if rep.builder != nil {
 			// The image's libraries, whatever the host's arch, and the
-			// set upstream bundles.
-			root, inputs["image"], only = rep.builder.Root, rep.builder.Key, portable.UpstreamBundle
+			// set the release's make_portable.py bundles.
+			root, inputs["image"], only = rep.builder.Root, rep.builder.Key, rep.builder.Bundle
 		} else if meta.Arch != hostArch() {
 			return "", "", fmt.Errorf("--portable bundles this host's libraries: it cannot bundle for %s on %s", meta.Arch, hostArch())
 		}

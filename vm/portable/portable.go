@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -82,14 +83,47 @@ var tclTkData = []struct{ stem, dir, marker string }{
 // shipped in the tree itself in dirs.
 func Discover(tree string, dirs []string) (*Plan, error) { return DiscoverIn("", tree, dirs, nil) }
 
-// UpstreamBundle is what upstream's make_portable.py bundles, by the stem
-// of the soname (libssl.so.1.1 → ssl, libtcl8.6.so → tcl8), plus gcc_s:
-// upstream leaves libgcc_s.so.1 to the system, but a minimal system (a
-// distroless image, a sandbox with only glibc) lacks it. Everything else
-// (X11 and fontconfig for Tk) is the system's, as upstream's.
-var UpstreamBundle = []string{
-	"sqlite3", "ssl", "crypto", "ffi", "tcl8", "tk8", "gdbm", "lzma", "tinfo", "tinfow",
-	"ncursesw", "panelw", "ncurses", "panel", "z", "bz2", "gcc_s",
+// MakePortablePy is upstream's bundling script in a PyPy source tree.
+const MakePortablePy = "pypy/tool/release/make_portable.py"
+
+// bundleList is make_portable.py's `bundle = [...]`: the stems it bundles.
+var (
+	bundleList = regexp.MustCompile(`(?m)^bundle\s*=\s*\[([^\]]*)\]`)
+	bundleStem = regexp.MustCompile(`^['"]([A-Za-z0-9_+-]+)['"]$`)
+)
+
+// UpstreamBundle reads what the release's own make_portable.py (in the
+// PyPy source at srcDir) bundles, by the stem of the soname
+// (libssl.so.1.1 → ssl, libtcl8.6.so → tcl8): the set changes between
+// releases (7.3.20 bundles expat, which its VM links; 7.3.23 bundles z
+// and bz2 instead). gcc_s is added: upstream leaves libgcc_s.so.1 to the
+// system, but a minimal system (a distroless image, a sandbox with only
+// glibc) lacks it. Everything else (X11 and fontconfig for Tk) is the
+// system's, as upstream's.
+func UpstreamBundle(srcDir string) ([]string, error) {
+	path := filepath.Join(srcDir, filepath.FromSlash(MakePortablePy))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("portable: upstream's bundle list: %w", err)
+	}
+	m := bundleList.FindSubmatch(b)
+	if m == nil {
+		return nil, fmt.Errorf("portable: %s has no `bundle = [...]` list", path)
+	}
+	out := []string{"gcc_s"}
+	for _, item := range strings.Split(string(m[1]), ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		sm := bundleStem.FindStringSubmatch(item)
+		if sm == nil {
+			return nil, fmt.Errorf("portable: %s: bundle entry %q is not a quoted library stem", path, item)
+		}
+		out = append(out, sm[1])
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // stem is make_portable.py's name for a soname: "lib" cut off, up to the
