@@ -212,6 +212,8 @@ var PackagePy = []Known{
 	{"lib/libssl.so.*", "ours", whyOpenSSL},
 	{"lib/libcrypto.so.*", "ours", whyOpenSSL},
 	{"lib/libgcc_s.so.*", "ours", "libgcc_s is bundled: a minimal system (distroless, a sandbox with only glibc) lacks it"},
+	{"lib/libz.so.*", "ours", whyZlibBzip2},
+	{"lib/libbz2.so.*", "ours", whyZlibBzip2},
 	{"bin/libpypy*-c.so", "both", whyWritable},
 	{"lib/*.so*", "both", whyWritable},
 	{"**/*.pypy*-linux-gnu.so", "both", whyWritable},
@@ -221,6 +223,7 @@ var PackagePy = []Known{
 }
 
 const (
+	whyZlibBzip2 = "zlib and bzip2 are bundled: a minimal system lacks them, and 7.3.20's make_portable list misses them although the 2.7 VM links both (7.3.23's list has them)"
 	whyOpenSSL  = "OpenSSL is bundled: make_portable's glob misses _pypy_openssl.*.so (upstream links a static OpenSSL instead, which needs downloads), and systems without OpenSSL 1.1 could not import ssl"
 	whyWritable = "make_portable's chmod a+w leaves the files it patches world-writable (0777, 0666); pypyctl's are 0755"
 )

@@ -92,14 +92,18 @@ var (
 	bundleStem = regexp.MustCompile(`^['"]([A-Za-z0-9_+-]+)['"]$`)
 )
 
+// alwaysBundled are bundled whatever the release's list says, for a
+// minimal system (a distroless image, a sandbox with only glibc): upstream
+// leaves libgcc_s.so.1 to the system, and 7.3.20's list lacks zlib and
+// bzip2, which its 2.7 VM links (7.3.23 added them).
+var alwaysBundled = []string{"gcc_s", "z", "bz2"}
+
 // UpstreamBundle reads what the release's own make_portable.py (in the
 // PyPy source at srcDir) bundles, by the stem of the soname
 // (libssl.so.1.1 → ssl, libtcl8.6.so → tcl8): the set changes between
 // releases (7.3.20 bundles expat, which its VM links; 7.3.23 bundles z
-// and bz2 instead). gcc_s is added: upstream leaves libgcc_s.so.1 to the
-// system, but a minimal system (a distroless image, a sandbox with only
-// glibc) lacks it. Everything else (X11 and fontconfig for Tk) is the
-// system's, as upstream's.
+// and bz2 instead). alwaysBundled are added. Everything else (X11 and
+// fontconfig for Tk) is the system's, as upstream's.
 func UpstreamBundle(srcDir string) ([]string, error) {
 	path := filepath.Join(srcDir, filepath.FromSlash(MakePortablePy))
 	b, err := os.ReadFile(path)
@@ -110,7 +114,7 @@ func UpstreamBundle(srcDir string) ([]string, error) {
 	if m == nil {
 		return nil, fmt.Errorf("portable: %s has no `bundle = [...]` list", path)
 	}
-	out := []string{"gcc_s"}
+	out := slices.Clone(alwaysBundled)
 	for _, item := range strings.Split(string(m[1]), ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
