@@ -224,6 +224,6 @@ var PackagePy = []Known{
 
 const (
 	whyZlibBzip2 = "zlib and bzip2 are bundled: a minimal system lacks them, and 7.3.20's make_portable list misses them although the 2.7 VM links both (7.3.23's list has them)"
-	whyOpenSSL  = "OpenSSL is bundled: make_portable's glob misses _pypy_openssl.*.so (upstream links a static OpenSSL instead, which needs downloads), and systems without OpenSSL 1.1 could not import ssl"
-	whyWritable = "make_portable's chmod a+w leaves the files it patches world-writable (0777, 0666); pypyctl's are 0755"
+	whyOpenSSL   = "OpenSSL is bundled: make_portable's glob misses _pypy_openssl.*.so (upstream links a static OpenSSL instead, which needs downloads), and systems without OpenSSL 1.1 could not import ssl"
+	whyWritable  = "make_portable's chmod a+w leaves the files it patches world-writable (0777, 0666); pypyctl's are 0755"
 )
