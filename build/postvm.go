@@ -121,6 +121,9 @@ func (rep *Report) postVMStages(ctx context.Context, o *Options, vmDir string, v
 		if err != nil {
 			return "", "", err
 		}
+		if o.Release.Major() == "2" {
+			plan.Python2TclTk()
+		}
 		plan.Annotate(ctx, portable.DpkgPackager)
 		inputs["plan"] = plan
 		key, err := store.NewKey("vm-portable", portable.StageVersion, inputs)

@@ -69,13 +69,31 @@ type Plan struct {
 	// Tk's script libraries when their shared libraries are bundled, as
 	// make_portable.py copies them (lib/tcl8.6, lib/tk8.6).
 	Data []string `json:"data,omitempty"`
+	// DataNames renames a Data directory in lib/ (Python2TclTk).
+	DataNames map[string]string `json:"data_names,omitempty"`
 }
 
 // tclTkData are the script libraries of a bundled libtcl/libtk, where
-// Debian installs them, with the file each must contain.
-var tclTkData = []struct{ stem, dir, marker string }{
-	{"tcl8", "/usr/share/tcltk/tcl8.6", "init.tcl"},
-	{"tk8", "/usr/share/tcltk/tk8.6", "tk.tcl"},
+// Debian installs them, with the file each must contain and the name
+// 2.7's _tkinter looks for.
+var tclTkData = []struct{ stem, dir, marker, py2 string }{
+	{"tcl8", "/usr/share/tcltk/tcl8.6", "init.tcl", "tcl"},
+	{"tk8", "/usr/share/tcltk/tk8.6", "tk.tcl", "tk"},
+}
+
+// Python2TclTk names the Tcl and Tk script directories lib/tcl and lib/tk,
+// where 2.7's _tkinter looks for them (its app.py; upstream's 2.7
+// make_portable copies them there), instead of 3.x's lib/tcl8.6 and
+// lib/tk8.6.
+func (p *Plan) Python2TclTk() {
+	for _, d := range tclTkData {
+		if slices.Contains(p.Data, d.dir) {
+			if p.DataNames == nil {
+				p.DataNames = map[string]string{}
+			}
+			p.DataNames[d.dir] = d.py2
+		}
+	}
 }
 
 // Discover reads NEEDED of every ELF file in tree, and transitively of the
@@ -411,7 +429,11 @@ func Apply(ctx context.Context, inDir, outDir string, p *Plan) error {
 		}
 	}
 	for _, d := range p.Data {
-		if err := fsutil.CopyTree(ctx, filepath.Join(p.Root, d), filepath.Join(tree, "lib", filepath.Base(d)), 0); err != nil {
+		name := filepath.Base(d)
+		if n, ok := p.DataNames[d]; ok {
+			name = n
+		}
+		if err := fsutil.CopyTree(ctx, filepath.Join(p.Root, d), filepath.Join(tree, "lib", name), 0); err != nil {
 			return fmt.Errorf("portable: %w", err)
 		}
 	}

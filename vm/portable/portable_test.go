@@ -182,6 +182,19 @@ func TestDiscoverInImage(t *testing.T) {
 		t.Errorf("libX11 bundled: %v", err)
 	}
 
+	// 2.7's _tkinter looks for lib/tcl and lib/tk.
+	p.Python2TclTk()
+	out2 := filepath.Join(t.TempDir(), "out")
+	if err := Apply(context.Background(), in, out2, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out2, "tree/lib/tcl/init.tcl")); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(filepath.Join(out2, "tree/lib/tcl8.6")); !os.IsNotExist(err) {
+		t.Errorf("2.7 tree has lib/tcl8.6: %v", err)
+	}
+
 	// Every non-glibc library without the allow-list.
 	if p, err := DiscoverIn(root, tree, dirs, nil); err != nil || len(p.Libs) != 2 {
 		t.Errorf("without allow-list: %+v, %v", p, err)
