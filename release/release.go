@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -426,16 +425,10 @@ func fileName(o *Options, j Job, name string) string {
 	return name
 }
 
+// copyFile copies src to dst atomically and checks what it wrote against
+// sum.
 func copyFile(src, dst, sum string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := fsutil.WriteAtomic(dst, 0o644, func(w io.Writer) error { _, err := io.Copy(w, in); return err }); err != nil {
-		return err
-	}
-	got, _, err := fsutil.SHA256File(dst)
+	got, _, err := fsutil.CopyHashed(src, dst, fsutil.CopyOptions{Perm: 0o644})
 	if err != nil {
 		return err
 	}
