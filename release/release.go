@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -176,14 +177,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
+// releasesOf names the jobs' releases, once each: jobs come grouped by
+// release.
 func releasesOf(jobs []Job) []string {
 	var out []string
 	for _, j := range jobs {
-		if len(out) == 0 || out[len(out)-1] != j.Release.Name {
-			out = append(out, j.Release.Name)
-		}
+		out = append(out, j.Release.Name)
 	}
-	return out
+	return slices.Compact(out)
 }
 
 // Inputs are the record inputs of job j under o.
