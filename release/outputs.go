@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/packaging/apt"
 	"github.com/pypyctl/pypyctl/packaging/brew"
 	"github.com/pypyctl/pypyctl/packaging/deb"
+	"github.com/pypyctl/pypyctl/pipeline"
 )
 
 // Outputs are the distro outputs a release writes beside its published
@@ -103,7 +103,7 @@ func buildDebs(ctx context.Context, o *Options, jobs []Job, out string) ([]strin
 		if j.Target.OS != "linux" || j.Target.DebianArch == "" {
 			continue
 		}
-		tr, err := build.Tree(ctx, build.Options{
+		tr, err := pipeline.Tree(ctx, pipeline.Options{
 			Matrix: o.Matrix, Release: j.Release, Target: j.Target, Dirs: o.Dirs, Store: o.Store,
 			NoSmoke: true, PostVM: o.PostVM, Log: o.Log, Progress: o.Progress, SourceDir: o.SourceDir,
 		})

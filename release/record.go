@@ -9,9 +9,9 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/internal/sums"
+	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/vm"
 )
@@ -34,12 +34,12 @@ const (
 // product of one pypyctl, and builder and merge jobs of a release run the
 // same binary.
 type RecordInputs struct {
-	Builder      string       `json:"builder"`
-	Release      string       `json:"release"`
-	Target       string       `json:"target"`
-	MatrixSHA256 string       `json:"matrix_sha256"`
-	Formats      []string     `json:"formats"`
-	PostVM       build.PostVM `json:"post_vm"`
+	Builder      string          `json:"builder"`
+	Release      string          `json:"release"`
+	Target       string          `json:"target"`
+	MatrixSHA256 string          `json:"matrix_sha256"`
+	Formats      []string        `json:"formats"`
+	PostVM       pipeline.PostVM `json:"post_vm"`
 }
 
 // RecordKey is the store key of a target's record.
@@ -54,17 +54,17 @@ type Record struct {
 	Inputs RecordInputs `json:"inputs"`
 	// Files are the outputs, by name, without SHA256SUMS: the release
 	// writes one for everything it gathers.
-	Files []build.Artifact `json:"files"`
+	Files []pipeline.Artifact `json:"files"`
 	// Stages is the build that made the record (which stages were hits).
-	Stages []build.Stage `json:"stages"`
-	Smoked bool          `json:"smoked"`
+	Stages []pipeline.Stage `json:"stages"`
+	Smoked bool             `json:"smoked"`
 	// Inputs are the tree's pinned inputs, for the merge's provenance.
 	Pinned []vm.Input `json:"pinned,omitempty"`
 }
 
 // writeRecord keeps the build's outputs in dir (the store entry being
 // made) and describes them. Paths are dropped: the entry moves.
-func writeRecord(dir string, in RecordInputs, rep *build.Report, smoked bool) (*Record, error) {
+func writeRecord(dir string, in RecordInputs, rep *pipeline.Report, smoked bool) (*Record, error) {
 	rec := &Record{Inputs: in, Stages: rep.Stages, Smoked: smoked, Pinned: rep.Inputs}
 	for _, a := range rep.Artifacts {
 		if a.Kind == "checksums" || a.Name == sums.Name {
@@ -129,7 +129,7 @@ func ReadRecord(dir string) (*Record, error) {
 
 // EnsureRecord returns the target's record, building it with b when the
 // store has none. hit says the record came from the store as is.
-func EnsureRecord(ctx context.Context, st store.Store, in RecordInputs, smoked bool, b func(ctx context.Context, outDir string) (*build.Report, error)) (rec *Record, dir string, hit bool, err error) {
+func EnsureRecord(ctx context.Context, st store.Store, in RecordInputs, smoked bool, b func(ctx context.Context, outDir string) (*pipeline.Report, error)) (rec *Record, dir string, hit bool, err error) {
 	key, err := RecordKey(in)
 	if err != nil {
 		return nil, "", false, err
@@ -172,7 +172,7 @@ func LookupRecord(st store.Store, in RecordInputs) (*Record, string, bool, error
 // `release --from-store` like a release builder's. The caller passes the
 // same inputs release would compute (see Options.inputs); an existing
 // record is kept.
-func PutRecord(ctx context.Context, st store.Store, in RecordInputs, rep *build.Report, smoked bool) (bool, error) {
+func PutRecord(ctx context.Context, st store.Store, in RecordInputs, rep *pipeline.Report, smoked bool) (bool, error) {
 	key, err := RecordKey(in)
 	if err != nil {
 		return false, err
@@ -186,14 +186,14 @@ func PutRecord(ctx context.Context, st store.Store, in RecordInputs, rep *build.
 				return err
 			}
 		}
-		_, err := writeRecord(dir, in, &build.Report{Stages: rep.Stages, Artifacts: onlyRecorded(rep.Artifacts), Inputs: rep.Inputs}, smoked)
+		_, err := writeRecord(dir, in, &pipeline.Report{Stages: rep.Stages, Artifacts: onlyRecorded(rep.Artifacts), Inputs: rep.Inputs}, smoked)
 		return err
 	})
 	return res.Hit, err
 }
 
-func onlyRecorded(arts []build.Artifact) []build.Artifact {
-	var out []build.Artifact
+func onlyRecorded(arts []pipeline.Artifact) []pipeline.Artifact {
+	var out []pipeline.Artifact
 	for _, a := range arts {
 		if a.Kind == "archive" || a.Kind == "debug-archive" || a.Kind == "sbom" {
 			out = append(out, a)

@@ -13,9 +13,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish"
 	"github.com/pypyctl/pypyctl/store"
@@ -45,7 +45,7 @@ type Options struct {
 	Formats       []string // empty: the matrix's per target
 	NoSmoke       bool
 	Workers       int
-	PostVM        build.PostVM
+	PostVM        pipeline.PostVM
 	Signer        *keys.Signer
 	// Nightly renames the outputs as the nightly of a source revision and
 	// publishes them as pypy_version "nightly"; Keep > 0 prunes all but
@@ -62,8 +62,8 @@ type Options struct {
 	Log       func(string)
 	Progress  func(step string, done, total int64)
 
-	// runBuild is build.Run; tests replace it.
-	runBuild func(context.Context, build.Options) (*build.Report, error)
+	// runBuild is pipeline.Run; tests replace it.
+	runBuild func(context.Context, pipeline.Options) (*pipeline.Report, error)
 	// SourceDir is the checkout a nightly translates (--source): passed
 	// to every build instead of the release's pinned source.
 	SourceDir string
@@ -75,12 +75,12 @@ type TargetReport struct {
 	Target  string `json:"target"`
 	Record  string `json:"record_key"`
 	// RecordHit: the whole target came from the store.
-	RecordHit bool             `json:"record_hit"`
-	Stages    []build.Stage    `json:"stages,omitempty"` // the build run now, if any
-	Files     []build.Artifact `json:"files"`
-	Pinned    []vm.Input       `json:"-"` // the record's pinned inputs, for provenance
-	Size      int64            `json:"size"`
-	Seconds   float64          `json:"seconds"`
+	RecordHit bool                `json:"record_hit"`
+	Stages    []pipeline.Stage    `json:"stages,omitempty"` // the build run now, if any
+	Files     []pipeline.Artifact `json:"files"`
+	Pinned    []vm.Input          `json:"-"` // the record's pinned inputs, for provenance
+	Size      int64               `json:"size"`
+	Seconds   float64             `json:"seconds"`
 }
 
 // StoreHits counts the store hits of this run for the target: the record,
@@ -255,14 +255,14 @@ func buildAll(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf [
 func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []string, i int) error {
 	start := time.Now()
 	in := o.inputs(j)
-	var stages []build.Stage
-	rec, dir, hit, err := EnsureRecord(ctx, o.Store, in, !o.NoSmoke, func(ctx context.Context, out string) (*build.Report, error) {
+	var stages []pipeline.Stage
+	rec, dir, hit, err := EnsureRecord(ctx, o.Store, in, !o.NoSmoke, func(ctx context.Context, out string) (*pipeline.Report, error) {
 		o.logf("%-28s building", j.Name())
 		run := o.runBuild
 		if run == nil {
-			run = build.Run
+			run = pipeline.Run
 		}
-		r, err := run(ctx, build.Options{
+		r, err := run(ctx, pipeline.Options{
 			Matrix: o.Matrix, Release: j.Release, Target: j.Target, Formats: in.Formats, OutDir: out,
 			Dirs: o.Dirs, Store: o.Store, NoSmoke: o.NoSmoke, Workers: o.Workers,
 			Log:      func(s string) { o.logf("%-28s %s", j.Name(), s) },
@@ -286,7 +286,7 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 	return nil
 }
 
-func targetReport(j Job, key store.Key, rec *Record, hit bool, stages []build.Stage, secs float64) TargetReport {
+func targetReport(j Job, key store.Key, rec *Record, hit bool, stages []pipeline.Stage, secs float64) TargetReport {
 	t := TargetReport{Release: j.Release.Name, Target: j.Target.Name, Record: string(key), RecordHit: hit, Stages: stages, Files: rec.Files, Pinned: rec.Pinned, Seconds: secs}
 	for _, f := range rec.Files {
 		t.Size += f.Size
@@ -302,7 +302,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 	}
 	rels := map[string]*publish.Release{}
 	var order []string
-	var arts []build.Artifact
+	var arts []pipeline.Artifact
 	for i, j := range jobs {
 		name := j.Release.Name
 		if o.Nightly != nil {
@@ -314,7 +314,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			rels[name] = rel
 			order = append(order, name)
 		}
-		var subjects []build.Artifact
+		var subjects []pipeline.Artifact
 		for _, f := range rep.Targets[i].Files {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -338,8 +338,8 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 		// The merge holds the key, so it writes each target's signed
 		// provenance over what it publishes (builders need no key).
 		if o.Signer != nil {
-			prov := fileName(o, j, build.ProvenanceName(j.Release.ArchiveBase(j.Target)))
-			a, err := build.WriteProvenance(ctx, build.ProvenanceOptions{
+			prov := fileName(o, j, pipeline.ProvenanceName(j.Release.ArchiveBase(j.Target)))
+			a, err := pipeline.WriteProvenance(ctx, pipeline.ProvenanceOptions{
 				Signer: o.Signer, Path: filepath.Join(dist, prov), Release: j.Release, Target: j.Target, Name: name,
 				MatrixName: o.Matrix.Path, MatrixSHA256: o.MatrixSHA256, Builder: o.Builder,
 				Inputs: rep.Targets[i].Pinned, Artifacts: subjects,
@@ -356,7 +356,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			return err
 		}
 		for _, w := range ws {
-			a, err := build.Describe(w.Path, "wheel")
+			a, err := pipeline.Describe(w.Path, "wheel")
 			if err != nil {
 				return err
 			}
@@ -369,7 +369,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			return err
 		}
 		for _, sa := range srcs {
-			a, err := build.Describe(sa.Path, "source")
+			a, err := pipeline.Describe(sa.Path, "source")
 			if err != nil {
 				return err
 			}
@@ -392,7 +392,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 		}
 	}
 	sort.Slice(arts, func(i, j int) bool { return arts[i].Name < arts[j].Name })
-	sums, err := build.UpdateSHA256SUMS(dist, arts)
+	sums, err := pipeline.UpdateSHA256SUMS(dist, arts)
 	if err != nil {
 		return err
 	}

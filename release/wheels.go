@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/wheels"
 )
@@ -42,7 +42,7 @@ func releaseWheels(ctx context.Context, o *Options, jobs []Job, dist string) ([]
 		ws, err := wheels.BuildRelease(ctx, wheels.ReleaseOptions{
 			Matrix: o.Matrix, Release: r, BaseDir: base, OutDir: dist, Only: only, Log: o.Log,
 			Tree: func(ctx context.Context, t *platforms.Target) (string, error) {
-				tr, err := build.Tree(ctx, build.Options{Matrix: o.Matrix, Release: r, Target: t, Dirs: o.Dirs,
+				tr, err := pipeline.Tree(ctx, pipeline.Options{Matrix: o.Matrix, Release: r, Target: t, Dirs: o.Dirs,
 					Store: o.Store, NoSmoke: true, PostVM: o.PostVM, Log: o.Log, Progress: o.Progress, SourceDir: o.SourceDir})
 				if err != nil {
 					return "", err

@@ -16,7 +16,7 @@ type ReleaseOptions struct {
 	Release *platforms.Release
 	BaseDir string // the matrix file's directory: wheels[].path is relative to it
 	OutDir  string // the release's output dir; wheels go beside the archives
-	// Tree returns the assembled tree of a target (build.Tree's Dir). A
+	// Tree returns the assembled tree of a target (pipeline.Tree's Dir). A
 	// function, so this package does not run the build stages itself.
 	Tree func(ctx context.Context, t *platforms.Target) (string, error)
 	// Only builds the targets whose names it lists (empty: all), so a CI

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish"
 	"github.com/pypyctl/pypyctl/release"
@@ -26,7 +26,7 @@ type buildFlags struct {
 	noSmoke, sign                           bool
 	key                                     string
 	workers                                 int
-	post                                    build.PostVM
+	post                                    pipeline.PostVM
 	cffiOnly, cffiWithout                   string
 }
 
@@ -84,7 +84,7 @@ in .debug files with gnu-debuglinks.`,
 			}
 			bi := ReadBuildInfo()
 			p := a.progress()
-			rep, err := build.Run(cmd.Context(), build.Options{
+			rep, err := pipeline.Run(cmd.Context(), pipeline.Options{
 				Matrix: m, Release: r, Target: t, Formats: formats, OutDir: out,
 				Dirs: d, Store: st, NoSmoke: f.noSmoke, Workers: f.workers,
 				VMArchive: f.vmArchive, VMArchiveSHA256: f.vmArchiveSHA256,
@@ -159,7 +159,7 @@ in .debug files with gnu-debuglinks.`,
 
 // signArtifacts signs what the build wrote, SHA256SUMS included, so one
 // signature covers the whole output; signing never rewrites an artifact.
-func signArtifacts(ctx context.Context, signer *keys.Signer, rep *build.Report) error {
+func signArtifacts(ctx context.Context, signer *keys.Signer, rep *pipeline.Report) error {
 	var paths []string
 	for _, art := range rep.Artifacts {
 		// The provenance is a signed envelope already.
@@ -177,7 +177,7 @@ func signArtifacts(ctx context.Context, signer *keys.Signer, rep *build.Report) 
 			if err != nil {
 				return err
 			}
-			rep.Artifacts = append(rep.Artifacts, build.Artifact{Name: filepath.Base(p), Path: p, Kind: "signature", Size: size, SHA256: sum})
+			rep.Artifacts = append(rep.Artifacts, pipeline.Artifact{Name: filepath.Base(p), Path: p, Kind: "signature", Size: size, SHA256: sum})
 		}
 	}
 	return nil
@@ -185,7 +185,7 @@ func signArtifacts(ctx context.Context, signer *keys.Signer, rep *build.Report) 
 
 // writeReleaseMeta records the release and this target's archives in
 // DIST/<release>.release.json, which `pypyctl publish` reads.
-func writeReleaseMeta(dir string, r *platforms.Release, t *platforms.Target, rep *build.Report) error {
+func writeReleaseMeta(dir string, r *platforms.Release, t *platforms.Target, rep *pipeline.Report) error {
 	rel := publish.Release{Schema: 1, Name: r.Name, PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion, Date: r.Date, Stable: r.Stable}
 	for _, art := range rep.Artifacts {
 		if art.Kind == "archive" {
@@ -196,7 +196,7 @@ func writeReleaseMeta(dir string, r *platforms.Release, t *platforms.Target, rep
 	return publish.WriteRelease(dir, rel)
 }
 
-func (f *buildFlags) postVM() build.PostVM {
+func (f *buildFlags) postVM() pipeline.PostVM {
 	p := f.post
 	split := func(s string) []string {
 		if s == "" {

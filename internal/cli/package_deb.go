@@ -12,11 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/packaging/apt"
 	"github.com/pypyctl/pypyctl/packaging/brew"
 	"github.com/pypyctl/pypyctl/packaging/deb"
+	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
@@ -77,7 +77,7 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 			}
 			p := a.progress()
 			logf := func(s string) { p.clear(); a.Logf("%s", s) }
-			tr, err := build.Tree(cmd.Context(), build.Options{
+			tr, err := pipeline.Tree(cmd.Context(), pipeline.Options{
 				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, NoSmoke: f.noSmoke,
 				Log: logf, Progress: p.update,
 			})

@@ -16,9 +16,9 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 
-	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/packaging/oci"
+	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
@@ -130,7 +130,7 @@ written. --update-lock resolves every package again.`,
 			ctx := cmd.Context()
 			var inputs []oci.Input
 			for _, t := range targets {
-				tr, err := build.Tree(ctx, build.Options{
+				tr, err := pipeline.Tree(ctx, pipeline.Options{
 					Matrix: m, Release: r, Target: t, Dirs: d, Store: st, NoSmoke: f.noSmoke,
 					Log: logf, Progress: p.update,
 				})

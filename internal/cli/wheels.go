@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/debrepo"
+	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/smoke"
 	"github.com/pypyctl/pypyctl/wheels"
 )
@@ -57,7 +57,7 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 			}
 			p := a.progress()
 			logf := func(s string) { p.clear(); a.Logf("%s", s) }
-			tr, err := build.Tree(cmd.Context(), build.Options{
+			tr, err := pipeline.Tree(cmd.Context(), pipeline.Options{
 				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, Log: logf, Progress: p.update,
 			})
 			p.clear()

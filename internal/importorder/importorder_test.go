@@ -48,7 +48,7 @@ var layers = []layer{
 		// A release's -src archive: an output, written with packaging/archive.
 		"translator/srcarchive",
 	}},
-	{name: "pipeline", packages: []string{"build"}},
+	{name: "pipeline", packages: []string{"pipeline"}},
 	{name: "release", packages: []string{"release", "publish", "ci"}},
 	// install reads only published outputs: the formats, the checksums,
 	// signatures, the archive reader.

@@ -1,4 +1,4 @@
-// Package build runs the stages that turn one (release, target) of the
+// Package pipeline runs the stages that turn one (release, target) of the
 // matrix into a release tree and archives:
 //
 //	vm (import or translate) → ensurepip wheels → assemble → smoke → archives
@@ -6,7 +6,7 @@
 // Every stage output lives in the content-addressed store under the digest
 // of its inputs, so a rebuild with nothing changed does no work, and the
 // report says which stages were store hits.
-package build
+package pipeline
 
 import (
 	"context"
