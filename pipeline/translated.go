@@ -69,7 +69,7 @@ func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, sto
 	if err != nil {
 		return "", "", err
 	}
-	key, err := store.NewKey("vm-translate", 1, map[string]any{"translation": tr.Key, "source": plan.Source.Digest})
+	key, err := store.NewKey("vm-translate", translator.VMStageVersion, map[string]any{"translation": tr.Key, "source": plan.Source.Digest})
 	if err != nil {
 		return "", "", err
 	}

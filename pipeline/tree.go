@@ -152,7 +152,7 @@ func (rep *Report) debianStages(ctx context.Context, o *Options) (vmDir string, 
 	if err != nil {
 		return
 	}
-	wheelKey, err = store.NewKey("ensurepip", 1, map[string]any{"packages": pinsOf(wheelPkgs), "wheels": r.Ensurepip})
+	wheelKey, err = store.NewKey("ensurepip", debian.WheelsStageVersion, map[string]any{"packages": pinsOf(wheelPkgs), "wheels": r.Ensurepip})
 	if err != nil {
 		return
 	}
@@ -180,7 +180,7 @@ func pinsOf(pkgs []debian.Package) []string {
 // smokeStage runs the smoke test once per tree; the report is stored so a
 // rebuild of the same tree does not run it again.
 func (rep *Report) smokeStage(ctx context.Context, o *Options, tree string, treeKey store.Key, meta *vm.Metadata) (*smoke.Report, error) {
-	key, err := store.NewKey("smoke", 1, map[string]any{"tree": treeKey})
+	key, err := store.NewKey("smoke", smoke.StageVersion, map[string]any{"tree": treeKey})
 	if err != nil {
 		return nil, err
 	}

@@ -176,6 +176,10 @@ func runtimeDepends(c Control) []string {
 	return out
 }
 
+// WheelsStageVersion changes whenever what ExtractWheels takes out of the
+// python3-*-whl packages changes (the pipeline's ensurepip stage).
+const WheelsStageVersion = 1
+
 // ExtractWheels copies the .whl files a python3-*-whl package carries
 // (usr/share/python-wheels/) into dir.
 func ExtractWheels(debPath, dir string) error {
