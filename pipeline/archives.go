@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,63 +16,79 @@ import (
 	"github.com/pypyctl/pypyctl/vm/strip"
 )
 
-type builtArchive struct {
-	name, format, src string
-	kind              string // archive | debug-archive
-}
-
 func hostArch() string { return runtime.GOARCH }
 
-// archive packs the tree in one format as a store stage.
-func (rep *Report) archive(ctx context.Context, o *Options, t *TreeResult, format string) (builtArchive, error) {
-	f, err := archive.ParseFormat(format)
-	if err != nil {
-		return builtArchive{}, err
-	}
-	if o.Target.OS == "windows" && f != archive.Zip {
-		return builtArchive{}, fmt.Errorf("target %s ships zip archives only, not %s", o.Target.Name, format)
-	}
-	return rep.pack(ctx, o, "archive", "archive", map[string]any{"tree": t.Key}, t.Dir, o.Release.ArchiveBase(o.Target), f)
+// packStage packs a directory into one archive file: the tree in one
+// format, or the debug info a strip stage kept aside.
+type packStage struct {
+	stage  string         // the store's stage name: archive | archive-debug
+	kind   string         // what the file is in the build's artifacts
+	inputs map[string]any // the keys of what is packed
+	dir    string         // packed as base/… in the archive
+	base   string
+	format archive.Format
+	opts   archive.Options
 }
 
-// debugArchive packs the .debug files the strip stage kept aside into
-// <base>-debug.<format> (top directory <base>-debug/, the tree's paths
-// below it, so gdb finds them with `set debug-file-directory`), or
-// returns false when the VM was not stripped.
-func (rep *Report) debugArchive(ctx context.Context, o *Options, t *TreeResult, format string) (builtArchive, bool, error) {
-	dbg := filepath.Join(t.VMDir, strip.DebugDir)
-	if _, err := os.Stat(dbg); err != nil {
-		return builtArchive{}, false, nil
-	}
-	f, err := archive.ParseFormat(format)
-	if err != nil {
-		return builtArchive{}, false, err
-	}
-	a, err := rep.pack(ctx, o, "archive-debug", "debug-archive", map[string]any{"vm": t.VMKey}, dbg, o.Release.ArchiveBase(o.Target)+"-debug", f)
-	return a, err == nil, err
+func (s *packStage) Name() string { return s.stage + ":" + string(s.format) }
+
+// file is the archive's name: <base>.<format>.
+func (s *packStage) file() string { return s.base + "." + string(s.format) }
+
+// Key is the packed inputs' keys plus the format, name and
+// SOURCE_DATE_EPOCH.
+func (s *packStage) Key() (store.Key, error) {
+	in := maps.Clone(s.inputs)
+	in["format"], in["name"], in["source_date_epoch"] = s.format, s.file(), s.opts.SourceDateEpoch
+	return store.NewKey(s.stage, archiveStageVersion, in)
 }
 
-// pack writes dir as <base>.<f> with top directory base, as the store
-// stage keyStage (keyed by in plus the format, name and
-// SOURCE_DATE_EPOCH), shown as keyStage:<f>.
-func (rep *Report) pack(ctx context.Context, o *Options, keyStage, kind string, in map[string]any, dir, base string, f archive.Format) (builtArchive, error) {
-	name := base + "." + string(f)
-	in["format"], in["name"], in["source_date_epoch"] = f, name, o.Release.SourceDateEpoch
-	key, err := store.NewKey(keyStage, archiveStageVersion, in)
-	if err != nil {
-		return builtArchive{}, err
-	}
-	out, err := rep.stage(ctx, o, keyStage+":"+string(f), key, func(ctx context.Context, out string) error {
-		opt := archive.Options{SourceDateEpoch: o.Release.SourceDateEpoch, Workers: o.Workers}
-		if o.Progress != nil {
-			opt.Progress = func(done, total int64) { o.Progress("compress "+name, done, total) }
+func (s *packStage) Run(ctx context.Context, dir string) error {
+	return archive.WriteFile(ctx, filepath.Join(dir, s.file()), s.dir, s.base, s.format, s.opts)
+}
+
+// packed is what the stage wrote into its store entry out, as an artifact
+// still to be copied to the output directory.
+func (s *packStage) packed(out Output) Artifact {
+	return Artifact{Name: s.file(), Path: filepath.Join(out.Dir, s.file()), Kind: s.kind, Format: string(s.format)}
+}
+
+// outputStages are the stages that pack a tree into the build's files:
+// one archive per format and, when the VM was stripped, its debug info in
+// the first format (one is enough).
+func outputStages(o *Options, t *TreeResult, formats []string) ([]*packStage, error) {
+	var out []*packStage
+	for _, format := range formats {
+		f, err := archive.ParseFormat(format)
+		if err != nil {
+			return nil, err
 		}
-		return archive.WriteFile(ctx, filepath.Join(out, name), dir, base, f, opt)
-	})
-	if err != nil {
-		return builtArchive{}, err
+		if o.Target.OS == "windows" && f != archive.Zip {
+			return nil, fmt.Errorf("target %s ships zip archives only, not %s", o.Target.Name, format)
+		}
+		out = append(out, newPackStage(o, "archive", "archive", map[string]any{"tree": t.Key}, t.Dir, o.Release.ArchiveBase(o.Target), f))
 	}
-	return builtArchive{name: name, format: string(f), src: filepath.Join(out, name), kind: kind}, nil
+	// The debug archive: <base>-debug.<format>, top directory <base>-debug/
+	// with the tree's paths below it, so gdb finds the files with
+	// `set debug-file-directory`.
+	if dbg := filepath.Join(t.VMDir, strip.DebugDir); len(out) > 0 && exists(dbg) {
+		out = append(out, newPackStage(o, "archive-debug", "debug-archive", map[string]any{"vm": t.VMKey}, dbg, o.Release.ArchiveBase(o.Target)+"-debug", out[0].format))
+	}
+	return out, nil
+}
+
+func newPackStage(o *Options, stage, kind string, inputs map[string]any, dir, base string, f archive.Format) *packStage {
+	s := &packStage{stage: stage, kind: kind, inputs: inputs, dir: dir, base: base, format: f,
+		opts: archive.Options{SourceDateEpoch: o.Release.SourceDateEpoch, Workers: o.Workers}}
+	if o.Progress != nil {
+		s.opts.Progress = func(done, total int64) { o.Progress("compress "+s.file(), done, total) }
+	}
+	return s
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // archiveStageVersion changes when archive bytes would change.

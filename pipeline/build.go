@@ -1,11 +1,15 @@
 // Package pipeline runs the stages that turn one (release, target) of the
-// matrix into a release tree and archives:
+// matrix into a release tree and its files:
 //
-//	vm (import or translate) → ensurepip wheels → assemble → smoke → archives
+//	vm (import, or translate and lay out) → ensurepip wheels
+//	  → cffi → portable → strip (post-translation, VM in, VM out)
+//	  → assemble → smoke → archives, debug archive → SBOM, provenance, SHA256SUMS
 //
-// Every stage output lives in the content-addressed store under the digest
-// of its inputs, so a rebuild with nothing changed does no work, and the
-// report says which stages were store hits.
+// Each store-backed step is a Stage (stage.go): a name, a key computed
+// from its inputs alone, and a Run into an empty directory. Its output
+// lives in the content-addressed store under that key, so a rebuild with
+// nothing changed does no work, and the report says which stages were
+// store hits.
 package pipeline
 
 import (
@@ -14,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"time"
 
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
@@ -57,14 +60,6 @@ type Options struct {
 	SourceDir string
 }
 
-// Stage is one stage's outcome in the report.
-type Stage struct {
-	Name    string  `json:"name"`
-	Key     string  `json:"key"`
-	Hit     bool    `json:"store_hit"`
-	Seconds float64 `json:"seconds"`
-}
-
 // Artifact is one file written to the output directory.
 type Artifact struct {
 	Name   string `json:"name"`
@@ -75,6 +70,14 @@ type Artifact struct {
 	SHA256 string `json:"sha256"`
 }
 
+// StageReport is one stage's outcome in the report.
+type StageReport struct {
+	Name    string  `json:"name"`
+	Key     string  `json:"key"`
+	Hit     bool    `json:"store_hit"`
+	Seconds float64 `json:"seconds"`
+}
+
 // Report is what a build did.
 type Report struct {
 	Release   string        `json:"release"`
@@ -82,7 +85,7 @@ type Report struct {
 	Tree      string        `json:"tree"`
 	VM        *vm.Metadata  `json:"vm"`
 	Smoke     *smoke.Report `json:"smoke,omitempty"`
-	Stages    []Stage       `json:"stages"`
+	Stages    []StageReport `json:"stages"`
 	Artifacts []Artifact    `json:"artifacts"`
 	// Inputs are the pinned inputs (debs, wheels, archives) the tree was
 	// made from: the provenance's resolved dependencies.
@@ -109,23 +112,6 @@ func (o *Options) log(format string, a ...any) {
 	}
 }
 
-// stage runs one store-backed stage and records it in the report.
-func (rep *Report) stage(ctx context.Context, o *Options, name string, key store.Key, build func(ctx context.Context, dir string) error) (string, error) {
-	start := time.Now()
-	res, err := o.Store.Ensure(ctx, key, func(ctx context.Context, dir string) error {
-		o.log("%-10s building (key %s)", name, key.Short())
-		return build(ctx, dir)
-	})
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
-	}
-	if res.Hit {
-		o.log("%-10s store hit (key %s)", name, key.Short())
-	}
-	rep.Stages = append(rep.Stages, Stage{Name: name, Key: string(key), Hit: res.Hit, Seconds: time.Since(start).Seconds()})
-	return res.Dir, nil
-}
-
 // Run builds the tree and the archives and writes them with SHA256SUMS
 // into o.OutDir. Nothing is written to o.OutDir unless every stage passed.
 func Run(ctx context.Context, o Options) (*Report, error) {
@@ -139,23 +125,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if len(formats) == 0 {
 		formats = o.Matrix.Formats(o.Release, o.Target)
 	}
-	var built []builtArchive
-	for _, f := range formats {
-		a, err := rep.archive(ctx, &o, t, f)
-		if err != nil {
-			return nil, err
-		}
-		built = append(built, a)
+	outputs, err := outputStages(&o, t, formats)
+	if err != nil {
+		return nil, err
 	}
-	// The debug info goes in the first format only: one is enough.
-	if len(formats) > 0 {
-		a, ok, err := rep.debugArchive(ctx, &o, t, formats[0])
+	var built []Artifact
+	for _, s := range outputs {
+		out, err := rep.run(ctx, &o, s)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			built = append(built, a)
-		}
+		built = append(built, s.packed(out))
 	}
 	bom, err := treeSBOM(ctx, &o, t)
 	if err != nil {
@@ -165,11 +145,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("output dir: %w", err)
 	}
 	for _, a := range built {
-		art, err := publishFile(a.src, filepath.Join(o.OutDir, a.name))
+		art, err := publishFile(a.Path, filepath.Join(o.OutDir, a.Name))
 		if err != nil {
 			return nil, err
 		}
-		art.Kind, art.Format = a.kind, a.format
+		art.Kind, art.Format = a.Kind, a.Format
 		rep.Artifacts = append(rep.Artifacts, art)
 	}
 	// Attestations come before SHA256SUMS, so the sums (and the one

@@ -61,95 +61,154 @@ func uniqSorted(in []string) []string {
 	return slices.Compact(out)
 }
 
-// postVMStages runs the selected stages on the VM in vmDir, each a store
-// stage keyed by its input's key and its options.
-func (rep *Report) postVMStages(ctx context.Context, o *Options, vmDir string, vmKey store.Key) (string, store.Key, error) {
+// A vmStep makes a post-translation stage from the VM it reads: VM in,
+// VM out.
+type vmStep func(ctx context.Context, in Output) (Stage, error)
+
+// postVMStages runs the selected steps on the VM in, in PostVM's order,
+// each a stage keyed by its input's key and its options.
+func (rep *Report) postVMStages(ctx context.Context, o *Options, in Output) (Output, error) {
 	rt, _ := o.Release.Target(o.Target.Name)
 	p := o.PostVM.merge(rt)
 	for _, m := range append(append([]string{}, p.CFFIOnly...), p.CFFIWithout...) {
 		if !platforms.IsCFFIModule(m) {
-			return "", "", fmt.Errorf("unknown cffi module %q (known: %s)", m, strings.Join(platforms.CFFIModules, ", "))
+			return Output{}, fmt.Errorf("unknown cffi module %q (known: %s)", m, strings.Join(platforms.CFFIModules, ", "))
 		}
 	}
-	if p.RebuildCFFI {
-		meta, err := vm.ReadMetadata(vmDir)
-		if err != nil {
-			return "", "", err
-		}
-		without := p.CFFIWithout
-		if meta.Origin == "debian" && len(p.CFFIOnly) == 0 {
-			without = append(append([]string{}, without...), debianMissingSources...)
-		}
-		co := cffi.Options{Only: uniqSorted(p.CFFIOnly), Without: uniqSorted(without), Log: o.Log}
-		inputs := map[string]any{
-			"vm": vmKey, "only": co.Only, "without": co.Without, "driver": cffi.DriverDigest(),
-		}
-		if rep.builder != nil {
-			co.Image, inputs["image"] = rep.builder.Root, rep.builder.Key
-			co.TestModules, inputs["test_modules"] = true, true
-		} else {
-			inputs["toolchain"] = cffi.Toolchain(ctx)
-		}
-		key, err := store.NewKey("vm-cffi", cffi.StageVersion, inputs)
-		if err != nil {
-			return "", "", err
-		}
-		in := vmDir
-		if vmDir, err = rep.stage(ctx, o, "cffi", key, func(ctx context.Context, dir string) error {
-			_, err := cffi.Rebuild(ctx, in, dir, co)
-			return err
-		}); err != nil {
-			return "", "", err
-		}
-		vmKey = key
+	steps := []struct {
+		on   bool
+		make vmStep
+	}{
+		{p.RebuildCFFI, func(ctx context.Context, in Output) (Stage, error) { return rep.cffiStage(ctx, o, p, in) }},
+		{p.Portable, rep.portableStage},
+		{p.Strip, newStripStage},
 	}
-	if p.Portable {
-		meta, err := vm.ReadMetadata(vmDir)
+	for _, step := range steps {
+		if !step.on {
+			continue
+		}
+		s, err := step.make(ctx, in)
 		if err != nil {
-			return "", "", err
+			return Output{}, err
 		}
-		root, inputs := "", map[string]any{"vm": vmKey}
-		var only []string
-		if rep.builder != nil {
-			// The image's libraries, whatever the host's arch, and the
-			// set upstream bundles.
-			root, inputs["image"], only = rep.builder.Root, rep.builder.Key, portable.UpstreamBundle
-		} else if meta.Arch != hostArch() {
-			return "", "", fmt.Errorf("--portable bundles this host's libraries: it cannot bundle for %s on %s", meta.Arch, hostArch())
+		if in, err = rep.run(ctx, o, s); err != nil {
+			return Output{}, err
 		}
-		plan, err := portable.DiscoverIn(root, vm.TreeDir(vmDir), portable.DefaultDirs(meta.Triplet), only)
-		if err != nil {
-			return "", "", err
-		}
-		plan.Annotate(ctx, portable.DpkgPackager)
-		inputs["plan"] = plan
-		key, err := store.NewKey("vm-portable", portable.StageVersion, inputs)
-		if err != nil {
-			return "", "", err
-		}
-		in := vmDir
-		if vmDir, err = rep.stage(ctx, o, "portable", key, func(ctx context.Context, dir string) error {
-			return portable.Apply(ctx, in, dir, plan)
-		}); err != nil {
-			return "", "", err
-		}
-		vmKey = key
 	}
-	if p.Strip {
-		key, err := store.NewKey("vm-strip", strip.StageVersion, map[string]any{"vm": vmKey, "binutils": binutilsVersion(ctx)})
-		if err != nil {
-			return "", "", err
-		}
-		in := vmDir
-		if vmDir, err = rep.stage(ctx, o, "strip", key, func(ctx context.Context, dir string) error {
-			_, err := strip.Strip(ctx, in, dir)
-			return err
-		}); err != nil {
-			return "", "", err
-		}
-		vmKey = key
+	return in, nil
+}
+
+// cffiStage rebuilds the VM's cffi stdlib modules: in the builder image
+// the VM was translated in, else with the host's compiler.
+type cffiStage struct {
+	in        Output
+	opts      cffi.Options
+	driver    string // the digest of the driver script that runs the builds
+	builder   *builderImage
+	toolchain []string // the host's compiler and -dev packages, without a builder image
+}
+
+func (rep *Report) cffiStage(ctx context.Context, o *Options, p PostVM, in Output) (Stage, error) {
+	meta, err := vm.ReadMetadata(in.Dir)
+	if err != nil {
+		return nil, err
 	}
-	return vmDir, vmKey, nil
+	without := p.CFFIWithout
+	if meta.Origin == "debian" && len(p.CFFIOnly) == 0 {
+		without = append(append([]string{}, without...), debianMissingSources...)
+	}
+	s := &cffiStage{in: in, opts: cffi.Options{Only: uniqSorted(p.CFFIOnly), Without: uniqSorted(without), Log: o.Log},
+		driver: cffi.DriverDigest(), builder: rep.builder}
+	if s.builder != nil {
+		s.opts.Image, s.opts.TestModules = s.builder.Root, true
+	} else {
+		s.toolchain = cffi.Toolchain(ctx)
+	}
+	return s, nil
+}
+
+func (s *cffiStage) Name() string { return "cffi" }
+
+func (s *cffiStage) Key() (store.Key, error) {
+	inputs := map[string]any{
+		"vm": s.in.Key, "only": s.opts.Only, "without": s.opts.Without, "driver": s.driver,
+	}
+	if s.builder != nil {
+		inputs["image"], inputs["test_modules"] = s.builder.Key, true
+	} else {
+		inputs["toolchain"] = s.toolchain
+	}
+	return store.NewKey("vm-cffi", cffi.StageVersion, inputs)
+}
+
+func (s *cffiStage) Run(ctx context.Context, dir string) error {
+	_, err := cffi.Rebuild(ctx, s.in.Dir, dir, s.opts)
+	return err
+}
+
+// portableStage bundles the libraries the VM links that a target system
+// may lack, as the plan made from the VM says.
+type portableStage struct {
+	in      Output
+	plan    *portable.Plan
+	builder *builderImage
+}
+
+func (rep *Report) portableStage(ctx context.Context, in Output) (Stage, error) {
+	meta, err := vm.ReadMetadata(in.Dir)
+	if err != nil {
+		return nil, err
+	}
+	root := ""
+	var only []string
+	if rep.builder != nil {
+		// The image's libraries, whatever the host's arch, and the
+		// set upstream bundles.
+		root, only = rep.builder.Root, portable.UpstreamBundle
+	} else if meta.Arch != hostArch() {
+		return nil, fmt.Errorf("--portable bundles this host's libraries: it cannot bundle for %s on %s", meta.Arch, hostArch())
+	}
+	plan, err := portable.DiscoverIn(root, vm.TreeDir(in.Dir), portable.DefaultDirs(meta.Triplet), only)
+	if err != nil {
+		return nil, err
+	}
+	plan.Annotate(ctx, portable.DpkgPackager)
+	return &portableStage{in: in, plan: plan, builder: rep.builder}, nil
+}
+
+func (s *portableStage) Name() string { return "portable" }
+
+func (s *portableStage) Key() (store.Key, error) {
+	inputs := map[string]any{"vm": s.in.Key, "plan": s.plan}
+	if s.builder != nil {
+		inputs["image"] = s.builder.Key
+	}
+	return store.NewKey("vm-portable", portable.StageVersion, inputs)
+}
+
+func (s *portableStage) Run(ctx context.Context, dir string) error {
+	return portable.Apply(ctx, s.in.Dir, dir, s.plan)
+}
+
+// stripStage strips the VM's ELF files, keeping the debug info aside.
+type stripStage struct {
+	in       Output
+	binutils string
+}
+
+func newStripStage(ctx context.Context, in Output) (Stage, error) {
+	return &stripStage{in: in, binutils: binutilsVersion(ctx)}, nil
+}
+
+func (s *stripStage) Name() string { return "strip" }
+
+func (s *stripStage) Key() (store.Key, error) {
+	return store.NewKey("vm-strip", strip.StageVersion, map[string]any{"vm": s.in.Key, "binutils": s.binutils})
+}
+
+func (s *stripStage) Run(ctx context.Context, dir string) error {
+	_, err := strip.Strip(ctx, s.in.Dir, dir)
+	return err
 }
 
 // binutilsVersion names the strip in use, for the strip stage's key.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/translator"
 	"github.com/pypyctl/pypyctl/translator/builder"
@@ -23,12 +24,12 @@ type builderImage struct {
 // converts it, with the source's lib-python, lib_pypy and include, into
 // the layout assemble reads. Without a Python 2.7 host this fails at
 // preflight, before anything runs.
-func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, store.Key, error) {
+func (rep *Report) translated(ctx context.Context, o *Options) (Output, error) {
 	// The translator keeps its work in the local store (a registry
 	// store's local cache): its key is only known after planning.
 	local, ok := store.LocalOf(o.Store)
 	if !ok {
-		return "", "", errors.New("translating a VM needs a local store or a registry store with a local cache")
+		return Output{}, errors.New("translating a VM needs a local store or a registry store with a local cache")
 	}
 	r, t := o.Release, o.Target
 	mach := translator.LocalMachine(os.Getenv)
@@ -38,14 +39,14 @@ func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, sto
 	req := translator.Request{Release: r, Target: t, WorkRoot: workRoot, Machine: mach, Sources: sources, SourceDir: o.SourceDir}
 	if _, err := req.UseImage(ctx, builder.Config{Getenv: os.Getenv, Cache: o.Dirs.Cache,
 		Downloads: o.Dirs.Downloads(), Store: local, Log: o.Log}, false); err != nil {
-		return "", "", err
+		return Output{}, err
 	}
 	plan, err := translator.NewPlan(ctx, req)
 	if err != nil {
-		return "", "", err
+		return Output{}, err
 	}
 	if !plan.Ready() {
-		return "", "", &translator.PreflightError{Release: plan.Release, Target: plan.Target, Problems: plan.Preflight}
+		return Output{}, &translator.PreflightError{Release: plan.Release, Target: plan.Target, Problems: plan.Preflight}
 	}
 	if _, ok, err := local.Lookup(store.Key(plan.Key)); err == nil && !ok {
 		o.log("translate  %s for %s is not in the store: translating it now with RPython (about an hour on two cores; `pypyctl translate --target %s --release %s` does this step alone, --dry-run shows its plan)",
@@ -56,9 +57,9 @@ func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, sto
 		LogDir: filepath.Join(o.Dirs.Cache, "logs"), Log: o.Log, ImageRoot: req.ImageRoot,
 	})
 	if err != nil {
-		return "", "", err
+		return Output{}, err
 	}
-	rep.Stages = append(rep.Stages, Stage{Name: "translate", Key: tr.Key, Hit: tr.Hit, Seconds: tr.Seconds})
+	rep.Stages = append(rep.Stages, StageReport{Name: "translate", Key: tr.Key, Hit: tr.Hit, Seconds: tr.Seconds})
 	if req.Image != nil {
 		// The post-translation stages run in the same image: the cffi
 		// modules compile against the headers the VM was built with, and
@@ -67,14 +68,25 @@ func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, sto
 	}
 	srcDir, _, err := sources.Fetch(ctx, &plan.Source)
 	if err != nil {
-		return "", "", err
+		return Output{}, err
 	}
-	key, err := store.NewKey("vm-translate", translator.VMStageVersion, map[string]any{"translation": tr.Key, "source": plan.Source.Digest})
-	if err != nil {
-		return "", "", err
-	}
-	dir, err := rep.stage(ctx, o, "vm", key, func(ctx context.Context, dir string) error {
-		return translator.ToVM(ctx, tr, srcDir, r, t, dir)
-	})
-	return dir, key, err
+	return rep.run(ctx, o, &vmTranslateStage{translation: tr, source: srcDir, sourceDigest: plan.Source.Digest, release: r, target: t})
+}
+
+// vmTranslateStage lays a stored translation and its source out as the VM.
+type vmTranslateStage struct {
+	translation          *translator.Report
+	source, sourceDigest string
+	release              *platforms.Release
+	target               *platforms.Target
+}
+
+func (s *vmTranslateStage) Name() string { return "vm" }
+
+func (s *vmTranslateStage) Key() (store.Key, error) {
+	return store.NewKey("vm-translate", translator.VMStageVersion, map[string]any{"translation": s.translation.Key, "source": s.sourceDigest})
+}
+
+func (s *vmTranslateStage) Run(ctx context.Context, dir string) error {
+	return translator.ToVM(ctx, s.translation, s.source, s.release, s.target, dir)
 }

@@ -56,8 +56,8 @@ type Record struct {
 	// writes one for everything it gathers.
 	Files []pipeline.Artifact `json:"files"`
 	// Stages is the build that made the record (which stages were hits).
-	Stages []pipeline.Stage `json:"stages"`
-	Smoked bool             `json:"smoked"`
+	Stages []pipeline.StageReport `json:"stages"`
+	Smoked bool                   `json:"smoked"`
 	// Inputs are the tree's pinned inputs, for the merge's provenance.
 	Pinned []vm.Input `json:"pinned,omitempty"`
 }

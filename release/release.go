@@ -75,12 +75,12 @@ type TargetReport struct {
 	Target  string `json:"target"`
 	Record  string `json:"record_key"`
 	// RecordHit: the whole target came from the store.
-	RecordHit bool                `json:"record_hit"`
-	Stages    []pipeline.Stage    `json:"stages,omitempty"` // the build run now, if any
-	Files     []pipeline.Artifact `json:"files"`
-	Pinned    []vm.Input          `json:"-"` // the record's pinned inputs, for provenance
-	Size      int64               `json:"size"`
-	Seconds   float64             `json:"seconds"`
+	RecordHit bool                   `json:"record_hit"`
+	Stages    []pipeline.StageReport `json:"stages,omitempty"` // the build run now, if any
+	Files     []pipeline.Artifact    `json:"files"`
+	Pinned    []vm.Input             `json:"-"` // the record's pinned inputs, for provenance
+	Size      int64                  `json:"size"`
+	Seconds   float64                `json:"seconds"`
 }
 
 // StoreHits counts the store hits of this run for the target: the record,
@@ -255,7 +255,7 @@ func buildAll(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf [
 func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []string, i int) error {
 	start := time.Now()
 	in := o.inputs(j)
-	var stages []pipeline.Stage
+	var stages []pipeline.StageReport
 	rec, dir, hit, err := EnsureRecord(ctx, o.Store, in, !o.NoSmoke, func(ctx context.Context, out string) (*pipeline.Report, error) {
 		o.logf("%-28s building", j.Name())
 		run := o.runBuild
@@ -286,7 +286,7 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 	return nil
 }
 
-func targetReport(j Job, key store.Key, rec *Record, hit bool, stages []pipeline.Stage, secs float64) TargetReport {
+func targetReport(j Job, key store.Key, rec *Record, hit bool, stages []pipeline.StageReport, secs float64) TargetReport {
 	t := TargetReport{Release: j.Release.Name, Target: j.Target.Name, Record: string(key), RecordHit: hit, Stages: stages, Files: rec.Files, Pinned: rec.Pinned, Seconds: secs}
 	for _, f := range rec.Files {
 		t.Size += f.Size

@@ -189,7 +189,7 @@ func fakeBuild(calls *int) func(j Job, formats []string) func(ctx context.Contex
 	return func(j Job, formats []string) func(ctx context.Context, out string) (*pipeline.Report, error) {
 		return func(ctx context.Context, out string) (*pipeline.Report, error) {
 			*calls++
-			rep := &pipeline.Report{Release: j.Release.Name, Target: j.Target.Name, Stages: []pipeline.Stage{{Name: "vm", Key: "k"}}}
+			rep := &pipeline.Report{Release: j.Release.Name, Target: j.Target.Name, Stages: []pipeline.StageReport{{Name: "vm", Key: "k"}}}
 			add := func(name, kind, format string) error {
 				data := []byte(name + " contents\n")
 				if err := os.WriteFile(filepath.Join(out, name), data, 0o644); err != nil {
