@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/packaging/archive"
@@ -22,7 +23,7 @@ func hostArch() string { return runtime.GOARCH }
 // format, or the debug info a strip stage kept aside.
 type packStage struct {
 	stage  string         // the store's stage name: archive | archive-debug
-	kind   string         // what the file is in the build's artifacts
+	kind   artifact.Kind  // what the file is in the build's artifacts
 	inputs map[string]any // the keys of what is packed
 	dir    string         // packed as base/… in the archive
 	base   string
@@ -49,8 +50,8 @@ func (s *packStage) Run(ctx context.Context, dir string) error {
 
 // packed is what the stage wrote into its store entry out, as an artifact
 // still to be copied to the output directory.
-func (s *packStage) packed(out Output) Artifact {
-	return Artifact{Name: s.file(), Path: filepath.Join(out.Dir, s.file()), Kind: s.kind, Format: string(s.format)}
+func (s *packStage) packed(out Output) artifact.Artifact {
+	return artifact.Artifact{Name: s.file(), Path: filepath.Join(out.Dir, s.file()), Kind: s.kind, Format: string(s.format)}
 }
 
 // outputStages are the stages that pack a tree into the build's files:
@@ -66,18 +67,18 @@ func outputStages(o *Options, t *TreeResult, formats []string) ([]*packStage, er
 		if o.Target.OS == "windows" && f != archive.Zip {
 			return nil, fmt.Errorf("target %s ships zip archives only, not %s", o.Target.Name, format)
 		}
-		out = append(out, newPackStage(o, "archive", "archive", map[string]any{"tree": t.Key}, t.Dir, o.Release.ArchiveBase(o.Target), f))
+		out = append(out, newPackStage(o, "archive", artifact.KindArchive, map[string]any{"tree": t.Key}, t.Dir, o.Release.ArchiveBase(o.Target), f))
 	}
 	// The debug archive: <base>-debug.<format>, top directory <base>-debug/
 	// with the tree's paths below it, so gdb finds the files with
 	// `set debug-file-directory`.
 	if dbg := filepath.Join(t.VMDir, strip.DebugDir); len(out) > 0 && exists(dbg) {
-		out = append(out, newPackStage(o, "archive-debug", "debug-archive", map[string]any{"vm": t.VMKey}, dbg, o.Release.ArchiveBase(o.Target)+"-debug", out[0].format))
+		out = append(out, newPackStage(o, "archive-debug", artifact.KindDebugArchive, map[string]any{"vm": t.VMKey}, dbg, o.Release.ArchiveBase(o.Target)+"-debug", out[0].format))
 	}
 	return out, nil
 }
 
-func newPackStage(o *Options, stage, kind string, inputs map[string]any, dir, base string, f archive.Format) *packStage {
+func newPackStage(o *Options, stage string, kind artifact.Kind, inputs map[string]any, dir, base string, f archive.Format) *packStage {
 	s := &packStage{stage: stage, kind: kind, inputs: inputs, dir: dir, base: base, format: f,
 		opts: archive.Options{SourceDateEpoch: o.Release.SourceDateEpoch, Workers: o.Workers}}
 	if o.Progress != nil {
@@ -95,31 +96,31 @@ func exists(path string) bool {
 const archiveStageVersion = 2
 
 // publishFile copies a store file to dst atomically and describes it.
-func publishFile(src, dst string) (Artifact, error) {
+func publishFile(src, dst string) (artifact.Artifact, error) {
 	in, err := os.Open(src)
 	if err != nil {
-		return Artifact{}, err
+		return artifact.Artifact{}, err
 	}
 	defer in.Close()
 	if err := fsutil.WriteAtomic(dst, 0o644, func(w io.Writer) error {
 		_, err := io.Copy(w, in)
 		return err
 	}); err != nil {
-		return Artifact{}, err
+		return artifact.Artifact{}, err
 	}
-	return Describe(dst, "")
+	return artifact.Describe(dst, "")
 }
 
 // UpdateSHA256SUMS merges the artifacts' digests into dir/SHA256SUMS (the
 // `sha256sum` format, sorted by name), keeping entries of other builds
 // that share the directory, and returns the SHA256SUMS artifact.
-func UpdateSHA256SUMS(dir string, arts []Artifact) (Artifact, error) {
+func UpdateSHA256SUMS(dir string, arts artifact.List) (artifact.Artifact, error) {
 	path := filepath.Join(dir, sums.Name)
 	// A SHA256SUMS that does not parse is an error, not half-kept: it is
 	// what verify and publish trust.
 	all, err := sums.ReadFile(path)
 	if err != nil {
-		return Artifact{}, fmt.Errorf("merge into %w", err)
+		return artifact.Artifact{}, fmt.Errorf("merge into %w", err)
 	}
 	for name := range all {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
@@ -130,11 +131,7 @@ func UpdateSHA256SUMS(dir string, arts []Artifact) (Artifact, error) {
 		all[a.Name] = a.SHA256
 	}
 	if err := fsutil.WriteFileAtomic(path, all.Bytes(), 0o644); err != nil {
-		return Artifact{}, err
+		return artifact.Artifact{}, err
 	}
-	sum, size, err := fsutil.SHA256File(path)
-	if err != nil {
-		return Artifact{}, err
-	}
-	return Artifact{Name: sums.Name, Path: path, Kind: "checksums", Size: size, SHA256: sum}, nil
+	return artifact.Describe(path, artifact.KindChecksums)
 }

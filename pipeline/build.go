@@ -9,7 +9,7 @@
 // from its inputs alone, and a Run into an empty directory. Its output
 // lives in the content-addressed store under that key, so a rebuild with
 // nothing changed does no work, and the report says which stages were
-// store hits.
+// store hits. The files written are an artifact.List.
 package pipeline
 
 import (
@@ -17,8 +17,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/platforms"
@@ -60,16 +60,6 @@ type Options struct {
 	SourceDir string
 }
 
-// Artifact is one file written to the output directory.
-type Artifact struct {
-	Name   string `json:"name"`
-	Path   string `json:"path"`
-	Kind   string `json:"kind"` // archive | debug-archive | sbom | provenance | checksums | signature
-	Format string `json:"format,omitempty"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-}
-
 // StageReport is one stage's outcome in the report.
 type StageReport struct {
 	Name    string  `json:"name"`
@@ -86,7 +76,7 @@ type Report struct {
 	VM        *vm.Metadata  `json:"vm"`
 	Smoke     *smoke.Report `json:"smoke,omitempty"`
 	Stages    []StageReport `json:"stages"`
-	Artifacts []Artifact    `json:"artifacts"`
+	Artifacts artifact.List `json:"artifacts"`
 	// Inputs are the pinned inputs (debs, wheels, archives) the tree was
 	// made from: the provenance's resolved dependencies.
 	Inputs []vm.Input `json:"inputs,omitempty"`
@@ -129,7 +119,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var built []Artifact
+	var built artifact.List
 	for _, s := range outputs {
 		out, err := rep.run(ctx, &o, s)
 		if err != nil {
@@ -149,7 +139,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		art.Kind, art.Format = a.Kind, a.Format
+		art.Kind, art.Format, art.Target = a.Kind, a.Format, o.Target.Name
 		rep.Artifacts = append(rep.Artifacts, art)
 	}
 	// Attestations come before SHA256SUMS, so the sums (and the one
@@ -158,10 +148,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := fsutil.WriteFileAtomic(sbomPath, bom, 0o644); err != nil {
 		return nil, fmt.Errorf("SBOM: %w", err)
 	}
-	art, err := Describe(sbomPath, "sbom")
+	art, err := artifact.Describe(sbomPath, artifact.KindSBOM)
 	if err != nil {
 		return nil, err
 	}
+	art.Target = o.Target.Name
 	rep.Artifacts = append(rep.Artifacts, art)
 	if o.Signer != nil {
 		art, err := writeProvenance(ctx, &o, t, rep.Artifacts)
@@ -175,6 +166,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Artifacts = append(rep.Artifacts, sums)
-	sort.SliceStable(rep.Artifacts, func(i, j int) bool { return rep.Artifacts[i].Name < rep.Artifacts[j].Name })
+	rep.Artifacts.SortByName()
 	return rep, nil
 }

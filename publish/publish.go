@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/platforms"
@@ -67,11 +68,11 @@ type ReleaseReport struct {
 
 // FileReport is one file in a release directory.
 type FileReport struct {
-	Name   string `json:"name"`
-	Kind   string `json:"kind"` // archive | signature | sbom | provenance | checksums | other
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-	URL    string `json:"url,omitempty"`
+	Name   string        `json:"name"`
+	Kind   artifact.Kind `json:"kind"` // archive, wheel, source, debug, signature, sbom, provenance, other
+	Size   int64         `json:"size"`
+	SHA256 string        `json:"sha256"`
+	URL    string        `json:"url,omitempty"`
 	// Copied is false when DEST already held the same bytes.
 	Copied bool `json:"copied"`
 }
@@ -259,10 +260,23 @@ func asNightly(r *Release) {
 }
 
 type planned struct {
-	name, src, kind string
-	archive         *ReleaseFile
-	sum             string
-	size            int64
+	name, src string
+	kind      artifact.Kind
+	archive   *ReleaseFile
+	sum       string
+	size      int64
+}
+
+// reportDebug is what publish's report has always called a debug archive
+// (a build's artifacts say artifact.KindDebugArchive); the report keeps it.
+const reportDebug artifact.Kind = "debug"
+
+// reportKind is how the report names a planned file's kind.
+func reportKind(k artifact.Kind) artifact.Kind {
+	if k == artifact.KindDebugArchive {
+		return reportDebug
+	}
+	return k
 }
 
 func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest, base string, distSums sums.Sums, distFiles []string, logf func(string, ...any)) (ReleaseReport, index.Version, []string, error) {
@@ -302,28 +316,28 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 			}
 		}
 		isArchive[f.Filename] = true
-		plan = append(plan, planned{name: f.Filename, src: filepath.Join(dist, f.Filename), kind: "archive", archive: f})
+		plan = append(plan, planned{name: f.Filename, src: filepath.Join(dist, f.Filename), kind: artifact.KindArchive, archive: f})
 	}
 	for _, w := range r.Wheels {
 		if !present[w] || !strings.HasSuffix(w, ".whl") || strings.ContainsAny(w, "/\\") {
 			return rr, v, nil, fmt.Errorf("release %s lists wheel %s, which is not a .whl in %s", r.Name, w, dist)
 		}
 		isArchive[w] = true
-		plan = append(plan, planned{name: w, src: filepath.Join(dist, w), kind: "wheel"})
+		plan = append(plan, planned{name: w, src: filepath.Join(dist, w), kind: artifact.KindWheel})
 	}
 	for _, src := range r.Sources {
 		if !present[src] || !strings.HasPrefix(src, r.Name+"-src.") || strings.ContainsAny(src, "/\\") {
 			return rr, v, nil, fmt.Errorf("release %s lists source archive %s, which is not a %s-src.* file in %s", r.Name, src, r.Name, dist)
 		}
 		isArchive[src] = true
-		plan = append(plan, planned{name: src, src: filepath.Join(dist, src), kind: "source"})
+		plan = append(plan, planned{name: src, src: filepath.Join(dist, src), kind: artifact.KindSource})
 	}
 	for _, d := range r.Debug {
 		if !present[d] || !strings.HasPrefix(d, r.Name+"-") || !strings.Contains(d, "-debug.") || strings.ContainsAny(d, "/\\") {
 			return rr, v, nil, fmt.Errorf("release %s lists debug archive %s, which is not a %s-…-debug.* file in %s", r.Name, d, r.Name, dist)
 		}
 		isArchive[d] = true
-		plan = append(plan, planned{name: d, src: filepath.Join(dist, d), kind: "debug"})
+		plan = append(plan, planned{name: d, src: filepath.Join(dist, d), kind: artifact.KindDebugArchive})
 	}
 	// Sidecars: a listed archive's own (<archive>.sig, .sigstore.json, …)
 	// and release-wide files named after the release (SBOMs, provenance).
@@ -357,7 +371,7 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 			continue
 		}
 		if own {
-			plan = append(plan, planned{name: n, src: filepath.Join(dist, n), kind: kindOf(n)})
+			plan = append(plan, planned{name: n, src: filepath.Join(dist, n), kind: artifact.SidecarKind(n)})
 		}
 	}
 	for _, p := range plan {
@@ -390,7 +404,7 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		if err != nil {
 			return rr, v, nil, err
 		}
-		fr := FileReport{Name: p.name, Kind: p.kind, Size: p.size, SHA256: p.sum, Copied: copied}
+		fr := FileReport{Name: p.name, Kind: reportKind(p.kind), Size: p.size, SHA256: p.sum, Copied: copied}
 		if p.archive != nil {
 			// Relative without a base: resolved against versions.json.
 			fr.URL = url.PathEscape(r.Name) + "/" + url.PathEscape(p.name)
@@ -409,7 +423,7 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 	}
 	v = index.Version{PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion, Stable: r.Stable, Date: r.Date}
 	for _, fr := range rr.Files {
-		if fr.Kind != "archive" {
+		if fr.Kind != artifact.KindArchive {
 			continue
 		}
 		for _, f := range r.Files {
@@ -427,18 +441,6 @@ func fileNames(fs []ReleaseFile) []string {
 		out[i] = f.Filename
 	}
 	return out
-}
-
-func kindOf(name string) string {
-	switch {
-	case strings.HasSuffix(name, ".sig"), strings.HasSuffix(name, ".sigstore.json"), strings.HasSuffix(name, ".asc"), strings.HasSuffix(name, ".pem"):
-		return "signature"
-	case strings.HasSuffix(name, ".cdx.json"), strings.HasSuffix(name, ".spdx.json"):
-		return "sbom"
-	case strings.HasSuffix(name, ".intoto.jsonl"):
-		return "provenance"
-	}
-	return "other"
 }
 
 // listFiles lists the regular, non-hidden files of dir.
@@ -502,7 +504,7 @@ func writeReleaseSums(dist, relDir string, plan []planned, distSums sums.Sums) (
 		return "", err
 	}
 	for _, p := range plan {
-		if _, listed := distSums[p.name]; p.kind != "archive" && !listed {
+		if _, listed := distSums[p.name]; p.kind != artifact.KindArchive && !listed {
 			continue
 		}
 		if old, ok := rel[p.name]; ok && old != p.sum {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/pipeline"
@@ -54,7 +55,7 @@ type Record struct {
 	Inputs RecordInputs `json:"inputs"`
 	// Files are the outputs, by name, without SHA256SUMS: the release
 	// writes one for everything it gathers.
-	Files []pipeline.Artifact `json:"files"`
+	Files artifact.List `json:"files"`
 	// Stages is the build that made the record (which stages were hits).
 	Stages []pipeline.StageReport `json:"stages"`
 	Smoked bool                   `json:"smoked"`
@@ -67,7 +68,7 @@ type Record struct {
 func writeRecord(dir string, in RecordInputs, rep *pipeline.Report, smoked bool) (*Record, error) {
 	rec := &Record{Inputs: in, Stages: rep.Stages, Smoked: smoked, Pinned: rep.Inputs}
 	for _, a := range rep.Artifacts {
-		if a.Kind == "checksums" || a.Name == sums.Name {
+		if a.Kind == artifact.KindChecksums || a.Name == sums.Name {
 			if err := os.Remove(filepath.Join(dir, a.Name)); err != nil && !os.IsNotExist(err) {
 				return nil, err
 			}
@@ -93,7 +94,7 @@ func writeRecord(dir string, in RecordInputs, rep *pipeline.Report, smoked bool)
 			}
 		}
 	}
-	sort.Slice(rec.Files, func(i, j int) bool { return rec.Files[i].Name < rec.Files[j].Name })
+	rec.Files.SortByName()
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return nil, err
@@ -178,26 +179,16 @@ func PutRecord(ctx context.Context, st store.Store, in RecordInputs, rep *pipeli
 		return false, err
 	}
 	res, err := st.Ensure(ctx, key, func(ctx context.Context, dir string) error {
-		for _, a := range rep.Artifacts {
-			if a.Kind == "checksums" || a.Kind == "signature" || a.Kind == "provenance" {
-				continue
-			}
+		// What a target's build makes; the merge writes SHA256SUMS,
+		// provenance and signatures over everything it gathers.
+		kept := rep.Artifacts.OfKind(artifact.KindArchive, artifact.KindDebugArchive, artifact.KindSBOM)
+		for _, a := range kept {
 			if err := copyFile(a.Path, filepath.Join(dir, a.Name), a.SHA256); err != nil {
 				return err
 			}
 		}
-		_, err := writeRecord(dir, in, &pipeline.Report{Stages: rep.Stages, Artifacts: onlyRecorded(rep.Artifacts), Inputs: rep.Inputs}, smoked)
+		_, err := writeRecord(dir, in, &pipeline.Report{Stages: rep.Stages, Artifacts: kept, Inputs: rep.Inputs}, smoked)
 		return err
 	})
 	return res.Hit, err
-}
-
-func onlyRecorded(arts []pipeline.Artifact) []pipeline.Artifact {
-	var out []pipeline.Artifact
-	for _, a := range arts {
-		if a.Kind == "archive" || a.Kind == "debug-archive" || a.Kind == "sbom" {
-			out = append(out, a)
-		}
-	}
-	return out
 }

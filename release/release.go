@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/pipeline"
@@ -77,7 +77,7 @@ type TargetReport struct {
 	// RecordHit: the whole target came from the store.
 	RecordHit bool                   `json:"record_hit"`
 	Stages    []pipeline.StageReport `json:"stages,omitempty"` // the build run now, if any
-	Files     []pipeline.Artifact    `json:"files"`
+	Files     artifact.List          `json:"files"`
 	Pinned    []vm.Input             `json:"-"` // the record's pinned inputs, for provenance
 	Size      int64                  `json:"size"`
 	Seconds   float64                `json:"seconds"`
@@ -287,11 +287,8 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 }
 
 func targetReport(j Job, key store.Key, rec *Record, hit bool, stages []pipeline.StageReport, secs float64) TargetReport {
-	t := TargetReport{Release: j.Release.Name, Target: j.Target.Name, Record: string(key), RecordHit: hit, Stages: stages, Files: rec.Files, Pinned: rec.Pinned, Seconds: secs}
-	for _, f := range rec.Files {
-		t.Size += f.Size
-	}
-	return t
+	return TargetReport{Release: j.Release.Name, Target: j.Target.Name, Record: string(key), RecordHit: hit, Stages: stages,
+		Files: rec.Files, Pinned: rec.Pinned, Size: rec.Files.Size(), Seconds: secs}
 }
 
 // stage copies every record's files into dist, under nightly names when
@@ -302,7 +299,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 	}
 	rels := map[string]*publish.Release{}
 	var order []string
-	var arts []pipeline.Artifact
+	var arts artifact.List
 	for i, j := range jobs {
 		name := j.Release.Name
 		if o.Nightly != nil {
@@ -314,7 +311,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			rels[name] = rel
 			order = append(order, name)
 		}
-		var subjects []pipeline.Artifact
+		var subjects artifact.List
 		for _, f := range rep.Targets[i].Files {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -322,19 +319,17 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			out := f
 			out.Name = fileName(o, j, f.Name)
 			out.Path = filepath.Join(dist, out.Name)
+			out.Target = j.Target.Name // records do not write it
 			if err := copyFile(filepath.Join(dirsOf[i], f.Name), out.Path, f.SHA256); err != nil {
 				return err
 			}
 			arts = append(arts, out)
 			subjects = append(subjects, out)
-			if f.Kind == "debug-archive" {
-				rel.Debug = append(rel.Debug, out.Name)
-			}
-			if f.Kind == "archive" {
-				rel.Files = append(rel.Files, publish.ReleaseFile{Target: j.Target.Name, Filename: out.Name, Format: f.Format,
-					Arch: j.Target.VersionsJSON.Arch, Platform: j.Target.VersionsJSON.Platform, SHA256: f.SHA256})
-			}
 		}
+		for _, a := range subjects.OfKind(artifact.KindDebugArchive) {
+			rel.Debug = append(rel.Debug, a.Name)
+		}
+		rel.Files = append(rel.Files, publish.ArchiveFiles(j.Target, subjects)...)
 		// The merge holds the key, so it writes each target's signed
 		// provenance over what it publishes (builders need no key).
 		if o.Signer != nil {
@@ -356,7 +351,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			return err
 		}
 		for _, w := range ws {
-			a, err := pipeline.Describe(w.Path, "wheel")
+			a, err := artifact.Describe(w.Path, artifact.KindWheel)
 			if err != nil {
 				return err
 			}
@@ -369,7 +364,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			return err
 		}
 		for _, sa := range srcs {
-			a, err := pipeline.Describe(sa.Path, "source")
+			a, err := artifact.Describe(sa.Path, artifact.KindSource)
 			if err != nil {
 				return err
 			}
@@ -391,20 +386,14 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			return err
 		}
 	}
-	sort.Slice(arts, func(i, j int) bool { return arts[i].Name < arts[j].Name })
+	arts.SortByName()
 	sums, err := pipeline.UpdateSHA256SUMS(dist, arts)
 	if err != nil {
 		return err
 	}
 	if o.Signer != nil {
-		paths := []string{}
-		for _, a := range arts {
-			if a.Kind != "provenance" {
-				paths = append(paths, a.Path)
-			}
-		}
-		paths = append(paths, sums.Path)
-		if _, err := trust.SignFiles(ctx, o.Signer, paths); err != nil {
+		// The provenance is a signed envelope already.
+		if _, err := trust.SignFiles(ctx, o.Signer, append(arts, sums).Signable().Paths()); err != nil {
 			return err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/platforms"
@@ -190,13 +191,13 @@ func fakeBuild(calls *int) func(j Job, formats []string) func(ctx context.Contex
 		return func(ctx context.Context, out string) (*pipeline.Report, error) {
 			*calls++
 			rep := &pipeline.Report{Release: j.Release.Name, Target: j.Target.Name, Stages: []pipeline.StageReport{{Name: "vm", Key: "k"}}}
-			add := func(name, kind, format string) error {
+			add := func(name string, kind artifact.Kind, format string) error {
 				data := []byte(name + " contents\n")
 				if err := os.WriteFile(filepath.Join(out, name), data, 0o644); err != nil {
 					return err
 				}
 				sum := sha256.Sum256(data)
-				rep.Artifacts = append(rep.Artifacts, pipeline.Artifact{Name: name, Path: filepath.Join(out, name), Kind: kind, Format: format, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+				rep.Artifacts = append(rep.Artifacts, artifact.Artifact{Name: name, Path: filepath.Join(out, name), Kind: kind, Format: format, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
 				return nil
 			}
 			for _, f := range formats {

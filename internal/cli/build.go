@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/platforms"
@@ -127,8 +128,8 @@ in .debug files with gnu-debuglinks.`,
 					fmt.Fprintf(tw, "  %s\t%s\t  sha256:%s\t\n", art.Path, fsutil.HumanSize(art.Size), art.SHA256)
 				}
 				tw.Flush()
-				for _, art := range rep.Artifacts {
-					if art.Kind == "archive" && strings.HasPrefix(art.Format, "tar") {
+				for _, art := range rep.Artifacts.OfKind(artifact.KindArchive) {
+					if strings.HasPrefix(art.Format, "tar") {
 						base := strings.TrimSuffix(art.Name, "."+art.Format)
 						fmt.Fprintf(w, "run it:\n  tar xf %s && ./%s/bin/pypy3 -c 'import sys; print(sys.version)'\n", art.Path, base)
 						break
@@ -160,24 +161,17 @@ in .debug files with gnu-debuglinks.`,
 // signArtifacts signs what the build wrote, SHA256SUMS included, so one
 // signature covers the whole output; signing never rewrites an artifact.
 func signArtifacts(ctx context.Context, signer *keys.Signer, rep *pipeline.Report) error {
-	var paths []string
-	for _, art := range rep.Artifacts {
-		// The provenance is a signed envelope already.
-		if art.Kind != "provenance" {
-			paths = append(paths, art.Path)
-		}
-	}
-	signed, err := trust.SignFiles(ctx, signer, paths)
+	signed, err := trust.SignFiles(ctx, signer, rep.Artifacts.Signable().Paths())
 	if err != nil {
 		return err
 	}
 	for _, s := range signed {
 		for _, p := range []string{s.Signature, s.Bundle} {
-			sum, size, err := fsutil.SHA256File(p)
+			a, err := artifact.Describe(p, artifact.KindSignature)
 			if err != nil {
 				return err
 			}
-			rep.Artifacts = append(rep.Artifacts, pipeline.Artifact{Name: filepath.Base(p), Path: p, Kind: "signature", Size: size, SHA256: sum})
+			rep.Artifacts = append(rep.Artifacts, a)
 		}
 	}
 	return nil
@@ -186,13 +180,8 @@ func signArtifacts(ctx context.Context, signer *keys.Signer, rep *pipeline.Repor
 // writeReleaseMeta records the release and this target's archives in
 // DIST/<release>.release.json, which `pypyctl publish` reads.
 func writeReleaseMeta(dir string, r *platforms.Release, t *platforms.Target, rep *pipeline.Report) error {
-	rel := publish.Release{Schema: 1, Name: r.Name, PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion, Date: r.Date, Stable: r.Stable}
-	for _, art := range rep.Artifacts {
-		if art.Kind == "archive" {
-			rel.Files = append(rel.Files, publish.ReleaseFile{Target: t.Name, Filename: art.Name, Format: art.Format,
-				Arch: t.VersionsJSON.Arch, Platform: t.VersionsJSON.Platform, SHA256: art.SHA256})
-		}
-	}
+	rel := publish.Release{Schema: 1, Name: r.Name, PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion, Date: r.Date, Stable: r.Stable,
+		Files: publish.ArchiveFiles(t, rep.Artifacts)}
 	return publish.WriteRelease(dir, rel)
 }
 
