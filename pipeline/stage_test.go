@@ -47,10 +47,10 @@ func TestStageKeys(t *testing.T) {
 		stage Stage
 		want  string
 	}{
-		{"vm-debian", &vmDebianStage{packages: vmPkgs, release: r, target: tg}, string(vmOut.Key)},
+		{"vm-debian", &vmDebianStage{vmFor: vmFor{r, tg}, packages: vmPkgs}, string(vmOut.Key)},
 		{"ensurepip", &ensurepipStage{packages: wheelPkgs, wheels: r.Ensurepip}, string(wheelKey)},
 		{"ensurepip without pins", &ensurepipStage{}, "f51389aaf6ebbc420e685b22497e2692d33387cd5d4fbf6bf8bc506de05cea8b"},
-		{"vm-upstream", &vmUpstreamStage{archive: "x.tar.bz2", sha256: h("e"), release: r, target: tg}, "cce15b48df75839147d33ded0aff17982b563592ea5d654400c1add5ffecb95a"},
+		{"vm-upstream", &vmUpstreamStage{vmFor: vmFor{r, tg}, archive: "x.tar.bz2", sha256: h("e")}, "cce15b48df75839147d33ded0aff17982b563592ea5d654400c1add5ffecb95a"},
 		{"vm-translate", &vmTranslateStage{translation: &translator.Report{Key: h("f")}, sourceDigest: "git-tree:" + strings.Repeat("1", 40)},
 			"f0bd831f722b156c6e009a7cb38a563a42e140376ac302568416a264bca8d12c"},
 		{"cffi on the host", &cffiStage{in: vmOut, opts: cffi.Options{Only: []string{}, Without: []string{"_blake2", "_sha3", "_ssl"}}, driver: h("2"),

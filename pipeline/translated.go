@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/translator"
 	"github.com/pypyctl/pypyctl/translator/builder"
@@ -70,18 +69,15 @@ func (rep *Report) translated(ctx context.Context, o *Options) (Output, error) {
 	if err != nil {
 		return Output{}, err
 	}
-	return rep.run(ctx, o, &vmTranslateStage{translation: tr, source: srcDir, sourceDigest: plan.Source.Digest, release: r, target: t})
+	return rep.run(ctx, o, &vmTranslateStage{vmFor: vmFor{r, t}, translation: tr, source: srcDir, sourceDigest: plan.Source.Digest})
 }
 
 // vmTranslateStage lays a stored translation and its source out as the VM.
 type vmTranslateStage struct {
+	vmFor
 	translation          *translator.Report
 	source, sourceDigest string
-	release              *platforms.Release
-	target               *platforms.Target
 }
-
-func (s *vmTranslateStage) Name() string { return "vm" }
 
 func (s *vmTranslateStage) Key() (store.Key, error) {
 	return store.NewKey("vm-translate", translator.VMStageVersion, map[string]any{"translation": s.translation.Key, "source": s.sourceDigest})

@@ -27,7 +27,7 @@ func (rep *Report) importDebian(ctx context.Context, o *Options) (vmOut, wheelOu
 	if err != nil {
 		return Output{}, Output{}, err
 	}
-	vs := &vmDebianStage{release: r, target: t}
+	vs := &vmDebianStage{vmFor: vmFor{r, t}}
 	ws := &ensurepipStage{wheels: r.Ensurepip}
 	for i, p := range pins {
 		pkg := debian.Package{Pin: p, Path: paths[i]}
@@ -46,21 +46,31 @@ func (rep *Report) importDebian(ctx context.Context, o *Options) (vmOut, wheelOu
 	return vmOut, wheelOut, nil
 }
 
-// vmDebianStage imports the VM from Debian's pypy3 packages.
-type vmDebianStage struct {
-	packages []debian.Package
-	release  *platforms.Release
-	target   *platforms.Target
+// vmFor is what the import stages share: the release and target the VM
+// is for, named in their keys.
+type vmFor struct {
+	release *platforms.Release
+	target  *platforms.Target
 }
 
-func (s *vmDebianStage) Name() string { return "vm" }
+func (vmFor) Name() string { return "vm" }
+
+// key is an import's key: its own inputs plus the target's triplet and
+// arch and the release's versions.
+func (v vmFor) key(stage string, version int, inputs map[string]any) (store.Key, error) {
+	inputs["triplet"], inputs["arch"] = v.target.Triplet, v.target.Arch
+	inputs["pypy"], inputs["python"] = v.release.PyPyVersion, v.release.PythonVersion
+	return store.NewKey(stage, version, inputs)
+}
+
+// vmDebianStage imports the VM from Debian's pypy3 packages.
+type vmDebianStage struct {
+	vmFor
+	packages []debian.Package
+}
 
 func (s *vmDebianStage) Key() (store.Key, error) {
-	r, t := s.release, s.target
-	return store.NewKey("vm-debian", debian.StageVersion, map[string]any{
-		"packages": pinsOf(s.packages), "triplet": t.Triplet, "arch": t.Arch,
-		"pypy": r.PyPyVersion, "python": r.PythonVersion,
-	})
+	return s.key("vm-debian", debian.StageVersion, map[string]any{"packages": pinsOf(s.packages)})
 }
 
 func (s *vmDebianStage) Run(ctx context.Context, dir string) error {
@@ -129,24 +139,17 @@ func (rep *Report) importUpstream(ctx context.Context, o *Options, path, sha str
 	if sha == "" {
 		return Output{}, fmt.Errorf("--vm-archive %s: no sha256 pin (pass --vm-archive-sha256, or pin it in the matrix as the target's upstream input)", path)
 	}
-	return rep.run(ctx, o, &vmUpstreamStage{archive: path, sha256: sha, release: o.Release, target: o.Target})
+	return rep.run(ctx, o, &vmUpstreamStage{vmFor: vmFor{o.Release, o.Target}, archive: path, sha256: sha})
 }
 
 // vmUpstreamStage imports the VM from an upstream-layout archive.
 type vmUpstreamStage struct {
+	vmFor
 	archive, sha256 string
-	release         *platforms.Release
-	target          *platforms.Target
 }
 
-func (s *vmUpstreamStage) Name() string { return "vm" }
-
 func (s *vmUpstreamStage) Key() (store.Key, error) {
-	r, t := s.release, s.target
-	return store.NewKey("vm-upstream", upstream.StageVersion, map[string]any{
-		"archive": s.sha256, "triplet": t.Triplet, "arch": t.Arch,
-		"pypy": r.PyPyVersion, "python": r.PythonVersion,
-	})
+	return s.key("vm-upstream", upstream.StageVersion, map[string]any{"archive": s.sha256})
 }
 
 func (s *vmUpstreamStage) Run(ctx context.Context, dir string) error {
