@@ -9,7 +9,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -77,26 +76,10 @@ func Place(stdlib string, wheelPaths []string) error {
 		return fmt.Errorf("ensurepip: %w", err)
 	}
 	for _, p := range wheelPaths {
-		if err := copyFile(p, filepath.Join(dst, filepath.Base(p))); err != nil {
+		// In place: the tree is a stage's output, renamed into place whole.
+		if _, _, err := fsutil.CopyHashed(p, filepath.Join(dst, filepath.Base(p)), fsutil.CopyOptions{Perm: 0o644, InPlace: true}); err != nil {
 			return fmt.Errorf("ensurepip: %w", err)
 		}
 	}
 	return nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

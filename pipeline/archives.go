@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -97,18 +96,11 @@ const archiveStageVersion = 2
 
 // publishFile copies a store file to dst atomically and describes it.
 func publishFile(src, dst string) (artifact.Artifact, error) {
-	in, err := os.Open(src)
+	sum, size, err := fsutil.CopyHashed(src, dst, fsutil.CopyOptions{Perm: 0o644})
 	if err != nil {
 		return artifact.Artifact{}, err
 	}
-	defer in.Close()
-	if err := fsutil.WriteAtomic(dst, 0o644, func(w io.Writer) error {
-		_, err := io.Copy(w, in)
-		return err
-	}); err != nil {
-		return artifact.Artifact{}, err
-	}
-	return artifact.Describe(dst, "")
+	return artifact.Artifact{Name: filepath.Base(dst), Path: dst, Size: size, SHA256: sum}, nil
 }
 
 // UpdateSHA256SUMS merges the artifacts' digests into dir/SHA256SUMS (the

@@ -80,7 +80,7 @@ func (rep *Report) postVMStages(ctx context.Context, o *Options, in Output) (Out
 		make vmStep
 	}{
 		{p.RebuildCFFI, func(ctx context.Context, in Output) (Stage, error) { return rep.cffiStage(ctx, o, p, in) }},
-		{p.Portable, rep.portableStage},
+		{p.Portable, func(ctx context.Context, in Output) (Stage, error) { return rep.portableStage(ctx, o, in) }},
 		{p.Strip, newStripStage},
 	}
 	for _, step := range steps {
@@ -154,7 +154,7 @@ type portableStage struct {
 	builder *builderImage
 }
 
-func (rep *Report) portableStage(ctx context.Context, in Output) (Stage, error) {
+func (rep *Report) portableStage(ctx context.Context, o *Options, in Output) (Stage, error) {
 	meta, err := vm.ReadMetadata(in.Dir)
 	if err != nil {
 		return nil, err
@@ -163,14 +163,17 @@ func (rep *Report) portableStage(ctx context.Context, in Output) (Stage, error) 
 	var only []string
 	if rep.builder != nil {
 		// The image's libraries, whatever the host's arch, and the
-		// set upstream bundles.
-		root, only = rep.builder.Root, portable.UpstreamBundle
+		// set the release's make_portable.py bundles.
+		root, only = rep.builder.Root, rep.builder.Bundle
 	} else if meta.Arch != hostArch() {
 		return nil, fmt.Errorf("--portable bundles this host's libraries: it cannot bundle for %s on %s", meta.Arch, hostArch())
 	}
 	plan, err := portable.DiscoverIn(root, vm.TreeDir(in.Dir), portable.DefaultDirs(meta.Triplet), only)
 	if err != nil {
 		return nil, err
+	}
+	if o.Release.Major() == "2" {
+		plan.Python2TclTk()
 	}
 	plan.Annotate(ctx, portable.DpkgPackager)
 	return &portableStage{in: in, plan: plan, builder: rep.builder}, nil

@@ -3,18 +3,23 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/translator"
 	"github.com/pypyctl/pypyctl/translator/builder"
+	"github.com/pypyctl/pypyctl/vm/portable"
 )
 
 // builderImage is the image a VM was translated in.
 type builderImage struct {
 	Root string    // its root file system
 	Key  store.Key // its identity, for the keys of stages run in it
+	// Bundle is what the release's own make_portable.py bundles: the
+	// portable stage bundles the same from the image.
+	Bundle []string
 }
 
 // translatedStage gets the VM of a `vm: translate` release: the
@@ -59,15 +64,19 @@ func (rep *Report) translated(ctx context.Context, o *Options) (Output, error) {
 		return Output{}, err
 	}
 	rep.Stages = append(rep.Stages, StageReport{Name: "translate", Key: tr.Key, Hit: tr.Hit, Seconds: tr.Seconds})
+	srcDir, _, err := sources.Fetch(ctx, &plan.Source)
+	if err != nil {
+		return Output{}, err
+	}
 	if req.Image != nil {
 		// The post-translation stages run in the same image: the cffi
 		// modules compile against the headers the VM was built with, and
 		// the bundled libraries are the ones it links.
-		rep.builder = &builderImage{Root: req.ImageRoot, Key: store.Key(req.Image.Key)}
-	}
-	srcDir, _, err := sources.Fetch(ctx, &plan.Source)
-	if err != nil {
-		return Output{}, err
+		bundle, err := portable.UpstreamBundle(srcDir)
+		if err != nil {
+			return Output{}, fmt.Errorf("release %s: %w", r.Name, err)
+		}
+		rep.builder = &builderImage{Root: req.ImageRoot, Key: store.Key(req.Image.Key), Bundle: bundle}
 	}
 	return rep.run(ctx, o, &vmTranslateStage{vmFor: vmFor{r, t}, translation: tr, source: srcDir, sourceDigest: plan.Source.Digest})
 }

@@ -2,6 +2,7 @@ package platforms
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -25,14 +26,7 @@ var CFFIModules = []string{
 }
 
 // IsCFFIModule tells whether name is one of CFFIModules.
-func IsCFFIModule(name string) bool {
-	for _, m := range CFFIModules {
-		if m == name {
-			return true
-		}
-	}
-	return false
-}
+func IsCFFIModule(name string) bool { return slices.Contains(CFFIModules, name) }
 
 func (v *validator) checkPostVM(p *PostVM, label string, path ...any) {
 	if p == nil {

@@ -787,15 +787,7 @@ func (v *validator) checkReleases(m *Matrix, targets map[string]int) {
 }
 
 func hasDeb(r *Release, name string) bool {
-	if r.Debian == nil {
-		return false
-	}
-	for _, p := range r.Debian.Packages {
-		if p.Name == name {
-			return true
-		}
-	}
-	return false
+	return r.Debian != nil && slices.ContainsFunc(r.Debian.Packages, func(p DebPackage) bool { return p.Name == name })
 }
 
 func (v *validator) checkSource(i int, r *Release, label string) {

@@ -3,8 +3,6 @@ package publish
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -473,21 +471,11 @@ func copyOnce(ctx context.Context, src, dst, sum string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	in, err := os.Open(src)
-	if err != nil {
-		return false, err
+	_, _, err := fsutil.CopyHashed(src, dst, fsutil.CopyOptions{Perm: 0o644, SHA256: sum})
+	var dm *fsutil.DigestMismatchError
+	if errors.As(err, &dm) {
+		err = fmt.Errorf("%w (changed while publishing)", err)
 	}
-	defer in.Close()
-	err = fsutil.WriteAtomic(dst, 0o644, func(w io.Writer) error {
-		h := sha256.New()
-		if _, err := io.Copy(io.MultiWriter(w, h), in); err != nil {
-			return err
-		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != sum {
-			return &fsutil.DigestMismatchError{Path: src, Expected: sum, Actual: got + " (changed while publishing)"}
-		}
-		return nil
-	})
 	return err == nil, err
 }
 

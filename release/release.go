@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -177,14 +177,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
+// releasesOf names the jobs' releases, once each: jobs come grouped by
+// release.
 func releasesOf(jobs []Job) []string {
 	var out []string
 	for _, j := range jobs {
-		if len(out) == 0 || out[len(out)-1] != j.Release.Name {
-			out = append(out, j.Release.Name)
-		}
+		out = append(out, j.Release.Name)
 	}
-	return out
+	return slices.Compact(out)
 }
 
 // Inputs are the record inputs of job j under o.
@@ -415,16 +415,10 @@ func fileName(o *Options, j Job, name string) string {
 	return name
 }
 
+// copyFile copies src to dst atomically and checks what it wrote against
+// sum.
 func copyFile(src, dst, sum string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := fsutil.WriteAtomic(dst, 0o644, func(w io.Writer) error { _, err := io.Copy(w, in); return err }); err != nil {
-		return err
-	}
-	got, _, err := fsutil.SHA256File(dst)
+	got, _, err := fsutil.CopyHashed(src, dst, fsutil.CopyOptions{Perm: 0o644})
 	if err != nil {
 		return err
 	}

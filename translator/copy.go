@@ -54,32 +54,12 @@ func copyFiles(ctx context.Context, src string, files []string, dst string) erro
 	return nil
 }
 
-// copyFile copies one regular file, creating dst's directory.
+// copyFile copies one regular file with exactly mode, creating dst's
+// directory. In place: every copy lands in a scratch directory or a store
+// stage's output, which is renamed into place whole.
 func copyFile(from, to string, mode os.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		return fmt.Errorf("copy %s: %w", from, err)
-	}
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		return fmt.Errorf("copy %s: %w", from, err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("copy %s: %w", from, err)
-	}
-	if err := out.Chmod(mode); err != nil {
-		out.Close()
-		return fmt.Errorf("copy %s: %w", from, err)
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("copy %s: %w", from, err)
-	}
-	return nil
+	_, _, err := fsutil.CopyHashed(from, to, fsutil.CopyOptions{Perm: mode, InPlace: true})
+	return err
 }
 
 // dirDigest is the sha256 of a directory output's listing: one line per

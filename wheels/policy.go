@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -33,24 +34,10 @@ func Policies() ([]Policy, error) {
 }
 
 // Allows reports whether the policy lets a wheel for arch link lib.
-func (p Policy) Allows(lib string) bool {
-	for _, l := range p.Libs {
-		if l == lib {
-			return true
-		}
-	}
-	return false
-}
+func (p Policy) Allows(lib string) bool { return slices.Contains(p.Libs, lib) }
 
 // HasArch reports whether the policy is defined for arch.
-func (p Policy) HasArch(arch string) bool {
-	for _, a := range p.Archs {
-		if a == arch {
-			return true
-		}
-	}
-	return false
-}
+func (p Policy) HasArch(arch string) bool { return slices.Contains(p.Archs, arch) }
 
 // Tag is the platform tag of the policy for arch (manylinux_2_17_x86_64).
 func (p Policy) Tag(arch string) string { return p.Name + "_" + arch }

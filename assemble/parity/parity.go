@@ -212,15 +212,25 @@ var PackagePy = []Known{
 	{"lib/libssl.so.*", "ours", whyOpenSSL},
 	{"lib/libcrypto.so.*", "ours", whyOpenSSL},
 	{"lib/libgcc_s.so.*", "ours", "libgcc_s is bundled: a minimal system (distroless, a sandbox with only glibc) lacks it"},
+	{"lib/libz.so.*", "ours", whyZlibBzip2},
+	{"lib/libbz2.so.*", "ours", whyZlibBzip2},
 	{"bin/libpypy*-c.so", "both", whyWritable},
 	{"lib/*.so*", "both", whyWritable},
 	{"**/*.pypy*-linux-gnu.so", "both", whyWritable},
 	{"include/**", "both", "cpyext's headers are read-only (0444) in package.py's tree; pypyctl's trees have 0644 and 0755 only"},
-	{"lib/pypy*/*.c", "theirs", "C sources cffi generated (_pypy_openssl.c, _pypy_util_cffi_inner.c) that package.py's ignore pattern *_cffi.c misses; not used at run time"},
+	{"lib/pypy*/*.c", "theirs", whyCffiC},
 	{"lib/pypy*/build/**", "theirs", "empty directories a cffi build leaves behind"},
+	// 2.7's tree: lib_pypy/ instead of lib/pypy3.x/, .pypy-73.so modules.
+	{"lib_pypy/*.pypy-73.so", "both", whyWritable},
+	{"lib_pypy/_tkinter/*.pypy-73.so", "both", whyWritable},
+	{"lib_pypy/_pypy_*.c", "theirs", whyCffiC},
+	{"lib_pypy/*/__pycache__/**", "theirs", "build leftovers in package.py's 2.7 tree (the cffi verifier's cache of _tkinter, empty __pycache__ directories); pypyctl's trees ship no bytecode caches"},
+	{"lib/PYPY_PORTABLE_DEPS.txt", "ours", "pypyctl lists the bundled libraries with their sha256 and package; 7.3.23's make_portable writes the same file, 7.3.20's does not"},
 }
 
 const (
-	whyOpenSSL  = "OpenSSL is bundled: make_portable's glob misses _pypy_openssl.*.so (upstream links a static OpenSSL instead, which needs downloads), and systems without OpenSSL 1.1 could not import ssl"
-	whyWritable = "make_portable's chmod a+w leaves the files it patches world-writable (0777, 0666); pypyctl's are 0755"
+	whyCffiC     = "C sources cffi generated (_pypy_openssl.c, _pypy_util_cffi_inner.c) that package.py's ignore pattern *_cffi.c misses; not used at run time"
+	whyZlibBzip2 = "zlib and bzip2 are bundled: a minimal system lacks them, and 7.3.20's make_portable list misses them although the 2.7 VM links both (7.3.23's list has them)"
+	whyOpenSSL   = "OpenSSL is bundled: make_portable's glob misses _pypy_openssl.*.so (upstream links a static OpenSSL instead, which needs downloads), and systems without OpenSSL 1.1 could not import ssl"
+	whyWritable  = "make_portable's chmod a+w leaves the files it patches world-writable (0777, 0666); pypyctl's are 0755"
 )

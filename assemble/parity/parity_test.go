@@ -69,6 +69,14 @@ func TestMatch(t *testing.T) {
 		{"include/**", "include", true},
 		{"include/**", "includes/x.h", false},
 		{"lib/pypy*/build/**", "lib/pypy3.11/build/lib_pypy", true},
+		// 2.7's tree.
+		{"lib_pypy/*.pypy-73.so", "lib_pypy/_sqlite3_cffi.pypy-73.so", true},
+		{"lib_pypy/*.pypy-73.so", "lib_pypy/_tkinter/tklib_cffi.pypy-73.so", false},
+		{"lib_pypy/*/__pycache__/**", "lib_pypy/_tkinter/__pycache__/_tkinter/__pycache__", true},
+		{"lib_pypy/*/__pycache__/**", "lib_pypy/pypy_tools/__pycache__", true},
+		{"lib_pypy/*/__pycache__/**", "lib_pypy/__pycache__", false},
+		{"lib_pypy/_pypy_*.c", "lib_pypy/_pypy_openssl.c", true},
+		{"lib_pypy/_pypy_*.c", "lib_pypy/_testcapimodule.c", false},
 	}
 	for _, c := range cases {
 		if got := match(c.pattern, c.path); got != c.want {

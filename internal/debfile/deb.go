@@ -2,6 +2,7 @@ package debfile
 
 import (
 	"archive/tar"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,86 +11,81 @@ import (
 	"strings"
 )
 
-// Deb is an opened .deb: its control fields and a way to walk its data.
+// Deb is an opened .deb: its control paragraph and a way to walk its data.
 type Deb struct {
-	Path    string
-	Control Control
+	Path string
+	// Paragraph is the control file, field order kept; Control is the
+	// same as a map.
+	Paragraph Paragraph
+	Control   Control
+	// MTime is the debian-binary member's mtime; pypyctl's packages set
+	// it to SOURCE_DATE_EPOCH, so it dates the package.
+	MTime int64
 }
 
-// Control is the package's control paragraph.
-type Control map[string]string
-
-// Open reads a .deb's control file.
+// Open reads a .deb's control file, the one reader of it: the first ar
+// member must be debian-binary and the control.tar member must hold one
+// ./control paragraph. The data member is left unread.
 func Open(path string) (*Deb, error) {
-	d := &Deb{Path: path}
-	err := d.walk("control", func(h *tar.Header, r io.Reader) error {
-		if strings.TrimPrefix(h.Name, "./") != "control" {
-			return nil
-		}
-		b, err := io.ReadAll(r)
-		if err != nil {
-			return err
-		}
-		d.Control = parseControl(b)
-		return ErrStop
-	})
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if d.Control == nil {
-		return nil, fmt.Errorf("%s: no control file", path)
+	defer f.Close()
+	d := &Deb{Path: path}
+	members := 0
+	control := false
+	err = WalkAr(f, func(m Member, body io.Reader) error {
+		members++
+		if members == 1 {
+			if m.Name != "debian-binary" {
+				return fmt.Errorf("not a Debian package (first member %s)", m.Name)
+			}
+			d.MTime = m.MTime
+			return nil
+		}
+		if !strings.HasPrefix(m.Name, "control.tar") {
+			return nil
+		}
+		control = true
+		err := WalkTar(m.Name, body, func(h *tar.Header, r io.Reader) error {
+			if strings.TrimPrefix(h.Name, "./") != "control" {
+				return nil
+			}
+			ps, err := ParseParagraphs(r)
+			if err != nil {
+				return fmt.Errorf("control: %w", err)
+			}
+			if len(ps) != 1 {
+				return fmt.Errorf("control file has %d paragraphs, want 1", len(ps))
+			}
+			d.Paragraph = ps[0]
+			return ErrStop
+		})
+		if err == nil {
+			err = ErrStop // what follows is data
+		}
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrStop):
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	case members == 0:
+		return nil, fmt.Errorf("read %s: not a Debian package (no members)", path)
+	case !control:
+		return nil, fmt.Errorf("read %s: no control.tar member", path)
 	}
+	if d.Paragraph == nil {
+		return nil, fmt.Errorf("read %s: no control file", path)
+	}
+	d.Control = d.Paragraph.Control()
 	return d, nil
 }
 
 // WalkData calls fn for every entry of the package's data.tar.
 func (d *Deb) WalkData(fn func(h *tar.Header, r io.Reader) error) error {
-	return d.walk("data", fn)
-}
-
-func (d *Deb) walk(member string, fn func(h *tar.Header, r io.Reader) error) error {
-	return Walk(d.Path, member, fn)
-}
-
-// parseControl reads a control file's (first) paragraph.
-func parseControl(b []byte) Control {
-	if ps := ParseParagraphs(b); len(ps) > 0 {
-		return ps[0]
-	}
-	return Control{}
-}
-
-// ParseParagraphs reads deb822 paragraphs (control files, apt's package
-// lists); continuation lines are joined with newlines.
-func ParseParagraphs(b []byte) []Control {
-	var out []Control
-	cur := Control{}
-	var last string
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimRight(line, "\r")
-		if strings.TrimSpace(line) == "" {
-			if len(cur) > 0 {
-				out = append(out, cur)
-				cur = Control{}
-			}
-			last = ""
-			continue
-		}
-		if (line[0] == ' ' || line[0] == '\t') && last != "" {
-			cur[last] += "\n" + line
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		last = strings.TrimSpace(k)
-		cur[last] = strings.TrimSpace(v)
-	}
-	if len(cur) > 0 {
-		out = append(out, cur)
-	}
-	return out
+	return Walk(d.Path, "data", fn)
 }
 
 // ExtractAll unpacks every file, directory and symlink of the package's

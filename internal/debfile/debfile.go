@@ -1,6 +1,8 @@
 // Package debfile reads and writes the containers of a Debian binary
 // package: the ar archive around debian-binary, control.tar.* and
-// data.tar.*, and the compressed tar members inside it. The ar format is
+// data.tar.*, and the compressed tar members inside it. It is also the
+// one reader of a package's control file (Open) and of deb822 paragraphs
+// (ParseParagraphs). The ar format is
 // a 60-byte text header per member and nothing else, so it is written by
 // hand rather than pulled in as a dependency; the tar members use
 // archive/tar and the project's compression libraries.

@@ -138,3 +138,52 @@ func TestWalk(t *testing.T) {
 		t.Fatal("unknown compression accepted")
 	}
 }
+
+func TestOpen(t *testing.T) {
+	tgz := func(files map[string]string) string {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		tw := tar.NewWriter(zw)
+		for _, n := range []string{"./control", "./md5sums", "./usr/a"} {
+			if body, ok := files[n]; ok {
+				tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Typeflag: tar.TypeReg, Size: int64(len(body))})
+				tw.Write([]byte(body))
+			}
+		}
+		tw.Close()
+		zw.Close()
+		return b.String()
+	}
+	control := "Package: p\nVersion: 1.0-1\nDescription: short\n long\n .\n end\n"
+	good := map[string]string{"debian-binary": "2.0\n", "control.tar.gz": tgz(map[string]string{"./md5sums": "", "./control": control}), "data.tar.gz": tgz(map[string]string{"./usr/a": "x"})}
+	write := func(members map[string]string, order ...string) string {
+		p := filepath.Join(t.TempDir(), "p.deb")
+		os.WriteFile(p, writeAr(t, members, order), 0o644)
+		return p
+	}
+	d, err := Open(write(good, "debian-binary", "control.tar.gz", "data.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Paragraph.Get("Description") != "short\nlong\n.\nend" || d.Control["Description"] != "short\n long\n .\n end" || d.Control["Package"] != "p" || d.MTime != 1672272000 {
+		t.Fatalf("Open: %#v", d)
+	}
+	two := map[string]string{"debian-binary": "2.0\n", "control.tar.gz": tgz(map[string]string{"./control": control + "\nPackage: q\n"})}
+	noControl := map[string]string{"debian-binary": "2.0\n", "control.tar.gz": tgz(map[string]string{"./md5sums": ""})}
+	tests := []struct {
+		name, path, want string
+	}{
+		{"first member not debian-binary", write(good, "control.tar.gz", "debian-binary"), "not a Debian package"},
+		{"no members", write(nil), "not a Debian package"},
+		{"no control.tar", write(good, "debian-binary", "data.tar.gz"), "no control.tar member"},
+		{"no ./control", write(noControl, "debian-binary", "control.tar.gz"), "no control file"},
+		{"two paragraphs", write(two, "debian-binary", "control.tar.gz"), "2 paragraphs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Open(tt.path); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -90,7 +90,11 @@ func (a Apt) Show(ctx context.Context, arch string, names []string) (map[string]
 		if err != nil {
 			return err
 		}
-		for _, p := range ParseParagraphs(out) {
+		ps, err := ParseParagraphs(out)
+		if err != nil {
+			return fmt.Errorf("%s show: %w", bin, err)
+		}
+		for _, p := range ps {
 			c := Candidate{
 				DebPackage: platforms.DebPackage{Name: p["Package"], Version: p["Version"], Arch: p["Architecture"], SHA256: p["SHA256"]},
 				Depends:    p["Depends"], PreDepends: p["Pre-Depends"], Provides: p["Provides"],
@@ -150,15 +154,18 @@ func aptSpec(p platforms.DebPackage) string {
 	return p.Name + ":" + p.Arch + "=" + p.Version
 }
 
-// ParseParagraphs reads deb822 paragraphs (apt-cache show output,
-// control files); the parser is debfile's, shared with .deb control
-// files.
-func ParseParagraphs(b []byte) []map[string]string {
-	var out []map[string]string
-	for _, p := range debfile.ParseParagraphs(b) {
-		out = append(out, p)
+// ParseParagraphs reads deb822 paragraphs (apt-cache show output) as
+// maps; the parser is debfile's, shared with .deb control files.
+func ParseParagraphs(b []byte) ([]map[string]string, error) {
+	ps, err := debfile.ParseParagraphs(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
 	}
-	return out
+	out := make([]map[string]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.Control())
+	}
+	return out, nil
 }
 
 // Relations splits a Depends-style field into clauses of alternative

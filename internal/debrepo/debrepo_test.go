@@ -39,8 +39,8 @@ func TestPackageNames(t *testing.T) {
 
 func TestParseParagraphs(t *testing.T) {
 	in := "Package: tzdata\nVersion: 2026f\nDescription: time zone\n and daylight-saving data\n\nPackage: libc6\nArchitecture: arm64\n"
-	got := ParseParagraphs([]byte(in))
-	if len(got) != 2 || got[0]["Description"] != "time zone\n and daylight-saving data" || got[1]["Architecture"] != "arm64" {
+	got, err := ParseParagraphs([]byte(in))
+	if err != nil || len(got) != 2 || got[0]["Description"] != "time zone\n and daylight-saving data" || got[1]["Architecture"] != "arm64" {
 		t.Fatalf("got %#v", got)
 	}
 }

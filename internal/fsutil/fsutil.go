@@ -1,5 +1,6 @@
 // Package fsutil holds the few file-system habits every stage shares:
-// atomic writes (temp file + rename), hashing files, and file locks.
+// atomic writes (temp file + rename), copying and hashing files, and file
+// locks.
 package fsutil
 
 import (
@@ -53,6 +54,79 @@ func WriteAtomic(path string, perm os.FileMode, write func(io.Writer) error) (er
 		return fmt.Errorf("rename into %s: %w", path, err)
 	}
 	return nil
+}
+
+// CopyOptions says how CopyHashed writes its destination.
+type CopyOptions struct {
+	// Perm is the destination's mode, set exactly (the umask does not
+	// narrow it).
+	Perm os.FileMode
+	// InPlace writes the destination directly instead of through a temp
+	// file and a rename: for files inside a directory that is renamed
+	// into place whole (a store stage's output, a scratch copy), where a
+	// sync per file would only cost time.
+	InPlace bool
+	// SHA256, when set, is what the copied bytes must hash to. A copy
+	// whose bytes differ (the source changed since it was checked) fails
+	// with a *DigestMismatchError and, written atomically, is never
+	// renamed into place.
+	SHA256 string
+}
+
+// CopyHashed copies the regular file src to dst, creating dst's
+// directory, and returns the hex sha256 and size of the bytes it copied,
+// hashed as they are written so no second read is needed. Unless
+// o.InPlace, dst is written with WriteAtomic: readers see the old file or
+// the whole new one.
+func CopyHashed(src, dst string, o CopyOptions) (sum string, size int64, err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", 0, err
+	}
+	defer in.Close()
+	write := func(w io.Writer) error {
+		h := sha256.New()
+		n, err := io.Copy(io.MultiWriter(w, h), in)
+		if err != nil {
+			return err
+		}
+		sum, size = hex.EncodeToString(h.Sum(nil)), n
+		if o.SHA256 != "" && sum != o.SHA256 {
+			return &DigestMismatchError{Path: src, Expected: o.SHA256, Actual: sum}
+		}
+		return nil
+	}
+	if !o.InPlace {
+		if err := WriteAtomic(dst, o.Perm, write); err != nil {
+			return "", 0, err
+		}
+		return sum, size, nil
+	}
+	if err := copyInPlace(dst, o.Perm, write); err != nil {
+		return "", 0, fmt.Errorf("copy %s: %w", src, err)
+	}
+	return sum, size, nil
+}
+
+// copyInPlace is WriteAtomic without the temp file, the sync and the
+// rename.
+func copyInPlace(path string, perm os.FileMode, write func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if err := write(out); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Chmod(perm); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // SHA256File returns the hex sha256 and size of a file.

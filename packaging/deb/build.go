@@ -173,23 +173,23 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	control := Paragraph{
-		{"Package", pkg},
-		{"Version", version},
-		{"Architecture", t.DebianArch},
-		{"Maintainer", o.Project.Maintainer},
-		{"Installed-Size", strconv.FormatInt(installedSize(data), 10)},
+		{Name: "Package", Value: pkg},
+		{Name: "Version", Value: version},
+		{Name: "Architecture", Value: t.DebianArch},
+		{Name: "Maintainer", Value: o.Project.Maintainer},
+		{Name: "Installed-Size", Value: strconv.FormatInt(installedSize(data), 10)},
 	}
 	if len(depends) > 0 {
-		control = append(control, Field{"Depends", strings.Join(depends, ", ")})
+		control = append(control, Field{Name: "Depends", Value: strings.Join(depends, ", ")})
 	}
 	control = append(control,
-		Field{"Section", "interpreters"},
-		Field{"Priority", "optional"},
+		Field{Name: "Section", Value: "interpreters"},
+		Field{Name: "Priority", Value: "optional"},
 	)
 	if o.Project.Homepage != "" {
-		control = append(control, Field{"Homepage", o.Project.Homepage})
+		control = append(control, Field{Name: "Homepage", Value: o.Project.Homepage})
 	}
-	control = append(control, Field{"Description", description(r, prefix, linkNames(r))})
+	control = append(control, Field{Name: "Description", Value: description(r, prefix, linkNames(r))})
 	if err := control.Validate(); err != nil {
 		return nil, err
 	}

@@ -1,8 +1,8 @@
 // Package deb owns pypyctl's Debian binary packages: it turns an assembled
 // release tree into a policy-clean, byte-reproducible .deb installed under
 // /opt/pypy/<release>, computes its Depends from the tree's real ELF NEEDED
-// entries, and reads .debs back (control paragraph, members) for the apt
-// repository writer and for tests.
+// entries, and reads .debs back (the control paragraph, with
+// internal/debfile's reader) for the apt repository writer and for tests.
 //
 // The .deb is written by this package's own ar and tar code rather than a
 // packaging library: the format is three ar members (debian-binary,

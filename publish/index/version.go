@@ -5,6 +5,16 @@ import (
 	"strings"
 )
 
+// The versions here are PyPy's and CPython's release numbers, a narrow
+// part of PEP 440: N(.N)* with an optional a, b, rc or dev suffix. The
+// PEP 440 module for Go (github.com/aquasecurity/go-pep440-version) was
+// tried and passes this repository's tests, but is not used: it accepts
+// what pip accepts (white space around, a leading "v", any case, local
+// "+…" and epoch "N!" segments, "-N" post-releases), while IsVersion is
+// the check install and publish make on versions.json fields, so a shape
+// check of our own would stay beside it; it gives no release numbers
+// (VersionParts); and it has one tag (v0.0.1) and brings two more modules.
+
 // CompareVersions orders dotted versions such as "7.3.20", "7.3.12rc1" or
 // "3.11.13": numeric parts compare as numbers, a missing part counts as 0,
 // and a pre-release (a, b, rc, dev) sorts before its final release. It

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
@@ -91,13 +92,13 @@ func FileName(r *platforms.Release, f archive.Format) string {
 // formats, else tar.bz2 (upstream's format up to 7.3.20).
 func DefaultFormats(r *platforms.Release) []archive.Format {
 	if a := r.Source.Archive; a != nil && a.File != "" {
-		if f, err := archive.FormatOf(a.File); err == nil && isSourceFormat(f) {
+		if f, err := archive.FormatOf(a.File); err == nil && slices.Contains(Formats, f) {
 			return []archive.Format{f}
 		}
 	}
 	var out []archive.Format
 	for _, s := range r.Formats {
-		if f := archive.Format(s); isSourceFormat(f) {
+		if f := archive.Format(s); slices.Contains(Formats, f) {
 			out = append(out, f)
 		}
 	}
@@ -105,15 +106,6 @@ func DefaultFormats(r *platforms.Release) []archive.Format {
 		out = []archive.Format{archive.TarBz2}
 	}
 	return out
-}
-
-func isSourceFormat(f archive.Format) bool {
-	for _, k := range Formats {
-		if f == k {
-			return true
-		}
-	}
-	return false
 }
 
 // pinFor is the matrix's sha256 for file, if it pins that one.
@@ -140,7 +132,7 @@ func Write(ctx context.Context, r *platforms.Release, o Options) (*Report, error
 		formats = DefaultFormats(r)
 	}
 	for _, f := range formats {
-		if !isSourceFormat(f) {
+		if !slices.Contains(Formats, f) {
 			return nil, fmt.Errorf("source archives come in tar.gz and tar.bz2, not %s", f)
 		}
 		// Missing tools fail before a clone, not after it.

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pypyctl/pypyctl/internal/debfile"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/internal/soname"
 )
@@ -106,39 +107,17 @@ func ownerByArch(owners []soname.Owner, arch string) map[string]string {
 }
 
 // ReadDeb returns a .deb's name, version, architecture, Pre-Depends and
-// Depends (joined: both are dependencies of the unpacked tree; via
-// `dpkg-deb -f`) and its sha256.
-func ReadDeb(ctx context.Context, path string) (Deb, error) {
-	out, err := exec.CommandContext(ctx, "dpkg-deb", "-f", path, "Package", "Version", "Architecture", "Pre-Depends", "Depends").Output()
+// Depends (joined: both are dependencies of the unpacked tree; folded
+// onto one line) and its sha256. The control file is read with
+// debfile.Open, the one .deb control reader.
+func ReadDeb(_ context.Context, path string) (Deb, error) {
+	pkg, err := debfile.Open(path)
 	if err != nil {
-		return Deb{}, fmt.Errorf("dpkg-deb -f %s: %w", path, err)
+		return Deb{}, err
 	}
-	var d Deb
-	var pre string
-	var last *string
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, " ") && last != nil { // folded field
-			*last += " " + strings.TrimSpace(line)
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		v = strings.TrimSpace(v)
-		switch k {
-		case "Package":
-			d.Name, last = v, &d.Name
-		case "Version":
-			d.Version, last = v, &d.Version
-		case "Architecture":
-			d.Arch, last = v, &d.Arch
-		case "Pre-Depends":
-			pre, last = v, &pre
-		case "Depends":
-			d.Depends, last = v, &d.Depends
-		}
-	}
+	c := pkg.Paragraph
+	d := Deb{Name: c.Get("Package"), Version: c.Get("Version"), Arch: c.Get("Architecture"), Depends: oneLine(c.Get("Depends"))}
+	pre := oneLine(c.Get("Pre-Depends"))
 	if pre != "" && d.Depends != "" {
 		d.Depends = pre + ", " + d.Depends
 	} else if pre != "" {
@@ -151,4 +130,14 @@ func ReadDeb(ctx context.Context, path string) (Deb, error) {
 		return Deb{}, err
 	}
 	return d, nil
+}
+
+// oneLine folds a field's continuation lines onto one line, each trimmed
+// and joined by a space.
+func oneLine(v string) string {
+	lines := strings.Split(v, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return strings.Join(lines, " ")
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -453,15 +454,7 @@ func setProp(c *cdx.Component, name, value string) {
 }
 
 func hasProp(c *cdx.Component, name string) bool {
-	if c.Properties == nil {
-		return false
-	}
-	for _, p := range *c.Properties {
-		if p.Name == name {
-			return true
-		}
-	}
-	return false
+	return c.Properties != nil && slices.ContainsFunc(*c.Properties, func(p cdx.Property) bool { return p.Name == name })
 }
 
 func sortProps(c *cdx.Component) {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -113,17 +114,15 @@ func Scan(ctx context.Context, root string) (*Tree, error) {
 // sorted: the libraries the tree needs from the system.
 func (t *Tree) Sonames() []string {
 	var out []string
-	seen := map[string]bool{}
 	for _, f := range t.ELF {
 		for _, n := range f.Needed {
-			if !seen[n] && t.provider(n) == nil {
-				seen[n] = true
+			if t.provider(n) == nil {
 				out = append(out, n)
 			}
 		}
 	}
-	sort.Strings(out)
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // provider is the tree's ELF file that satisfies a NEEDED soname: one

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -68,13 +69,31 @@ type Plan struct {
 	// Tk's script libraries when their shared libraries are bundled, as
 	// make_portable.py copies them (lib/tcl8.6, lib/tk8.6).
 	Data []string `json:"data,omitempty"`
+	// DataNames renames a Data directory in lib/ (Python2TclTk).
+	DataNames map[string]string `json:"data_names,omitempty"`
 }
 
 // tclTkData are the script libraries of a bundled libtcl/libtk, where
-// Debian installs them, with the file each must contain.
-var tclTkData = []struct{ stem, dir, marker string }{
-	{"tcl8", "/usr/share/tcltk/tcl8.6", "init.tcl"},
-	{"tk8", "/usr/share/tcltk/tk8.6", "tk.tcl"},
+// Debian installs them, with the file each must contain and the name
+// 2.7's _tkinter looks for.
+var tclTkData = []struct{ stem, dir, marker, py2 string }{
+	{"tcl8", "/usr/share/tcltk/tcl8.6", "init.tcl", "tcl"},
+	{"tk8", "/usr/share/tcltk/tk8.6", "tk.tcl", "tk"},
+}
+
+// Python2TclTk names the Tcl and Tk script directories lib/tcl and lib/tk,
+// where 2.7's _tkinter looks for them (its app.py; upstream's 2.7
+// make_portable copies them there), instead of 3.x's lib/tcl8.6 and
+// lib/tk8.6.
+func (p *Plan) Python2TclTk() {
+	for _, d := range tclTkData {
+		if slices.Contains(p.Data, d.dir) {
+			if p.DataNames == nil {
+				p.DataNames = map[string]string{}
+			}
+			p.DataNames[d.dir] = d.py2
+		}
+	}
 }
 
 // Discover reads NEEDED of every ELF file in tree, and transitively of the
@@ -82,14 +101,51 @@ var tclTkData = []struct{ stem, dir, marker string }{
 // shipped in the tree itself in dirs.
 func Discover(tree string, dirs []string) (*Plan, error) { return DiscoverIn("", tree, dirs, nil) }
 
-// UpstreamBundle is what upstream's make_portable.py bundles, by the stem
-// of the soname (libssl.so.1.1 → ssl, libtcl8.6.so → tcl8), plus gcc_s:
-// upstream leaves libgcc_s.so.1 to the system, but a minimal system (a
-// distroless image, a sandbox with only glibc) lacks it. Everything else
-// (X11 and fontconfig for Tk) is the system's, as upstream's.
-var UpstreamBundle = []string{
-	"sqlite3", "ssl", "crypto", "ffi", "tcl8", "tk8", "gdbm", "lzma", "tinfo", "tinfow",
-	"ncursesw", "panelw", "ncurses", "panel", "z", "bz2", "gcc_s",
+// MakePortablePy is upstream's bundling script in a PyPy source tree.
+const MakePortablePy = "pypy/tool/release/make_portable.py"
+
+// bundleList is make_portable.py's `bundle = [...]`: the stems it bundles.
+var (
+	bundleList = regexp.MustCompile(`(?m)^bundle\s*=\s*\[([^\]]*)\]`)
+	bundleStem = regexp.MustCompile(`^['"]([A-Za-z0-9_+-]+)['"]$`)
+)
+
+// alwaysBundled are bundled whatever the release's list says, for a
+// minimal system (a distroless image, a sandbox with only glibc): upstream
+// leaves libgcc_s.so.1 to the system, and 7.3.20's list lacks zlib and
+// bzip2, which its 2.7 VM links (7.3.23 added them).
+var alwaysBundled = []string{"gcc_s", "z", "bz2"}
+
+// UpstreamBundle reads what the release's own make_portable.py (in the
+// PyPy source at srcDir) bundles, by the stem of the soname
+// (libssl.so.1.1 → ssl, libtcl8.6.so → tcl8): the set changes between
+// releases (7.3.20 bundles expat, which its VM links; 7.3.23 bundles z
+// and bz2 instead). alwaysBundled are added. Everything else (X11 and
+// fontconfig for Tk) is the system's, as upstream's.
+func UpstreamBundle(srcDir string) ([]string, error) {
+	path := filepath.Join(srcDir, filepath.FromSlash(MakePortablePy))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("portable: upstream's bundle list: %w", err)
+	}
+	m := bundleList.FindSubmatch(b)
+	if m == nil {
+		return nil, fmt.Errorf("portable: %s has no `bundle = [...]` list", path)
+	}
+	out := slices.Clone(alwaysBundled)
+	for _, item := range strings.Split(string(m[1]), ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		sm := bundleStem.FindStringSubmatch(item)
+		if sm == nil {
+			return nil, fmt.Errorf("portable: %s: bundle entry %q is not a quoted library stem", path, item)
+		}
+		out = append(out, sm[1])
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // stem is make_portable.py's name for a soname: "lib" cut off, up to the
@@ -373,7 +429,11 @@ func Apply(ctx context.Context, inDir, outDir string, p *Plan) error {
 		}
 	}
 	for _, d := range p.Data {
-		if err := fsutil.CopyTree(ctx, filepath.Join(p.Root, d), filepath.Join(tree, "lib", filepath.Base(d)), 0); err != nil {
+		name := filepath.Base(d)
+		if n, ok := p.DataNames[d]; ok {
+			name = n
+		}
+		if err := fsutil.CopyTree(ctx, filepath.Join(p.Root, d), filepath.Join(tree, "lib", name), 0); err != nil {
 			return fmt.Errorf("portable: %w", err)
 		}
 	}

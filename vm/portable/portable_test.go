@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pypyctl/pypyctl/internal/testenv"
 	"github.com/pypyctl/pypyctl/internal/testtool"
 )
 
@@ -157,7 +159,7 @@ func TestDiscoverInImage(t *testing.T) {
 	os.WriteFile(filepath.Join(in, "vm.json"), []byte("{}"), 0o644)
 
 	dirs := []string{"/usr/lib/x86_64-linux-gnu"}
-	p, err := DiscoverIn(root, tree, dirs, UpstreamBundle)
+	p, err := DiscoverIn(root, tree, dirs, upstreamBundle(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +182,19 @@ func TestDiscoverInImage(t *testing.T) {
 		t.Errorf("libX11 bundled: %v", err)
 	}
 
+	// 2.7's _tkinter looks for lib/tcl and lib/tk.
+	p.Python2TclTk()
+	out2 := filepath.Join(t.TempDir(), "out")
+	if err := Apply(context.Background(), in, out2, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out2, "tree/lib/tcl/init.tcl")); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(filepath.Join(out2, "tree/lib/tcl8.6")); !os.IsNotExist(err) {
+		t.Errorf("2.7 tree has lib/tcl8.6: %v", err)
+	}
+
 	// Every non-glibc library without the allow-list.
 	if p, err := DiscoverIn(root, tree, dirs, nil); err != nil || len(p.Libs) != 2 {
 		t.Errorf("without allow-list: %+v, %v", p, err)
@@ -189,7 +204,7 @@ func TestDiscoverInImage(t *testing.T) {
 	host := filepath.Join(t.TempDir(), "libtcl8.6.so")
 	os.Rename(filepath.Join(libdir, "libtcl8.6.so"), host)
 	os.Symlink(host, filepath.Join(libdir, "libtcl8.6.so"))
-	if _, err := DiscoverIn(root, tree, dirs, UpstreamBundle); err == nil || !strings.Contains(err.Error(), "outside the builder image") {
+	if _, err := DiscoverIn(root, tree, dirs, upstreamBundle(t)); err == nil || !strings.Contains(err.Error(), "outside the builder image") {
 		t.Errorf("escaping symlink: err = %v", err)
 	}
 }
@@ -201,5 +216,96 @@ func TestStem(t *testing.T) {
 		if got := stem(in); got != want {
 			t.Errorf("stem(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// upstreamBundle is the bundle list of pypy3.11-v7.3.23's make_portable.py.
+func upstreamBundle(t *testing.T) []string {
+	t.Helper()
+	src := t.TempDir()
+	writeMakePortable(t, src, releaseMakePortable(t, "release-pypy3.11-v7.3.23"))
+	b, err := UpstreamBundle(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// releaseMakePortable is a release's own make_portable.py, from the
+// shared PyPy repository.
+func releaseMakePortable(t *testing.T, tag string) string {
+	t.Helper()
+	git := filepath.Join(testenv.SharedPyPy(t), "pypy.git")
+	out, err := exec.Command("git", "--git-dir", git, "show", tag+":"+MakePortablePy).Output()
+	if err != nil {
+		t.Fatalf("git show %s:%s: %v", tag, MakePortablePy, err)
+	}
+	return string(out)
+}
+
+func writeMakePortable(t *testing.T, src, body string) {
+	t.Helper()
+	p := filepath.Join(src, filepath.FromSlash(MakePortablePy))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The bundle list is each release's own: 7.3.20 bundles expat (its VMs
+// link libexpat), 7.3.23 does not; gcc_s, zlib and bzip2 are always added.
+func TestUpstreamBundleReadsTheReleasesList(t *testing.T) {
+	for _, tc := range []struct {
+		tag       string
+		has, lack []string
+	}{
+		{"release-pypy2.7-v7.3.20", []string{"expat", "ffi", "ssl", "gcc_s", "z", "bz2"}, nil},
+		{"release-pypy3.11-v7.3.20", []string{"expat", "sqlite3", "gcc_s", "z"}, nil},
+		{"release-pypy2.7-v7.3.23", []string{"expat", "z", "bz2", "gcc_s"}, nil},
+		{"release-pypy3.11-v7.3.23", []string{"z", "bz2", "tcl8", "ncursesw", "gcc_s"}, []string{"expat"}},
+	} {
+		t.Run(tc.tag, func(t *testing.T) {
+			src := t.TempDir()
+			writeMakePortable(t, src, releaseMakePortable(t, tc.tag))
+			got, err := UpstreamBundle(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tc.has {
+				if !slices.Contains(got, s) {
+					t.Errorf("%v lacks %s", got, s)
+				}
+			}
+			for _, s := range tc.lack {
+				if slices.Contains(got, s) {
+					t.Errorf("%v has %s", got, s)
+				}
+			}
+			if !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
+				t.Errorf("%v is not sorted and unique", got)
+			}
+		})
+	}
+}
+
+func TestUpstreamBundleRefusesWhatItCannotRead(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"no file", "", "no such file"},
+		{"no list", "print('hello')\n", "has no `bundle = [...]` list"},
+		{"an expression", "bundle = ['ssl', os.environ['X']]\n", "is not a quoted library stem"},
+		{"a path", "bundle = ['../../etc/passwd']\n", "is not a quoted library stem"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := t.TempDir()
+			if tc.body != "" {
+				writeMakePortable(t, src, tc.body)
+			}
+			_, err := UpstreamBundle(src)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

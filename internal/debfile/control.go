@@ -1,4 +1,4 @@
-package deb
+package debfile
 
 import (
 	"bufio"
@@ -18,6 +18,20 @@ type Field struct {
 // Packages file, a Release file). Field order is kept: it is part of the
 // bytes, and tools and people expect Package first.
 type Paragraph []Field
+
+// Control is a paragraph as a map, for lookups by exact field name.
+// Continuation lines keep their leading space, so a value can be written
+// back after its "Name: " as it is (a dpkg status entry).
+type Control map[string]string
+
+// Control returns p as a map; of a field given twice, the last wins.
+func (p Paragraph) Control() Control {
+	c := make(Control, len(p))
+	for _, f := range p {
+		c[f.Name] = strings.ReplaceAll(f.Value, "\n", "\n ")
+	}
+	return c
+}
 
 // Get returns a field's value; names compare case-insensitively, as in
 // deb822.
@@ -99,8 +113,13 @@ func (p Paragraph) Validate() error {
 	return nil
 }
 
-// ParseParagraphs reads deb822 paragraphs separated by blank lines.
-// Comment lines (#) are skipped, as dpkg does in control files.
+// ParseParagraphs reads deb822 paragraphs separated by blank lines: the
+// one deb822 reader (control files, apt-cache output, Packages and
+// Release files). Comment lines (#) are skipped, as dpkg does in control
+// files. pault.ag/go/debian/control is not used: its values end in "\n"
+// and turn " ." into an empty line, so a paragraph read and written back
+// would not keep its bytes, and it takes a line of only blanks for a
+// continuation rather than the end of a paragraph.
 func ParseParagraphs(r io.Reader) ([]Paragraph, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
