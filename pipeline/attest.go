@@ -34,18 +34,7 @@ func treeSBOM(ctx context.Context, o *Options, t *TreeResult) ([]byte, error) {
 		o.log("sbom       cannot ask dpkg which packages provide the tree's libraries (%v); listing them unresolved", err)
 		libs = nil
 	}
-	r := o.Release
-	sde := r.SourceDateEpoch
-	d := sbom.Description{
-		Release:         sbom.Release{Name: r.Name, PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion},
-		Target:          o.Target.Name,
-		Arch:            o.Target.DebianArch,
-		SourceDateEpoch: &sde,
-		PypyctlVersion:  o.Builder,
-		Libraries:       libs,
-	}
-	d.AddInputs(t.Inputs)
-	bom, err := sbom.Generate(tree, d)
+	bom, err := sbom.GenerateTarget(tree, o.Release, o.Target, o.Builder, libs, t.Inputs)
 	if err != nil {
 		return nil, err
 	}
