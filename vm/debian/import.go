@@ -161,7 +161,9 @@ func (m mapper) extract(outDir string, h *tar.Header, body io.Reader) error {
 }
 
 // runtimeDepends keeps the library dependencies of the interpreter package
-// (Pre-Depends and Depends), without its sibling pypy3-lib.
+// (Pre-Depends and Depends), without its sibling pypy3-lib, each clause as
+// Debian wrote it: vm.json records them and store keys hash them; the one
+// relation parser, debrepo.Relations, reads them later.
 func runtimeDepends(c Control) []string {
 	var out []string
 	for _, field := range []string{"Pre-Depends", "Depends"} {
