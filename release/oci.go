@@ -6,28 +6,20 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/packaging/oci"
-	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/platforms"
-	"github.com/pypyctl/pypyctl/store"
 )
 
 // OCIOptions configure OCI.
 type OCIOptions struct {
-	Matrix  *platforms.Matrix
+	Trees
 	Release *platforms.Release
 	// Targets are Linux targets with a Debian architecture.
 	Targets []*platforms.Target
-	Store   store.Store
-	Dirs    dirs.Dirs
-	NoSmoke bool
 	// Image is the index to make and where it goes; OCI fills in what
 	// comes from the release, the matrix and the trees, the package
 	// cache, the work directory and the log.
-	Image    oci.PackageOptions
-	Log      func(string)
-	Progress func(step string, done, total int64)
+	Image oci.PackageOptions
 }
 
 // OCI makes the multi-arch image index of a release (`pypyctl package
@@ -37,10 +29,7 @@ func OCI(ctx context.Context, o OCIOptions) (*oci.Report, error) {
 	po := o.Image
 	po.Inputs = nil
 	for _, t := range o.Targets {
-		tr, err := pipeline.Tree(ctx, pipeline.Options{
-			Matrix: o.Matrix, Release: o.Release, Target: t, Dirs: o.Dirs, Store: o.Store, NoSmoke: o.NoSmoke,
-			Log: o.Log, Progress: o.Progress,
-		})
+		tr, err := o.tree(ctx, o.Release, t)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.Name, err)
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/pypyctl/pypyctl/packaging/apt"
 	"github.com/pypyctl/pypyctl/packaging/brew"
 	"github.com/pypyctl/pypyctl/packaging/deb"
-	"github.com/pypyctl/pypyctl/pipeline"
+	"github.com/pypyctl/pypyctl/release"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
@@ -24,14 +24,6 @@ type debFlags struct {
 	target, release, out, version, compression, storeDir string
 	revision                                             int
 	noSmoke                                              bool
-}
-
-// debReport is what `package deb --json` prints.
-type debReport struct {
-	Release string `json:"release"`
-	Target  string `json:"target"`
-	Tree    string `json:"tree"`
-	*deb.Result
 }
 
 func newPackageDebCmd(a *App) *cobra.Command {
@@ -76,24 +68,17 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 				return err
 			}
 			p := a.progress()
-			logf := func(s string) { p.clear(); a.Logf("%s", s) }
-			tr, err := pipeline.Tree(cmd.Context(), pipeline.Options{
-				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, NoSmoke: f.noSmoke,
-				Log: logf, Progress: p.update,
+			rep, err := release.Deb(cmd.Context(), release.DebOptions{
+				Trees: release.Trees{Matrix: m, Store: st, Dirs: d, NoSmoke: f.noSmoke,
+					Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update},
+				Release: r, Target: t,
+				Deb: deb.Options{Revision: f.revision, Version: f.version, Compression: comp, OutDir: out},
 			})
 			p.clear()
 			if err != nil {
 				return err
 			}
-			res, err := deb.Build(cmd.Context(), deb.Options{
-				Tree: tr.Dir, Release: r, Target: t, Project: m.Project,
-				Revision: f.revision, Version: f.version, RuntimeDepends: tr.Report.VM.DebianDepends(),
-				Compression: comp, OutDir: out, Log: logf,
-			})
-			if err != nil {
-				return err
-			}
-			rep := debReport{Release: r.Name, Target: t.Name, Tree: tr.Dir, Result: res}
+			res := rep.Result
 			return a.Render(rep, func(w io.Writer) {
 				fmt.Fprintf(w, "built %s %s (%s) for %s\n", res.Package, res.Version, res.Architecture, t.Name)
 				fmt.Fprintf(w, "  %s  %s  sha256:%s\n", res.Path, fsutil.HumanSize(res.Size), res.SHA256)

@@ -105,7 +105,9 @@ written. --update-lock resolves every package again.`,
 			bi := ReadBuildInfo()
 			p := a.progress()
 			rep, err := release.OCI(cmd.Context(), release.OCIOptions{
-				Matrix: m, Release: r, Targets: targets, Store: st, Dirs: d, NoSmoke: f.noSmoke,
+				Trees: release.Trees{Matrix: m, Store: st, Dirs: d, NoSmoke: f.noSmoke,
+					Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update},
+				Release: r, Targets: targets,
 				Image: oci.PackageOptions{
 					Options: oci.Options{
 						Lock: lock, UpdateLock: f.updateLock, User: f.user, Packages: f.packages,
@@ -113,7 +115,6 @@ written. --update-lock resolves every package again.`,
 					},
 					Signer: signer, Identity: f.identity, Push: push, Layout: f.layout, Tag: f.tag,
 				},
-				Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update,
 			})
 			p.clear()
 			if err != nil {
