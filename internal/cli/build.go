@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -51,10 +50,7 @@ in .debug files with gnu-debuglinks.`,
   pypyctl build --target linux-amd64 --rebuild-cffi --portable --strip`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkSignFlags(f.sign, f.key); err != nil {
-				return err
-			}
-			formats, err := checkFormats(f.formats)
+			formats, err := checkBuildFlags(f.sign, f.key, f.formats)
 			if err != nil {
 				return err
 			}
@@ -66,11 +62,7 @@ in .debug files with gnu-debuglinks.`,
 			if err != nil {
 				return err
 			}
-			st, d, err := a.OpenStore(f.storeDir)
-			if err != nil {
-				return err
-			}
-			out, err := filepath.Abs(f.out)
+			st, d, out, err := a.openStoreOut(f.storeDir, f.out)
 			if err != nil {
 				return err
 			}
@@ -78,13 +70,12 @@ in .debug files with gnu-debuglinks.`,
 			if err != nil {
 				return err
 			}
-			bi := ReadBuildInfo()
 			p := a.progress()
 			rep, err := release.BuildTarget(cmd.Context(), release.TargetOptions{
 				Matrix: m, Release: r, Target: t, Store: st, Dirs: d, Out: out,
 				Formats: formats, NoSmoke: f.noSmoke, Workers: f.workers, PostVM: f.postVM(),
 				VMArchive: f.vmArchive, VMArchiveSHA256: f.vmArchiveSHA256,
-				Signer: signer, MatrixSHA256: matrixSHA256(m), Builder: bi.Version + "+" + bi.Commit,
+				Signer: signer, MatrixSHA256: matrixSHA256(m), Builder: builderID(),
 				Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update,
 			})
 			p.clear()

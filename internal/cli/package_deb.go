@@ -59,11 +59,7 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 			if t.OS != "linux" || t.DebianArch == "" {
 				return Usagef("target %s: .debs are made for Linux targets with a Debian architecture", t.Name)
 			}
-			st, d, err := a.OpenStore(f.storeDir)
-			if err != nil {
-				return err
-			}
-			out, err := filepath.Abs(f.out)
+			st, d, out, err := a.openStoreOut(f.storeDir, f.out)
 			if err != nil {
 				return err
 			}
@@ -301,11 +297,7 @@ entries (--index, a file or an http(s) URL).`,
 			if f.from != "" && f.baseURL == "" {
 				return Usagef("--from needs --base-url: where the archives are downloaded from")
 			}
-			m, err := a.LoadMatrix()
-			if err != nil {
-				return err
-			}
-			r, err := m.Release(f.release)
+			m, r, err := a.matrixRelease(f.release)
 			if err != nil {
 				return err
 			}

@@ -73,11 +73,7 @@ written. --update-lock resolves every package again.`,
 				}
 				push = &tag
 			}
-			m, err := a.LoadMatrix()
-			if err != nil {
-				return err
-			}
-			r, err := m.Release(f.release)
+			m, r, err := a.matrixRelease(f.release)
 			if err != nil {
 				return err
 			}
@@ -102,7 +98,6 @@ written. --update-lock resolves every package again.`,
 			if f.updateLock && f.lock == "" {
 				return Usagef("--update-lock needs --lock FILE: the lock built into pypyctl cannot be rewritten")
 			}
-			bi := ReadBuildInfo()
 			p := a.progress()
 			rep, err := release.OCI(cmd.Context(), release.OCIOptions{
 				Trees: release.Trees{Matrix: m, Store: st, Dirs: d, NoSmoke: f.noSmoke,
@@ -111,7 +106,7 @@ written. --update-lock resolves every package again.`,
 				Image: oci.PackageOptions{
 					Options: oci.Options{
 						Lock: lock, UpdateLock: f.updateLock, User: f.user, Packages: f.packages,
-						Builder: bi.Version + "+" + bi.Commit, MatrixSHA256: matrixSHA256(m),
+						Builder: builderID(), MatrixSHA256: matrixSHA256(m),
 					},
 					Signer: signer, Identity: f.identity, Push: push, Layout: f.layout, Tag: f.tag,
 				},

@@ -48,7 +48,7 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 			if err != nil {
 				return err
 			}
-			st, d, err := a.OpenStore(storeDir)
+			st, d, outDir, err := a.openStoreOut(storeDir, out)
 			if err != nil {
 				return err
 			}
@@ -56,14 +56,11 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 			if err != nil {
 				return err
 			}
-			if out, err = filepath.Abs(out); err != nil {
-				return err
-			}
 			p := a.progress()
 			res, err := release.Wheel(cmd.Context(), release.WheelOptions{
 				Trees: release.Trees{Matrix: m, Store: st, Dirs: d,
 					Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update},
-				Release: r, Target: t, Src: src, OutDir: out,
+				Release: r, Target: t, Src: src, OutDir: outDir,
 			})
 			p.clear()
 			if err != nil {
