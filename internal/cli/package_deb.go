@@ -100,14 +100,6 @@ type aptFlags struct {
 	origin, label, description                string
 }
 
-// aptReport is what `package apt --json` prints.
-type aptReport struct {
-	*apt.Result
-	Keyring    string `json:"keyring"`     // binary public key in the repository
-	KeyringASC string `json:"keyring_asc"` // armored
-	SourceLine string `json:"source_line"` // a deb822-style one-line example
-}
-
 func newPackageAptCmd(a *App) *cobra.Command {
 	var f aptFlags
 	c := &cobra.Command{
@@ -161,7 +153,7 @@ with ` + "`pypyctl package apt key --out DIR`" + `.`,
 			if err != nil {
 				return err
 			}
-			res, err := apt.Add(cmd.Context(), apt.Options{
+			rep, err := apt.Publish(cmd.Context(), apt.Options{
 				Repo: repo, Suite: f.suite, Codename: f.codename, Component: f.component,
 				Origin: f.origin, Label: f.label, Description: f.description,
 				Debs: debs, Key: key, Date: date, Log: func(s string) { a.Logf("%s", s) },
@@ -169,22 +161,7 @@ with ` + "`pypyctl package apt key --out DIR`" + `.`,
 			if err != nil {
 				return err
 			}
-			origin := f.origin
-			if origin == "" {
-				origin = "pypyctl"
-			}
-			rep := aptReport{Result: res,
-				Keyring:    filepath.Join(repo, origin+"-archive-keyring.gpg"),
-				KeyringASC: filepath.Join(repo, origin+"-archive-keyring.asc"),
-			}
-			if err := apt.ExportPublic(key, rep.KeyringASC, rep.Keyring); err != nil {
-				return err
-			}
-			comp := f.component
-			if comp == "" {
-				comp = "main"
-			}
-			rep.SourceLine = fmt.Sprintf("deb [signed-by=/etc/apt/keyrings/%s] file:%s %s %s", filepath.Base(rep.Keyring), repo, f.suite, comp)
+			res := rep.Result
 			return a.Render(rep, func(w io.Writer) {
 				added := 0
 				for _, p := range res.Packages {
