@@ -9,7 +9,6 @@ import (
 
 	"github.com/pypyctl/pypyctl/assemble"
 	"github.com/pypyctl/pypyctl/ensurepip"
-	"github.com/pypyctl/pypyctl/internal/debrepo"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/smoke"
@@ -153,15 +152,8 @@ func (s *smokeStage) Key() (store.Key, error) {
 func (s *smokeStage) Run(ctx context.Context, dir string) error {
 	opts := smoke.Options{Tree: s.tree, Meta: s.meta}
 	if s.meta.Arch != hostArch() {
-		pkgs, err := debrepo.PackageNames(s.meta.RuntimeDepends)
-		if err != nil {
-			return err
-		}
-		sysroot, err := smoke.EnsureSysroot(ctx, s.cache, s.debianArch, pkgs, s.log)
-		if err != nil {
-			return err
-		}
-		if opts.Emulator, err = smoke.Emulator(s.debianArch, sysroot); err != nil {
+		var err error
+		if opts.Emulator, err = smoke.EmulatorFor(ctx, s.cache, s.debianArch, s.meta.RuntimeDepends, s.log); err != nil {
 			return err
 		}
 	}

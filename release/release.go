@@ -62,7 +62,7 @@ type Options struct {
 	Log       func(string)
 	Progress  func(step string, done, total int64)
 
-	// runBuild is pipeline.Run; tests replace it.
+	// runBuild is pipeline.Run; tests replace it (TargetOptions.run).
 	runBuild func(context.Context, pipeline.Options) (*pipeline.Report, error)
 	// SourceDir is the checkout a nightly translates (--source): passed
 	// to every build instead of the release's pinned source.
@@ -191,11 +191,21 @@ func releasesOf(jobs []Job) []string {
 func (o *Options) Inputs(j Job) RecordInputs { return o.inputs(j) }
 
 func (o *Options) inputs(j Job) RecordInputs {
-	formats := o.Formats
-	if len(formats) == 0 {
-		formats = o.Matrix.Formats(j.Release, j.Target)
+	t := o.target(j)
+	return t.inputs()
+}
+
+// target is job j's build as a builder of this release runs it: unsigned
+// (the merge signs what it gathers), its log lines prefixed with the job.
+func (o *Options) target(j Job) TargetOptions {
+	return TargetOptions{
+		Matrix: o.Matrix, Release: j.Release, Target: j.Target, Store: o.Store, Dirs: o.Dirs,
+		Formats: o.Formats, NoSmoke: o.NoSmoke, Workers: o.Workers, PostVM: o.PostVM, SourceDir: o.SourceDir,
+		MatrixSHA256: o.MatrixSHA256, Builder: o.Builder,
+		Log:      func(s string) { o.logf("%-28s %s", j.Name(), s) },
+		Progress: o.Progress,
+		run:      o.runBuild,
 	}
-	return RecordInputs{Builder: o.Builder, Release: j.Release.Name, Target: j.Target.Name, MatrixSHA256: o.MatrixSHA256, Formats: formats, PostVM: o.PostVM}
 }
 
 // gather looks every record up and names all the missing ones at once.
@@ -254,21 +264,15 @@ func buildAll(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf [
 
 func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []string, i int) error {
 	start := time.Now()
-	in := o.inputs(j)
+	t := o.target(j)
+	in := t.inputs()
 	var stages []pipeline.StageReport
+	// The build's outputs go straight into the record being made; a
+	// record hit builds nothing.
 	rec, dir, hit, err := EnsureRecord(ctx, o.Store, in, !o.NoSmoke, func(ctx context.Context, out string) (*pipeline.Report, error) {
 		o.logf("%-28s building", j.Name())
-		run := o.runBuild
-		if run == nil {
-			run = pipeline.Run
-		}
-		r, err := run(ctx, pipeline.Options{
-			Matrix: o.Matrix, Release: j.Release, Target: j.Target, Formats: in.Formats, OutDir: out,
-			Dirs: o.Dirs, Store: o.Store, NoSmoke: o.NoSmoke, Workers: o.Workers,
-			Log:      func(s string) { o.logf("%-28s %s", j.Name(), s) },
-			Progress: o.Progress, MatrixName: o.Matrix.Path, MatrixSHA256: o.MatrixSHA256,
-			Builder: o.Builder, PostVM: o.PostVM, SourceDir: o.SourceDir,
-		})
+		t.Out = out
+		r, err := t.build(ctx)
 		if r != nil {
 			stages = r.Stages
 		}
@@ -307,7 +311,8 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 		}
 		rel, ok := rels[name]
 		if !ok {
-			rel = &publish.Release{Schema: 1, Name: name, PyPyVersion: j.Release.PyPyVersion, PythonVersion: j.Release.PythonVersion, Date: j.Release.Date, Stable: j.Release.Stable}
+			meta := releaseMeta(j.Release, name)
+			rel = &meta
 			rels[name] = rel
 			order = append(order, name)
 		}

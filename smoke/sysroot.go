@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pypyctl/pypyctl/internal/debrepo"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/vm/debian"
 )
@@ -36,6 +37,22 @@ func Emulator(debArch, sysroot string) ([]string, error) {
 		return nil, fmt.Errorf("%s not found: install qemu-user-static to run %s trees", bin, debArch)
 	}
 	return []string{p, "-L", sysroot}, nil
+}
+
+// EmulatorFor returns the command prefix that runs a VM of debArch on
+// this host: qemu-user with a sysroot of the VM's runtime Debian
+// dependencies (its vm.Metadata.RuntimeDepends), made once under
+// cacheDir by EnsureSysroot.
+func EmulatorFor(ctx context.Context, cacheDir, debArch string, runtimeDepends []string, log func(string)) ([]string, error) {
+	pkgs, err := debrepo.PackageNames(runtimeDepends)
+	if err != nil {
+		return nil, err
+	}
+	sysroot, err := EnsureSysroot(ctx, cacheDir, debArch, pkgs, log)
+	if err != nil {
+		return nil, err
+	}
+	return Emulator(debArch, sysroot)
 }
 
 // EnsureSysroot returns a directory holding the named packages of debArch

@@ -40,9 +40,10 @@ type BuildResult struct {
 	SOABI     string `json:"soabi"`
 }
 
-// hostArch is the host's machine in wheel-tag spelling.
-func hostArch() string {
-	switch runtime.GOARCH {
+// Arch is a Go architecture (a matrix target's arch) in wheel-tag
+// spelling: x86_64, aarch64, i686.
+func Arch(goarch string) string {
+	switch goarch {
 	case "amd64":
 		return "x86_64"
 	case "arm64":
@@ -50,8 +51,11 @@ func hostArch() string {
 	case "386":
 		return "i686"
 	}
-	return runtime.GOARCH
+	return goarch
 }
+
+// hostArch is the host's machine in wheel-tag spelling.
+func hostArch() string { return Arch(runtime.GOARCH) }
 
 // Build builds SRC into a wheel with the tree's PyPy: a throwaway venv
 // made offline by ensurepip (pip, setuptools and wheel from the tree's

@@ -63,10 +63,7 @@ func BuildRelease(ctx context.Context, o ReleaseOptions) ([]ReleaseWheel, error)
 			if t.OS != "linux" {
 				continue
 			}
-			arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64", "386": "i686"}[t.Arch]
-			if arch == "" {
-				arch = t.Arch
-			}
+			arch := Arch(t.Arch)
 			if arch != hostArch() {
 				log(fmt.Sprintf("wheel %s: skipping %s (a %s host builds only %s wheels)", w.Name, name, hostArch(), hostArch()))
 				continue

@@ -11,6 +11,7 @@ import (
 	"github.com/pypyctl/pypyctl/store"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -207,6 +208,17 @@ func (a *App) OpenStore(flag string) (store.Store, dirs.Dirs, error) {
 		return nil, d, Usagef("--store: %w", err)
 	}
 	return st, d, nil
+}
+
+// openStoreOut is OpenStore and --out made absolute: the start of the
+// commands that write one target's files.
+func (a *App) openStoreOut(storeFlag, out string) (store.Store, dirs.Dirs, string, error) {
+	st, d, err := a.OpenStore(storeFlag)
+	if err != nil {
+		return nil, d, "", err
+	}
+	abs, err := filepath.Abs(out)
+	return st, d, abs, err
 }
 
 // OpenLocalStore is OpenStore for commands that need a directory store

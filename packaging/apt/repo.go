@@ -48,6 +48,22 @@ type Options struct {
 	Log  func(string)
 }
 
+// defaults fills in the defaults the fields name.
+func (o *Options) defaults() {
+	if o.Component == "" {
+		o.Component = "main"
+	}
+	if o.Codename == "" {
+		o.Codename = o.Suite
+	}
+	if o.Origin == "" {
+		o.Origin = "pypyctl"
+	}
+	if o.Label == "" {
+		o.Label = o.Origin
+	}
+}
+
 // Entry is one package the update was given.
 type Entry struct {
 	Package      string `json:"package"`
@@ -90,18 +106,7 @@ func Add(ctx context.Context, o Options) (*Result, error) {
 	if o.Key == nil {
 		return nil, errors.New("a signing key is needed")
 	}
-	if o.Component == "" {
-		o.Component = "main"
-	}
-	if o.Codename == "" {
-		o.Codename = o.Suite
-	}
-	if o.Origin == "" {
-		o.Origin = "pypyctl"
-	}
-	if o.Label == "" {
-		o.Label = o.Origin
-	}
+	o.defaults()
 	for _, f := range [][2]string{{"suite", o.Suite}, {"codename", o.Codename}, {"component", o.Component}} {
 		if !safeName.MatchString(f[1]) {
 			return nil, fmt.Errorf("%s %q: use letters, digits and . _ + - only", f[0], f[1])
