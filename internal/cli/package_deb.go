@@ -76,7 +76,7 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 				return err
 			}
 			p := a.progress()
-			logf := func(s string) { p.clear(); a.Logf("%s", s) }
+			logf := func(s string) { a.Logger.Info(s) }
 			tr, err := pipeline.Tree(cmd.Context(), pipeline.Options{
 				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, NoSmoke: f.noSmoke,
 				Log: logf, Progress: p.update,
@@ -183,7 +183,7 @@ with ` + "`pypyctl package apt key --out DIR`" + `.`,
 			res, err := apt.Add(cmd.Context(), apt.Options{
 				Repo: repo, Suite: f.suite, Codename: f.codename, Component: f.component,
 				Origin: f.origin, Label: f.label, Description: f.description,
-				Debs: debs, Key: key, Date: date, Log: func(s string) { a.Logf("%s", s) },
+				Debs: debs, Key: key, Date: date, Log: func(s string) { a.Logger.Info(s) },
 			})
 			if err != nil {
 				return err

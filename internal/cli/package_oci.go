@@ -126,7 +126,7 @@ written. --update-lock resolves every package again.`,
 				return Usagef("--update-lock needs --lock FILE: the lock built into pypyctl cannot be rewritten")
 			}
 			p := a.progress()
-			logf := func(s string) { p.clear(); a.Logf("%s", s) }
+			logf := func(s string) { a.Logger.Info(s) }
 			ctx := cmd.Context()
 			var inputs []oci.Input
 			for _, t := range targets {

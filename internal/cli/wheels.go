@@ -56,7 +56,7 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 				return err
 			}
 			p := a.progress()
-			logf := func(s string) { p.clear(); a.Logf("%s", s) }
+			logf := func(s string) { a.Logger.Info(s) }
 			tr, err := pipeline.Tree(cmd.Context(), pipeline.Options{
 				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, Log: logf, Progress: p.update,
 			})
