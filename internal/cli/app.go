@@ -206,7 +206,7 @@ func (a *App) OpenStore(flag string) (store.Store, dirs.Dirs, error) {
 	}
 	st, err := ocistore.New(flag, local, ocistore.Options{
 		Insecure: a.Getenv("PYPYCTL_STORE_INSECURE") == "1",
-		Log:      func(s string) { a.Logger.Info(s) },
+		Logger:   a.Logger,
 	})
 	if err != nil {
 		return nil, d, Usagef("--store: %w", err)
