@@ -56,7 +56,7 @@ func writeOutputs(ctx context.Context, o *Options, jobs []Job) (*OutputsReport, 
 				return nil, fmt.Errorf("brew: %w", err)
 			}
 			if len(archives) == 0 {
-				o.logf("brew: %s ships no macOS or Linux archive Homebrew can use; no formula", name)
+				o.log().Info("brew: no macOS or Linux archive Homebrew can use; no formula", "release", name)
 				continue
 			}
 			res, err := brew.Write(o.Matrix, r, archives, o.Outputs.BrewTap)
@@ -85,7 +85,7 @@ func writeOutputs(ctx context.Context, o *Options, jobs []Job) (*OutputsReport, 
 			if suite == "" {
 				suite = "stable"
 			}
-			res, err := apt.Add(ctx, apt.Options{Repo: o.Outputs.AptRepo, Suite: suite, Debs: debs, Key: o.Outputs.AptKey, Log: o.Log})
+			res, err := apt.Add(ctx, apt.Options{Repo: o.Outputs.AptRepo, Suite: suite, Debs: debs, Key: o.Outputs.AptKey, Log: logFunc(o.log())})
 			if err != nil {
 				return nil, fmt.Errorf("apt: %w", err)
 			}
@@ -105,14 +105,14 @@ func buildDebs(ctx context.Context, o *Options, jobs []Job, out string) ([]strin
 		}
 		tr, err := pipeline.Tree(ctx, pipeline.Options{
 			Matrix: o.Matrix, Release: j.Release, Target: j.Target, Dirs: o.Dirs, Store: o.Store,
-			NoSmoke: true, PostVM: o.PostVM, Log: o.Log, Progress: o.Progress, SourceDir: o.SourceDir,
+			NoSmoke: true, PostVM: o.PostVM, Log: logFunc(o.log()), Progress: o.Progress, SourceDir: o.SourceDir,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: tree for the .deb: %w", j.Name(), err)
 		}
 		res, err := deb.Build(ctx, deb.Options{
 			Tree: tr.Dir, Release: j.Release, Target: j.Target, Project: o.Matrix.Project,
-			RuntimeDepends: tr.Report.VM.DebianDepends(), OutDir: out, Log: o.Log,
+			RuntimeDepends: tr.Report.VM.DebianDepends(), OutDir: out, Log: logFunc(o.log()),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", j.Name(), err)

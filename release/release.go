@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish"
@@ -59,7 +61,7 @@ type Options struct {
 	// GitMirror is cloned instead of a release's git URL when its -src
 	// archives are made (the pins are checked either way).
 	GitMirror string
-	Log       func(string)
+	Logger    *slog.Logger // nil: log nothing
 	Progress  func(step string, done, total int64)
 
 	// runBuild is pipeline.Run; tests replace it.
@@ -113,11 +115,11 @@ type Report struct {
 	Seconds   float64              `json:"seconds"`
 }
 
-func (o *Options) logf(format string, a ...any) {
-	if o.Log != nil {
-		o.Log(fmt.Sprintf(format, a...))
-	}
-}
+func (o *Options) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
+
+// logFunc hands the packages that still take a Log func(string) lines to
+// log.
+func logFunc(log *slog.Logger) func(string) { return func(s string) { log.Info(s) } }
 
 // Run plans the release, gets every target's record (building, or only
 // looking up with FromStore), gathers them into Dist with release
@@ -212,7 +214,7 @@ func gather(o *Options, jobs []Job, rep *Report, dirsOf []string) error {
 			missing = append(missing, fmt.Sprintf("%s (record %s)", j.Name(), key.Short()))
 			continue
 		}
-		o.logf("%-28s record %s from the store", j.Name(), key.Short())
+		o.log().Info("record from the store", "job", j.Name(), "key", key.Short())
 		dirsOf[i] = dir
 		rep.Targets[i] = targetReport(j, key, rec, true, nil, 0)
 	}
@@ -256,8 +258,9 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 	start := time.Now()
 	in := o.inputs(j)
 	var stages []pipeline.StageReport
+	log := o.log().With("job", j.Name())
 	rec, dir, hit, err := EnsureRecord(ctx, o.Store, in, !o.NoSmoke, func(ctx context.Context, out string) (*pipeline.Report, error) {
-		o.logf("%-28s building", j.Name())
+		log.Info("building")
 		run := o.runBuild
 		if run == nil {
 			run = pipeline.Run
@@ -265,7 +268,7 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 		r, err := run(ctx, pipeline.Options{
 			Matrix: o.Matrix, Release: j.Release, Target: j.Target, Formats: in.Formats, OutDir: out,
 			Dirs: o.Dirs, Store: o.Store, NoSmoke: o.NoSmoke, Workers: o.Workers,
-			Log:      func(s string) { o.logf("%-28s %s", j.Name(), s) },
+			Log:      logFunc(log),
 			Progress: o.Progress, MatrixName: o.Matrix.Path, MatrixSHA256: o.MatrixSHA256,
 			Builder: o.Builder, PostVM: o.PostVM, SourceDir: o.SourceDir,
 		})
@@ -279,7 +282,7 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 	}
 	key, _ := RecordKey(in)
 	if hit {
-		o.logf("%-28s record %s: store hit", j.Name(), key.Short())
+		log.Info("record: store hit", "key", key.Short())
 	}
 	dirsOf[i] = dir
 	rep.Targets[i] = targetReport(j, key, rec, hit, stages, time.Since(start).Seconds())
@@ -429,7 +432,7 @@ func copyFile(src, dst, sum string) error {
 }
 
 func publishDist(ctx context.Context, o *Options, jobs []Job, rep *Report, dist string) error {
-	pr, err := publish.Publish(ctx, publish.Options{Dist: dist, Dest: o.Dest, BaseURL: o.BaseURL, Nightly: o.Nightly != nil, Matrix: o.Matrix, Log: o.Log})
+	pr, err := publish.Publish(ctx, publish.Options{Dist: dist, Dest: o.Dest, BaseURL: o.BaseURL, Nightly: o.Nightly != nil, Matrix: o.Matrix, Logger: o.Logger})
 	if err != nil {
 		return err
 	}
