@@ -105,7 +105,7 @@ func buildDebs(ctx context.Context, o *Options, jobs []Job, out string) ([]strin
 		}
 		tr, err := pipeline.Tree(ctx, pipeline.Options{
 			Matrix: o.Matrix, Release: j.Release, Target: j.Target, Dirs: o.Dirs, Store: o.Store,
-			NoSmoke: true, PostVM: o.PostVM, Log: logFunc(o.log()), Progress: o.Progress, SourceDir: o.SourceDir,
+			NoSmoke: true, PostVM: o.PostVM, Logger: o.Logger, Progress: o.Progress, SourceDir: o.SourceDir,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: tree for the .deb: %w", j.Name(), err)

@@ -268,7 +268,7 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 		r, err := run(ctx, pipeline.Options{
 			Matrix: o.Matrix, Release: j.Release, Target: j.Target, Formats: in.Formats, OutDir: out,
 			Dirs: o.Dirs, Store: o.Store, NoSmoke: o.NoSmoke, Workers: o.Workers,
-			Log:      logFunc(log),
+			Logger:   log,
 			Progress: o.Progress, MatrixName: o.Matrix.Path, MatrixSHA256: o.MatrixSHA256,
 			Builder: o.Builder, PostVM: o.PostVM, SourceDir: o.SourceDir,
 		})

@@ -40,10 +40,10 @@ func releaseWheels(ctx context.Context, o *Options, jobs []Job, dist string) ([]
 			}
 		}
 		ws, err := wheels.BuildRelease(ctx, wheels.ReleaseOptions{
-			Matrix: o.Matrix, Release: r, BaseDir: base, OutDir: dist, Only: only, Log: logFunc(o.log()),
+			Matrix: o.Matrix, Release: r, BaseDir: base, OutDir: dist, Only: only, Logger: o.Logger,
 			Tree: func(ctx context.Context, t *platforms.Target) (string, error) {
 				tr, err := pipeline.Tree(ctx, pipeline.Options{Matrix: o.Matrix, Release: r, Target: t, Dirs: o.Dirs,
-					Store: o.Store, NoSmoke: true, PostVM: o.PostVM, Log: logFunc(o.log()), Progress: o.Progress, SourceDir: o.SourceDir})
+					Store: o.Store, NoSmoke: true, PostVM: o.PostVM, Logger: o.Logger, Progress: o.Progress, SourceDir: o.SourceDir})
 				if err != nil {
 					return "", err
 				}

@@ -79,7 +79,7 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 			logf := func(s string) { a.Logger.Info(s) }
 			tr, err := pipeline.Tree(cmd.Context(), pipeline.Options{
 				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, NoSmoke: f.noSmoke,
-				Log: logf, Progress: p.update,
+				Logger: a.Logger, Progress: p.update,
 			})
 			p.clear()
 			if err != nil {

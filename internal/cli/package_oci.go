@@ -132,7 +132,7 @@ written. --update-lock resolves every package again.`,
 			for _, t := range targets {
 				tr, err := pipeline.Tree(ctx, pipeline.Options{
 					Matrix: m, Release: r, Target: t, Dirs: d, Store: st, NoSmoke: f.noSmoke,
-					Log: logf, Progress: p.update,
+					Logger: a.Logger, Progress: p.update,
 				})
 				if err != nil {
 					return fmt.Errorf("%s: %w", t.Name, err)

@@ -58,7 +58,7 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 			p := a.progress()
 			logf := func(s string) { a.Logger.Info(s) }
 			tr, err := pipeline.Tree(cmd.Context(), pipeline.Options{
-				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, Log: logf, Progress: p.update,
+				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, Logger: a.Logger, Progress: p.update,
 			})
 			p.clear()
 			if err != nil {
@@ -73,7 +73,7 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 			}
 			bo := wheels.BuildOptions{
 				Tree: tr.Dir, Arch: wheelArch(t.Arch), Src: src, OutDir: out,
-				Epoch: r.SourceDateEpoch, Log: logf,
+				Epoch: r.SourceDateEpoch, Logger: a.Logger,
 			}
 			// A foreign target's PyPy runs under qemu-user with the same
 			// sysroot its smoke test uses, and compiles with a cross gcc.
