@@ -85,7 +85,7 @@ func writeOutputs(ctx context.Context, o *Options, jobs []Job) (*OutputsReport, 
 			if suite == "" {
 				suite = "stable"
 			}
-			res, err := apt.Add(ctx, apt.Options{Repo: o.Outputs.AptRepo, Suite: suite, Debs: debs, Key: o.Outputs.AptKey, Log: logFunc(o.log())})
+			res, err := apt.Add(ctx, apt.Options{Repo: o.Outputs.AptRepo, Suite: suite, Debs: debs, Key: o.Outputs.AptKey, Logger: o.Logger})
 			if err != nil {
 				return nil, fmt.Errorf("apt: %w", err)
 			}
@@ -112,7 +112,7 @@ func buildDebs(ctx context.Context, o *Options, jobs []Job, out string) ([]strin
 		}
 		res, err := deb.Build(ctx, deb.Options{
 			Tree: tr.Dir, Release: j.Release, Target: j.Target, Project: o.Matrix.Project,
-			RuntimeDepends: tr.Report.VM.DebianDepends(), OutDir: out, Log: logFunc(o.log()),
+			RuntimeDepends: tr.Report.VM.DebianDepends(), OutDir: out, Logger: o.Logger,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", j.Name(), err)

@@ -76,7 +76,6 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 				return err
 			}
 			p := a.progress()
-			logf := func(s string) { a.Logger.Info(s) }
 			tr, err := pipeline.Tree(cmd.Context(), pipeline.Options{
 				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, NoSmoke: f.noSmoke,
 				Logger: a.Logger, Progress: p.update,
@@ -88,7 +87,7 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 			res, err := deb.Build(cmd.Context(), deb.Options{
 				Tree: tr.Dir, Release: r, Target: t, Project: m.Project,
 				Revision: f.revision, Version: f.version, RuntimeDepends: tr.Report.VM.DebianDepends(),
-				Compression: comp, OutDir: out, Log: logf,
+				Compression: comp, OutDir: out, Logger: a.Logger,
 			})
 			if err != nil {
 				return err
@@ -183,7 +182,7 @@ with ` + "`pypyctl package apt key --out DIR`" + `.`,
 			res, err := apt.Add(cmd.Context(), apt.Options{
 				Repo: repo, Suite: f.suite, Codename: f.codename, Component: f.component,
 				Origin: f.origin, Label: f.label, Description: f.description,
-				Debs: debs, Key: key, Date: date, Log: func(s string) { a.Logger.Info(s) },
+				Debs: debs, Key: key, Date: date, Logger: a.Logger,
 			})
 			if err != nil {
 				return err

@@ -126,7 +126,6 @@ written. --update-lock resolves every package again.`,
 				return Usagef("--update-lock needs --lock FILE: the lock built into pypyctl cannot be rewritten")
 			}
 			p := a.progress()
-			logf := func(s string) { a.Logger.Info(s) }
 			ctx := cmd.Context()
 			var inputs []oci.Input
 			for _, t := range targets {
@@ -153,7 +152,7 @@ written. --update-lock resolves every package again.`,
 				Release: r, Project: m.Project, Inputs: inputs,
 				Lock: lock, UpdateLock: f.updateLock,
 				CacheDir: filepath.Join(d.Downloads(), "debian"), WorkDir: work,
-				User: f.user, Packages: f.packages, Builder: bi.Version + "+" + bi.Commit, Log: logf,
+				User: f.user, Packages: f.packages, Builder: bi.Version + "+" + bi.Commit, Logger: a.Logger,
 				MatrixName: m.Path, MatrixSHA256: matrixSHA256(m),
 			})
 			if err != nil {
