@@ -117,10 +117,6 @@ type Report struct {
 
 func (o *Options) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
 
-// logFunc hands the packages that still take a Log func(string) lines to
-// log.
-func logFunc(log *slog.Logger) func(string) { return func(s string) { log.Info(s) } }
-
 // Run plans the release, gets every target's record (building, or only
 // looking up with FromStore), gathers them into Dist with release
 // metadata and SHA256SUMS, signs, and publishes to Dest.

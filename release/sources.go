@@ -31,7 +31,7 @@ func releaseSources(ctx context.Context, o *Options, jobs []Job, dist string) ([
 			continue
 		}
 		o.log().Info("source archives", "release", name)
-		rep, err := srcarchive.Write(ctx, r, srcarchive.Options{OutDir: dist, GitMirror: o.GitMirror, Workers: o.Workers, Log: logFunc(o.log())})
+		rep, err := srcarchive.Write(ctx, r, srcarchive.Options{OutDir: dist, GitMirror: o.GitMirror, Workers: o.Workers, Logger: o.Logger})
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: source archives: %w", name, err)
 		}
