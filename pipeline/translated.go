@@ -37,12 +37,12 @@ func (rep *Report) translated(ctx context.Context, o *Options) (Output, error) {
 	}
 	r, t := o.Release, o.Target
 	mach := translator.LocalMachine(os.Getenv)
-	sources := &translator.Sources{Store: local, Downloads: o.Dirs.Downloads(), Log: logFunc(o.log()),
+	sources := &translator.Sources{Store: local, Downloads: o.Dirs.Downloads(), Logger: o.Logger,
 		GitMirror: os.Getenv(translator.GitMirrorEnv)}
 	workRoot := filepath.Join(o.Dirs.Cache, "work")
 	req := translator.Request{Release: r, Target: t, WorkRoot: workRoot, Machine: mach, Sources: sources, SourceDir: o.SourceDir}
 	if _, err := req.UseImage(ctx, builder.Config{Getenv: os.Getenv, Cache: o.Dirs.Cache,
-		Downloads: o.Dirs.Downloads(), Store: local, Log: logFunc(o.log())}, false); err != nil {
+		Downloads: o.Dirs.Downloads(), Store: local, Logger: o.Logger}, false); err != nil {
 		return Output{}, err
 	}
 	plan, err := translator.NewPlan(ctx, req)
@@ -58,7 +58,7 @@ func (rep *Report) translated(ctx context.Context, o *Options) (Output, error) {
 	}
 	tr, err := translator.Translate(ctx, plan, translator.Options{
 		Store: local, Sources: sources, Machine: mach, WorkRoot: workRoot,
-		LogDir: filepath.Join(o.Dirs.Cache, "logs"), Log: logFunc(o.log()), ImageRoot: req.ImageRoot,
+		LogDir: filepath.Join(o.Dirs.Cache, "logs"), Logger: o.Logger, ImageRoot: req.ImageRoot,
 	})
 	if err != nil {
 		return Output{}, err

@@ -223,8 +223,7 @@ func pins(ctx context.Context, a Archive, l *Lock, arch string, rootSet map[stri
 type fetched = debrepo.Fetched
 
 func fetch(ctx context.Context, a Archive, cacheDir string, pkgs []platforms.DebPackage, lockName string, log *slog.Logger) ([]fetched, error) {
-	log = logging.OrDiscard(log)
-	return debrepo.Fetch(ctx, a, cacheDir, pkgs, lockName, func(s string) { log.Info(s) })
+	return debrepo.Fetch(ctx, a, cacheDir, pkgs, lockName, log)
 }
 
 func checkClosure(debs []fetched, lockName, arch string) error {
