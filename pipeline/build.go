@@ -100,10 +100,6 @@ func (r *Report) Hits() int {
 
 func (o *Options) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
 
-// logFunc hands the packages that still take a Log func(string) lines to
-// log.
-func logFunc(log *slog.Logger) func(string) { return func(s string) { log.Info(s) } }
-
 // Run builds the tree and the archives and writes them with SHA256SUMS
 // into o.OutDir. Nothing is written to o.OutDir unless every stage passed.
 func Run(ctx context.Context, o Options) (*Report, error) {

@@ -158,7 +158,7 @@ func (s *smokeStage) Run(ctx context.Context, dir string) error {
 		if err != nil {
 			return err
 		}
-		sysroot, err := smoke.EnsureSysroot(ctx, s.cache, s.debianArch, pkgs, logFunc(s.log))
+		sysroot, err := smoke.EnsureSysroot(ctx, s.cache, s.debianArch, pkgs, s.log)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/vm/debian"
 )
 
@@ -40,8 +42,9 @@ func Emulator(debArch, sysroot string) ([]string, error) {
 
 // EnsureSysroot returns a directory holding the named packages of debArch
 // unpacked, made once with `apt-get download` and kept under cacheDir. It
-// is a test environment for emulation, not an input to any artifact.
-func EnsureSysroot(ctx context.Context, cacheDir, debArch string, pkgs []string, log func(string)) (string, error) {
+// is a test environment for emulation, not an input to any artifact. A nil
+// log logs nothing.
+func EnsureSysroot(ctx context.Context, cacheDir, debArch string, pkgs []string, log *slog.Logger) (string, error) {
 	sum := sha256.Sum256([]byte(debArch + "\n" + strings.Join(pkgs, "\n")))
 	dir := filepath.Join(cacheDir, "sysroots", debArch+"-"+hex.EncodeToString(sum[:6]))
 	lock, err := fsutil.Acquire(ctx, dir+".lock", nil)
@@ -58,9 +61,7 @@ func EnsureSysroot(ctx context.Context, cacheDir, debArch string, pkgs []string,
 	if err := os.MkdirAll(dl, 0o755); err != nil {
 		return "", err
 	}
-	if log != nil {
-		log(fmt.Sprintf("making %s sysroot for emulation (%d packages)", debArch, len(pkgs)))
-	}
+	logging.OrDiscard(log).Info("making sysroot for emulation", "arch", debArch, "packages", len(pkgs))
 	args := []string{"download"}
 	for _, p := range pkgs {
 		args = append(args, p+":"+debArch)

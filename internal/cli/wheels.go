@@ -56,7 +56,6 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 				return err
 			}
 			p := a.progress()
-			logf := func(s string) { a.Logger.Info(s) }
 			tr, err := pipeline.Tree(cmd.Context(), pipeline.Options{
 				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, Logger: a.Logger, Progress: p.update,
 			})
@@ -82,7 +81,7 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 				if err != nil {
 					return err
 				}
-				sysroot, err := smoke.EnsureSysroot(cmd.Context(), d.Cache, t.DebianArch, pkgs, logf)
+				sysroot, err := smoke.EnsureSysroot(cmd.Context(), d.Cache, t.DebianArch, pkgs, a.Logger)
 				if err != nil {
 					return err
 				}
