@@ -31,7 +31,7 @@ func treeSBOM(ctx context.Context, o *Options, t *TreeResult) ([]byte, error) {
 	libs, err := sbom.ResolveSonames(ctx, tree.Sonames(), o.Target.DebianArch)
 	if err != nil {
 		// Not a Debian host: the libraries stay unresolved but listed.
-		o.log("sbom       cannot ask dpkg which packages provide the tree's libraries (%v); listing them unresolved", err)
+		o.log().Info("sbom       cannot ask dpkg which packages provide the tree's libraries; listing them unresolved", "err", err)
 		libs = nil
 	}
 	bom, err := sbom.GenerateTarget(tree, o.Release, o.Target, o.Builder, libs, t.Inputs)

@@ -15,12 +15,14 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/smoke"
 	"github.com/pypyctl/pypyctl/store"
@@ -42,8 +44,8 @@ type Options struct {
 	// pypyctl made) as the VM instead of what the matrix says.
 	VMArchive       string
 	VMArchiveSHA256 string
-	Workers         int // compression workers; 0 = all cores
-	Log             func(string)
+	Workers         int          // compression workers; 0 = all cores
+	Logger          *slog.Logger // nil: log nothing
 	// Progress reports bytes done of a long step (download, compress).
 	Progress func(step string, done, total int64)
 	// Signer, when set, signs the provenance written beside the archives
@@ -96,11 +98,7 @@ func (r *Report) Hits() int {
 	return n
 }
 
-func (o *Options) log(format string, a ...any) {
-	if o.Log != nil {
-		o.Log(fmt.Sprintf(format, a...))
-	}
-}
+func (o *Options) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
 
 // Run builds the tree and the archives and writes them with SHA256SUMS
 // into o.OutDir. Nothing is written to o.OutDir unless every stage passed.

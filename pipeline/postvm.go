@@ -117,7 +117,7 @@ func (rep *Report) cffiStage(ctx context.Context, o *Options, p PostVM, in Outpu
 	if meta.Origin == "debian" && len(p.CFFIOnly) == 0 {
 		without = append(append([]string{}, without...), debianMissingSources...)
 	}
-	s := &cffiStage{in: in, opts: cffi.Options{Only: uniqSorted(p.CFFIOnly), Without: uniqSorted(without), Log: o.Log},
+	s := &cffiStage{in: in, opts: cffi.Options{Only: uniqSorted(p.CFFIOnly), Without: uniqSorted(without), Logger: o.Logger},
 		driver: cffi.DriverDigest(), builder: rep.builder}
 	if s.builder != nil {
 		s.opts.Image, s.opts.TestModules = s.builder.Root, true

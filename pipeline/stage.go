@@ -42,14 +42,14 @@ func (rep *Report) run(ctx context.Context, o *Options, s Stage) (Output, error)
 		return Output{}, fmt.Errorf("%s: key: %w", name, err)
 	}
 	res, err := o.Store.Ensure(ctx, key, func(ctx context.Context, dir string) error {
-		o.log("%-10s building (key %s)", name, key.Short())
+		o.log().Info(fmt.Sprintf("%-10s building", name), "key", key.Short())
 		return s.Run(ctx, dir)
 	})
 	if err != nil {
 		return Output{}, fmt.Errorf("%s: %w", name, err)
 	}
 	if res.Hit {
-		o.log("%-10s store hit (key %s)", name, key.Short())
+		o.log().Info(fmt.Sprintf("%-10s store hit", name), "key", key.Short())
 	}
 	rep.Stages = append(rep.Stages, StageReport{Name: name, Key: string(key), Hit: res.Hit, Seconds: time.Since(start).Seconds()})
 	return Output{Dir: res.Dir, Key: key}, nil

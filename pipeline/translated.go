@@ -37,12 +37,12 @@ func (rep *Report) translated(ctx context.Context, o *Options) (Output, error) {
 	}
 	r, t := o.Release, o.Target
 	mach := translator.LocalMachine(os.Getenv)
-	sources := &translator.Sources{Store: local, Downloads: o.Dirs.Downloads(), Log: o.Log,
+	sources := &translator.Sources{Store: local, Downloads: o.Dirs.Downloads(), Logger: o.Logger,
 		GitMirror: os.Getenv(translator.GitMirrorEnv)}
 	workRoot := filepath.Join(o.Dirs.Cache, "work")
 	req := translator.Request{Release: r, Target: t, WorkRoot: workRoot, Machine: mach, Sources: sources, SourceDir: o.SourceDir}
 	if _, err := req.UseImage(ctx, builder.Config{Getenv: os.Getenv, Cache: o.Dirs.Cache,
-		Downloads: o.Dirs.Downloads(), Store: local, Log: o.Log}, false); err != nil {
+		Downloads: o.Dirs.Downloads(), Store: local, Logger: o.Logger}, false); err != nil {
 		return Output{}, err
 	}
 	plan, err := translator.NewPlan(ctx, req)
@@ -53,12 +53,12 @@ func (rep *Report) translated(ctx context.Context, o *Options) (Output, error) {
 		return Output{}, &translator.PreflightError{Release: plan.Release, Target: plan.Target, Problems: plan.Preflight}
 	}
 	if _, ok, err := local.Lookup(store.Key(plan.Key)); err == nil && !ok {
-		o.log("translate  %s for %s is not in the store: translating it now with RPython (about an hour on two cores; `pypyctl translate --target %s --release %s` does this step alone, --dry-run shows its plan)",
-			r.Name, t.Name, t.Name, r.Name)
+		o.log().Info(fmt.Sprintf("translate  %s for %s is not in the store: translating it now with RPython (about an hour on two cores; `pypyctl translate --target %s --release %s` does this step alone, --dry-run shows its plan)",
+			r.Name, t.Name, t.Name, r.Name))
 	}
 	tr, err := translator.Translate(ctx, plan, translator.Options{
 		Store: local, Sources: sources, Machine: mach, WorkRoot: workRoot,
-		LogDir: filepath.Join(o.Dirs.Cache, "logs"), Log: o.Log, ImageRoot: req.ImageRoot,
+		LogDir: filepath.Join(o.Dirs.Cache, "logs"), Logger: o.Logger, ImageRoot: req.ImageRoot,
 	})
 	if err != nil {
 		return Output{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -137,7 +138,7 @@ type smokeStage struct {
 	// A foreign arch runs under qemu-user with a Debian sysroot of
 	// debianArch, cached under cache.
 	cache, debianArch string
-	log               func(string)
+	log               *slog.Logger
 }
 
 // smokeReport is the smoke stage's output file.
@@ -171,7 +172,7 @@ func (s *smokeStage) Run(ctx context.Context, dir string) error {
 // smoke runs (or finds) the smoke stage of a tree and reads its report.
 func (rep *Report) smoke(ctx context.Context, o *Options, tree string, treeKey store.Key, meta *vm.Metadata) (*smoke.Report, error) {
 	out, err := rep.run(ctx, o, &smokeStage{tree: tree, treeKey: treeKey, meta: meta,
-		cache: o.Dirs.Cache, debianArch: o.Target.DebianArch, log: o.Log})
+		cache: o.Dirs.Cache, debianArch: o.Target.DebianArch, log: o.log()})
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ func (rep *Report) importDebian(ctx context.Context, o *Options) (vmOut, wheelOu
 		return Output{}, Output{}, fmt.Errorf("target %s has no debian_arch: it cannot be imported from Debian", t.Name)
 	}
 	pins := r.DebPackages(t.DebianArch)
-	f := &debian.Fetcher{CacheDir: filepath.Join(o.Dirs.Downloads(), "debian"), Log: o.Log}
+	f := &debian.Fetcher{CacheDir: filepath.Join(o.Dirs.Downloads(), "debian"), Logger: o.Logger}
 	paths, err := f.Fetch(ctx, pins)
 	if err != nil {
 		return Output{}, Output{}, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish/index"
@@ -41,7 +43,7 @@ type Options struct {
 	// for it, it is read from Matrix.
 	Release string
 	Matrix  *platforms.Matrix
-	Log     func(string)
+	Logger  *slog.Logger // nil: log nothing
 }
 
 // Report says what a publish did.
@@ -121,11 +123,7 @@ func CheckBaseURL(base string) error {
 // so a reader never sees an index entry whose file is missing. A lock in
 // Dest serialises concurrent publishers.
 func Publish(ctx context.Context, o Options) (*Report, error) {
-	logf := func(format string, a ...any) {
-		if o.Log != nil {
-			o.Log(fmt.Sprintf(format, a...))
-		}
-	}
+	log := logging.OrDiscard(o.Logger)
 	dist, err := filepath.Abs(o.Dist)
 	if err != nil {
 		return nil, err
@@ -145,7 +143,7 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dest, err)
 	}
-	lock, err := fsutil.Acquire(ctx, filepath.Join(dest, lockName), func() { logf("waiting for another publish into %s", dest) })
+	lock, err := fsutil.Acquire(ctx, filepath.Join(dest, lockName), func() { log.Info("waiting for another publish", "dest", dest) })
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +176,7 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 		if o.Nightly {
 			asNightly(r)
 		}
-		rr, v, warns, err := publishRelease(ctx, r, fromMatrix[i], dist, dest, base, distSums, distFiles, logf)
+		rr, v, warns, err := publishRelease(ctx, r, fromMatrix[i], dist, dest, base, distSums, distFiles, log)
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +209,7 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 		rep.Warnings = append(rep.Warnings, warn)
 	}
 	for _, w := range rep.Warnings {
-		logf("warning: %s", w)
+		log.Warn(w)
 	}
 	return rep, nil
 }
@@ -277,7 +275,7 @@ func reportKind(k artifact.Kind) artifact.Kind {
 	return k
 }
 
-func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest, base string, distSums sums.Sums, distFiles []string, logf func(string, ...any)) (ReleaseReport, index.Version, []string, error) {
+func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest, base string, distSums sums.Sums, distFiles []string, log *slog.Logger) (ReleaseReport, index.Version, []string, error) {
 	rr := ReleaseReport{Name: r.Name, Dir: filepath.Join(dest, r.Name), PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion}
 	var v index.Version
 	var warns []string
@@ -359,13 +357,13 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		}
 		if !own && (strings.HasPrefix(n, r.Name+"-") || strings.HasPrefix(n, r.Name+".")) {
 			if _, _, isArch := index.SplitFormat(n); isArch {
-				logf("skipping %s: an archive that %s does not list", n, r.Name)
+				log.Info("skipping an archive the release does not list", "file", n, "release", r.Name)
 				continue
 			}
 			own = true
 		}
 		if own && !publishableSidecar(n) {
-			logf("skipping %s: not a signature, SBOM or provenance file", n)
+			log.Info("skipping a file that is not a signature, SBOM or provenance", "file", n)
 			continue
 		}
 		if own {

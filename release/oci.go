@@ -44,6 +44,6 @@ func OCI(ctx context.Context, o OCIOptions) (*oci.Report, error) {
 	}
 	defer os.RemoveAll(work)
 	po.Release, po.Project, po.MatrixName = o.Release, o.Matrix.Project, o.Matrix.Path
-	po.CacheDir, po.WorkDir, po.Log = filepath.Join(o.Dirs.Downloads(), "debian"), work, o.Log
+	po.CacheDir, po.WorkDir, po.Logger = filepath.Join(o.Dirs.Downloads(), "debian"), work, o.Logger
 	return oci.Package(ctx, po)
 }

@@ -57,7 +57,7 @@ func writeOutputs(ctx context.Context, o *Options, jobs []Job) (*OutputsReport, 
 				return nil, fmt.Errorf("brew: %w", err)
 			}
 			if len(archives) == 0 {
-				o.logf("brew: %s ships no macOS or Linux archive Homebrew can use; no formula", name)
+				o.log().Info("brew: no macOS or Linux archive Homebrew can use; no formula", "release", name)
 				continue
 			}
 			res, err := brew.Write(o.Matrix, r, archives, o.Outputs.BrewTap)
@@ -86,7 +86,7 @@ func writeOutputs(ctx context.Context, o *Options, jobs []Job) (*OutputsReport, 
 			if suite == "" {
 				suite = "stable"
 			}
-			res, err := apt.Add(ctx, apt.Options{Repo: o.Outputs.AptRepo, Suite: suite, Debs: debs, Key: o.Outputs.AptKey, Log: o.Log})
+			res, err := apt.Add(ctx, apt.Options{Repo: o.Outputs.AptRepo, Suite: suite, Debs: debs, Key: o.Outputs.AptKey, Logger: o.Logger})
 			if err != nil {
 				return nil, fmt.Errorf("apt: %w", err)
 			}
@@ -151,7 +151,7 @@ func Deb(ctx context.Context, o DebOptions) (*DebReport, error) {
 func debOf(ctx context.Context, o DebOptions, tr *pipeline.TreeResult) (*DebReport, error) {
 	do := o.Deb
 	do.Tree, do.Release, do.Target, do.Project = tr.Dir, o.Release, o.Target, o.Matrix.Project
-	do.RuntimeDepends, do.Log = tr.Report.VM.DebianDepends(), o.Log
+	do.RuntimeDepends, do.Logger = tr.Report.VM.DebianDepends(), o.Logger
 	res, err := deb.Build(ctx, do)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish"
@@ -59,7 +61,7 @@ type Options struct {
 	// GitMirror is cloned instead of a release's git URL when its -src
 	// archives are made (the pins are checked either way).
 	GitMirror string
-	Log       func(string)
+	Logger    *slog.Logger // nil: log nothing
 	Progress  func(step string, done, total int64)
 
 	// runBuild is pipeline.Run; tests replace it (TargetOptions.run).
@@ -113,11 +115,7 @@ type Report struct {
 	Seconds   float64              `json:"seconds"`
 }
 
-func (o *Options) logf(format string, a ...any) {
-	if o.Log != nil {
-		o.Log(fmt.Sprintf(format, a...))
-	}
-}
+func (o *Options) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
 
 // Run plans the release, gets every target's record (building, or only
 // looking up with FromStore), gathers them into Dist with release
@@ -202,7 +200,7 @@ func (o *Options) target(j Job) TargetOptions {
 		Matrix: o.Matrix, Release: j.Release, Target: j.Target, Store: o.Store, Dirs: o.Dirs,
 		Formats: o.Formats, NoSmoke: o.NoSmoke, Workers: o.Workers, PostVM: o.PostVM, SourceDir: o.SourceDir,
 		MatrixSHA256: o.MatrixSHA256, Builder: o.Builder,
-		Log:      func(s string) { o.logf("%-28s %s", j.Name(), s) },
+		Logger:   o.log().With("job", j.Name()),
 		Progress: o.Progress,
 		run:      o.runBuild,
 	}
@@ -222,7 +220,7 @@ func gather(o *Options, jobs []Job, rep *Report, dirsOf []string) error {
 			missing = append(missing, fmt.Sprintf("%s (record %s)", j.Name(), key.Short()))
 			continue
 		}
-		o.logf("%-28s record %s from the store", j.Name(), key.Short())
+		o.log().Info("record from the store", "job", j.Name(), "key", key.Short())
 		dirsOf[i] = dir
 		rep.Targets[i] = targetReport(j, key, rec, true, nil, 0)
 	}
@@ -266,11 +264,12 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 	start := time.Now()
 	t := o.target(j)
 	in := t.inputs()
+	log := t.Logger
 	var stages []pipeline.StageReport
 	// The build's outputs go straight into the record being made; a
 	// record hit builds nothing.
 	rec, dir, hit, err := EnsureRecord(ctx, o.Store, in, !o.NoSmoke, func(ctx context.Context, out string) (*pipeline.Report, error) {
-		o.logf("%-28s building", j.Name())
+		log.Info("building")
 		t.Out = out
 		r, err := t.build(ctx)
 		if r != nil {
@@ -283,7 +282,7 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 	}
 	key, _ := RecordKey(in)
 	if hit {
-		o.logf("%-28s record %s: store hit", j.Name(), key.Short())
+		log.Info("record: store hit", "key", key.Short())
 	}
 	dirsOf[i] = dir
 	rep.Targets[i] = targetReport(j, key, rec, hit, stages, time.Since(start).Seconds())
@@ -434,7 +433,7 @@ func copyFile(src, dst, sum string) error {
 }
 
 func publishDist(ctx context.Context, o *Options, jobs []Job, rep *Report, dist string) error {
-	pr, err := publish.Publish(ctx, publish.Options{Dist: dist, Dest: o.Dest, BaseURL: o.BaseURL, Nightly: o.Nightly != nil, Matrix: o.Matrix, Log: o.Log})
+	pr, err := publish.Publish(ctx, publish.Options{Dist: dist, Dest: o.Dest, BaseURL: o.BaseURL, Nightly: o.Nightly != nil, Matrix: o.Matrix, Logger: o.Logger})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/dirs"
@@ -42,7 +43,7 @@ type TargetOptions struct {
 	// MatrixSHA256 and Builder name the matrix and pypyctl in the SBOM,
 	// the provenance and the record's key.
 	MatrixSHA256, Builder string
-	Log                   func(string)
+	Logger                *slog.Logger // nil: log nothing
 	Progress              func(step string, done, total int64)
 
 	// run is pipeline.Run; tests replace it.
@@ -74,7 +75,7 @@ func (o *TargetOptions) build(ctx context.Context) (*pipeline.Report, error) {
 		Matrix: o.Matrix, Release: o.Release, Target: o.Target, Formats: o.formats(), OutDir: o.Out,
 		Dirs: o.Dirs, Store: o.Store, NoSmoke: o.NoSmoke, Workers: o.Workers,
 		VMArchive: o.VMArchive, VMArchiveSHA256: o.VMArchiveSHA256,
-		Log: o.Log, Progress: o.Progress, Signer: o.Signer,
+		Logger: o.Logger, Progress: o.Progress, Signer: o.Signer,
 		MatrixName: o.Matrix.Path, MatrixSHA256: o.MatrixSHA256, Builder: o.Builder,
 		PostVM: o.PostVM, SourceDir: o.SourceDir,
 	})

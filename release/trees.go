@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/pipeline"
@@ -21,14 +22,14 @@ type Trees struct {
 	PostVM  pipeline.PostVM
 	// SourceDir is a nightly's checkout (pipeline.Options.SourceDir).
 	SourceDir string
-	Log       func(string)
+	Logger    *slog.Logger // nil: log nothing
 	Progress  func(step string, done, total int64)
 }
 
 func (s *Trees) tree(ctx context.Context, r *platforms.Release, t *platforms.Target) (*pipeline.TreeResult, error) {
 	return pipeline.Tree(ctx, pipeline.Options{
 		Matrix: s.Matrix, Release: r, Target: t, Dirs: s.Dirs, Store: s.Store, NoSmoke: s.NoSmoke,
-		PostVM: s.PostVM, Log: s.Log, Progress: s.Progress, SourceDir: s.SourceDir,
+		PostVM: s.PostVM, Logger: s.Logger, Progress: s.Progress, SourceDir: s.SourceDir,
 	})
 }
 
@@ -37,5 +38,5 @@ func (s *Trees) tree(ctx context.Context, r *platforms.Release, t *platforms.Tar
 // smoke-tested already.
 func (o *Options) trees() Trees {
 	return Trees{Matrix: o.Matrix, Store: o.Store, Dirs: o.Dirs, NoSmoke: true, PostVM: o.PostVM, SourceDir: o.SourceDir,
-		Log: o.Log, Progress: o.Progress}
+		Logger: o.Logger, Progress: o.Progress}
 }

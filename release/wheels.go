@@ -42,7 +42,7 @@ func releaseWheels(ctx context.Context, o *Options, jobs []Job, dist string) ([]
 			}
 		}
 		ws, err := wheels.BuildRelease(ctx, wheels.ReleaseOptions{
-			Matrix: o.Matrix, Release: r, BaseDir: base, OutDir: dist, Only: only, Log: o.Log,
+			Matrix: o.Matrix, Release: r, BaseDir: base, OutDir: dist, Only: only, Logger: o.Logger,
 			Tree: func(ctx context.Context, t *platforms.Target) (string, error) {
 				tr, err := trees.tree(ctx, r, t)
 				if err != nil {
@@ -81,10 +81,10 @@ func Wheel(ctx context.Context, o WheelOptions) (*wheels.BuildResult, error) {
 	}
 	bo := wheels.BuildOptions{
 		Tree: tr.Dir, Arch: wheels.Arch(o.Target.Arch), Src: o.Src, OutDir: o.OutDir,
-		Epoch: o.Release.SourceDateEpoch, Log: o.Log,
+		Epoch: o.Release.SourceDateEpoch, Logger: o.Logger,
 	}
 	if vmm := tr.Report.VM; vmm != nil && vmm.Arch != runtime.GOARCH {
-		if bo.Emulator, err = smoke.EmulatorFor(ctx, o.Dirs.Cache, o.Target.DebianArch, vmm.RuntimeDepends, o.Log); err != nil {
+		if bo.Emulator, err = smoke.EmulatorFor(ctx, o.Dirs.Cache, o.Target.DebianArch, vmm.RuntimeDepends, o.Logger); err != nil {
 			return nil, err
 		}
 		bo.CrossCC = wheels.CrossCompiler(bo.Arch)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/archive"
+	"github.com/pypyctl/pypyctl/internal/logging"
 )
 
 // BuildOptions configures Build.
@@ -29,8 +31,8 @@ type BuildOptions struct {
 	CrossCC  string
 	Src      string // a source dir or an sdist (.tar.gz)
 	OutDir   string
-	Epoch    int64 // SOURCE_DATE_EPOCH
-	Log      func(string)
+	Epoch    int64        // SOURCE_DATE_EPOCH
+	Logger   *slog.Logger // nil: log nothing
 }
 
 // BuildResult is a built wheel and the interpreter facts it was built for.
@@ -79,10 +81,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	if _, err := os.Stat(py); err != nil {
 		return nil, fmt.Errorf("tree %s: no bin/pypy3: %w", o.Tree, err)
 	}
-	log := o.Log
-	if log == nil {
-		log = func(string) {}
-	}
+	log := logging.OrDiscard(o.Logger)
 	tmp, err := os.MkdirTemp("", "pypyctl-wheel-")
 	if err != nil {
 		return nil, err
@@ -130,7 +129,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 			return nil, err
 		}
 	}
-	log("venv: " + py + " -m venv")
+	log.Info("making a venv", "python", py)
 	if _, err := runIn(tmp, py, "-m", "venv", venv); err != nil {
 		return nil, err
 	}
@@ -162,7 +161,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		}
 	}
 	dist := filepath.Join(tmp, "dist")
-	log("pip wheel " + o.Src)
+	log.Info("pip wheel", "src", o.Src)
 	if _, err := runIn(src, vpy, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, "."); err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ in .debug files with gnu-debuglinks.`,
 				Formats: formats, NoSmoke: f.noSmoke, Workers: f.workers, PostVM: f.postVM(),
 				VMArchive: f.vmArchive, VMArchiveSHA256: f.vmArchiveSHA256,
 				Signer: signer, MatrixSHA256: matrixSHA256(m), Builder: builderID(),
-				Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update,
+				Logger: a.Logger, Progress: p.update,
 			})
 			p.clear()
 			if err != nil {

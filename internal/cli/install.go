@@ -23,7 +23,7 @@ func (a *App) installer(d dirs.Dirs, p *progress) *install.Installer {
 	return &install.Installer{
 		Offline:  a.Offline || a.Getenv("PYPYCTL_OFFLINE") == "1",
 		Dirs:     d,
-		Log:      func(s string) { p.clear(); a.Logf("%s", s) },
+		Logger:   a.Logger,
 		Progress: p.update,
 	}
 }

@@ -66,7 +66,7 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 			p := a.progress()
 			rep, err := release.Deb(cmd.Context(), release.DebOptions{
 				Trees: release.Trees{Matrix: m, Store: st, Dirs: d, NoSmoke: f.noSmoke,
-					Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update},
+					Logger: a.Logger, Progress: p.update},
 				Release: r, Target: t,
 				Deb: deb.Options{Revision: f.revision, Version: f.version, Compression: comp, OutDir: out},
 			})
@@ -156,7 +156,7 @@ with ` + "`pypyctl package apt key --out DIR`" + `.`,
 			rep, err := apt.Publish(cmd.Context(), apt.Options{
 				Repo: repo, Suite: f.suite, Codename: f.codename, Component: f.component,
 				Origin: f.origin, Label: f.label, Description: f.description,
-				Debs: debs, Key: key, Date: date, Log: func(s string) { a.Logf("%s", s) },
+				Debs: debs, Key: key, Date: date, Logger: a.Logger,
 			})
 			if err != nil {
 				return err

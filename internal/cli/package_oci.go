@@ -101,7 +101,7 @@ written. --update-lock resolves every package again.`,
 			p := a.progress()
 			rep, err := release.OCI(cmd.Context(), release.OCIOptions{
 				Trees: release.Trees{Matrix: m, Store: st, Dirs: d, NoSmoke: f.noSmoke,
-					Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update},
+					Logger: a.Logger, Progress: p.update},
 				Release: r, Targets: targets,
 				Image: oci.PackageOptions{
 					Options: oci.Options{

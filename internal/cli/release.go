@@ -118,7 +118,7 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 				BaseURL: f.base, Formats: formats, NoSmoke: f.noSmoke, Workers: f.workers,
 				Signer: signer, Keep: f.keep, MatrixSHA256: matrixSHA256(m),
 				GitMirror: a.gitMirror(f.gitMirror),
-				Log:       func(s string) { a.Logf("%s", s) },
+				Logger:    a.Logger,
 			}
 			o.Builder = builderID()
 			o.Outputs = release.Outputs{AptSuite: f.aptSuite}

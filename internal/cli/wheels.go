@@ -59,7 +59,7 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 			p := a.progress()
 			res, err := release.Wheel(cmd.Context(), release.WheelOptions{
 				Trees: release.Trees{Matrix: m, Store: st, Dirs: d,
-					Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update},
+					Logger: a.Logger, Progress: p.update},
 				Release: r, Target: t, Src: src, OutDir: outDir,
 			})
 			p.clear()

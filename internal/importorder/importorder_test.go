@@ -29,7 +29,7 @@ type layer struct {
 var layers = []layer{
 	{name: "base", packages: []string{
 		"internal/archive/...", "internal/artifact", "internal/debfile", "internal/dirs", "internal/fsutil",
-		"internal/soname", "internal/sums", "internal/testenv", "internal/testtool",
+		"internal/logging", "internal/soname", "internal/sums", "internal/testenv", "internal/testtool",
 		"internal/cmd/...", "internal/importorder", "store/...",
 		// The published formats (versions.json): the contract between
 		// publish, which writes them, and their readers.

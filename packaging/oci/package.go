@@ -82,7 +82,7 @@ func Package(ctx context.Context, o PackageOptions) (*Report, error) {
 	rep := &Report{Release: o.Release.Name, Digest: res.Digest.String(), Attachments: atts}
 	rep.Lock.Path, rep.Lock.Written = o.Lock.Name(), res.LockChanged
 	if o.Push != nil {
-		o.log("pushing %s", o.Push)
+		o.log().Info("pushing", "ref", o.Push.String())
 		if err := Push(ctx, res, *o.Push, atts, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
 			return nil, err
 		}
