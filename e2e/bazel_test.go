@@ -29,10 +29,10 @@ func TestBazelWorkspace(t *testing.T) {
 	mustRun(t, work, e, "build", "--target", "linux-amd64", "--formats", "tar.gz")
 	mustRun(t, work, e, "publish", "dist", "--to", "public")
 
-	// The workspace: the repository's WORKSPACE as it is, a py_binary, and
+	// The workspace: the repository's example WORKSPACE (examples/bazel) as it is, a py_binary, and
 	// the rules generated into third_party/pypy (the package it loads).
 	ws := filepath.Join(work, "ws")
-	top, err := os.ReadFile("../WORKSPACE")
+	top, err := os.ReadFile("../examples/bazel/WORKSPACE")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,7 +27,7 @@ type fetcher struct {
 	retries  int           // extra attempts after the first
 	backoff  time.Duration // first wait; doubles per attempt
 	progress func(done, total int64)
-	log      func(string)
+	log      *slog.Logger  // not nil
 	idle     time.Duration // per-read and header wait; zero: DefaultIdleTimeout
 	offline  bool          // refuse every network request (--offline)
 }
@@ -92,11 +93,9 @@ func (f *fetcher) retry(ctx context.Context, what string, op func() error) error
 			}
 			return err
 		}
-		if f.log != nil {
-			// what ends with the URL; say it once.
-			fields := strings.Fields(what)
-			f.log(fmt.Sprintf("%s: %s; retrying in %s", what, reason(err, fields[len(fields)-1]), wait))
-		}
+		// what ends with the URL; say it once.
+		fields := strings.Fields(what)
+		f.log.Info("retrying", "request", what, "reason", reason(err, fields[len(fields)-1]), "wait", wait)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

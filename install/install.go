@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
@@ -64,7 +66,7 @@ type Installer struct {
 	// MaxDownload caps an archive the index gives no size for; zero:
 	// DefaultMaxDownload.
 	MaxDownload int64
-	Log         func(string)
+	Logger      *slog.Logger // nil: log nothing
 	Progress    func(step string, done, total int64)
 	// Offline uses only local files, the built-in catalogue and the
 	// download cache: no network at all.
@@ -135,11 +137,7 @@ func (e *SignatureError) Unwrap() error { return e.Err }
 
 func (in *Installer) layout() Layout { return Layout{Data: in.Dirs.Data} }
 
-func (in *Installer) logf(format string, a ...any) {
-	if in.Log != nil {
-		in.Log(fmt.Sprintf(format, a...))
-	}
-}
+func (in *Installer) log() *slog.Logger { return logging.OrDiscard(in.Logger) }
 
 func (in *Installer) host() (index.Platform, error) {
 	if in.Host != (index.Platform{}) {
@@ -153,7 +151,7 @@ func (in *Installer) fetcher(step string) *fetcher {
 	if c == nil {
 		c = defaultClient()
 	}
-	f := &fetcher{client: c, retries: in.Retries, backoff: in.Backoff, log: in.Log, idle: in.IdleTimeout, offline: in.Offline}
+	f := &fetcher{client: c, retries: in.Retries, backoff: in.Backoff, log: in.log(), idle: in.IdleTimeout, offline: in.Offline}
 	if f.retries == 0 {
 		f.retries = 4
 	} else if f.retries < 0 {
@@ -216,7 +214,7 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 		if got, ferr := FindInstalled(l, r); ferr == nil && !o.Force && r.PyPy != index.Nightly {
 			res := alreadyInstalled(r, got)
 			res.Note = fmt.Sprintf("%v; a newer match may exist", err)
-			in.logf("warning: %s", res.Note)
+			in.log().Warn(res.Note)
 			return res, nil
 		}
 	}
@@ -282,7 +280,7 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 	waited := false
 	dlock, err := fsutil.Acquire(ctx, downloadLock(archivePath), func() {
 		waited = true
-		in.logf("waiting for another pypyctl install to finish downloading %s", c.File.Filename)
+		in.log().Info("waiting for another pypyctl install to finish downloading", "file", c.File.Filename)
 	})
 	if err != nil {
 		return nil, err
@@ -308,7 +306,7 @@ func (in *Installer) Install(ctx context.Context, r Request, o Options) (*Result
 
 	lock, err := fsutil.Acquire(ctx, l.Lock(), func() {
 		waited = true
-		in.logf("waiting for another pypyctl install to finish (%s)", l.Lock())
+		in.log().Info("waiting for another pypyctl install to finish", "lock", l.Lock())
 	})
 	if err != nil {
 		return nil, err

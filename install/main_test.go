@@ -11,6 +11,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/publish/index"
 )
 
@@ -56,7 +57,7 @@ func helperInstall() int {
 	in := &Installer{
 		Dirs: d, Host: index.Platform{Arch: "x64", Platform: "linux"}, Extractor: testExtractor(),
 		Retries: 1, Backoff: time.Millisecond,
-		Log: func(s string) { fmt.Fprintln(os.Stderr, s) },
+		Logger: logging.Func(func(s string) { fmt.Fprintln(os.Stderr, s) }),
 	}
 	if marker := os.Getenv("PYPYCTL_TEST_STALL"); marker != "" {
 		inner := in.Extractor

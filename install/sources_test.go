@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pypyctl/pypyctl/internal/logging"
 )
 
 // Failures another attempt cannot fix are reported at once.
@@ -39,7 +41,7 @@ func TestPermanentFailuresAreNotRetried(t *testing.T) {
 		t.Run(tt.path, func(t *testing.T) {
 			hits.Store(0)
 			var logs []string
-			in := &Installer{Dirs: testDirs(t), Retries: 2, Backoff: time.Millisecond, Log: func(s string) { logs = append(logs, s) }}
+			in := &Installer{Dirs: testDirs(t), Retries: 2, Backoff: time.Millisecond, Logger: logging.Func(func(s string) { logs = append(logs, s) })}
 			_, err := in.Install(context.Background(), Request{Python: "3.11"}, Options{Index: srv.URL + tt.path})
 			var se *SourceError
 			if !errors.As(err, &se) {

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/internal/sums"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish/index"
@@ -40,7 +43,7 @@ type Options struct {
 	// for it, it is read from Matrix.
 	Release string
 	Matrix  *platforms.Matrix
-	Log     func(string)
+	Logger  *slog.Logger // nil: log nothing
 }
 
 // Report says what a publish did.
@@ -65,11 +68,11 @@ type ReleaseReport struct {
 
 // FileReport is one file in a release directory.
 type FileReport struct {
-	Name   string `json:"name"`
-	Kind   string `json:"kind"` // archive | signature | sbom | provenance | checksums | other
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-	URL    string `json:"url,omitempty"`
+	Name   string        `json:"name"`
+	Kind   artifact.Kind `json:"kind"` // archive, wheel, source, debug, signature, sbom, provenance, other
+	Size   int64         `json:"size"`
+	SHA256 string        `json:"sha256"`
+	URL    string        `json:"url,omitempty"`
 	// Copied is false when DEST already held the same bytes.
 	Copied bool `json:"copied"`
 }
@@ -120,11 +123,7 @@ func CheckBaseURL(base string) error {
 // so a reader never sees an index entry whose file is missing. A lock in
 // Dest serialises concurrent publishers.
 func Publish(ctx context.Context, o Options) (*Report, error) {
-	logf := func(format string, a ...any) {
-		if o.Log != nil {
-			o.Log(fmt.Sprintf(format, a...))
-		}
-	}
+	log := logging.OrDiscard(o.Logger)
 	dist, err := filepath.Abs(o.Dist)
 	if err != nil {
 		return nil, err
@@ -144,7 +143,7 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dest, err)
 	}
-	lock, err := fsutil.Acquire(ctx, filepath.Join(dest, lockName), func() { logf("waiting for another publish into %s", dest) })
+	lock, err := fsutil.Acquire(ctx, filepath.Join(dest, lockName), func() { log.Info("waiting for another publish", "dest", dest) })
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +176,7 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 		if o.Nightly {
 			asNightly(r)
 		}
-		rr, v, warns, err := publishRelease(ctx, r, fromMatrix[i], dist, dest, base, distSums, distFiles, logf)
+		rr, v, warns, err := publishRelease(ctx, r, fromMatrix[i], dist, dest, base, distSums, distFiles, log)
 		if err != nil {
 			return nil, err
 		}
@@ -210,7 +209,7 @@ func Publish(ctx context.Context, o Options) (*Report, error) {
 		rep.Warnings = append(rep.Warnings, warn)
 	}
 	for _, w := range rep.Warnings {
-		logf("warning: %s", w)
+		log.Warn(w)
 	}
 	return rep, nil
 }
@@ -257,13 +256,26 @@ func asNightly(r *Release) {
 }
 
 type planned struct {
-	name, src, kind string
-	archive         *ReleaseFile
-	sum             string
-	size            int64
+	name, src string
+	kind      artifact.Kind
+	archive   *ReleaseFile
+	sum       string
+	size      int64
 }
 
-func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest, base string, distSums sums.Sums, distFiles []string, logf func(string, ...any)) (ReleaseReport, index.Version, []string, error) {
+// reportDebug is what publish's report has always called a debug archive
+// (a build's artifacts say artifact.KindDebugArchive); the report keeps it.
+const reportDebug artifact.Kind = "debug"
+
+// reportKind is how the report names a planned file's kind.
+func reportKind(k artifact.Kind) artifact.Kind {
+	if k == artifact.KindDebugArchive {
+		return reportDebug
+	}
+	return k
+}
+
+func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest, base string, distSums sums.Sums, distFiles []string, log *slog.Logger) (ReleaseReport, index.Version, []string, error) {
 	rr := ReleaseReport{Name: r.Name, Dir: filepath.Join(dest, r.Name), PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion}
 	var v index.Version
 	var warns []string
@@ -300,28 +312,28 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 			}
 		}
 		isArchive[f.Filename] = true
-		plan = append(plan, planned{name: f.Filename, src: filepath.Join(dist, f.Filename), kind: "archive", archive: f})
+		plan = append(plan, planned{name: f.Filename, src: filepath.Join(dist, f.Filename), kind: artifact.KindArchive, archive: f})
 	}
 	for _, w := range r.Wheels {
 		if !present[w] || !strings.HasSuffix(w, ".whl") || strings.ContainsAny(w, "/\\") {
 			return rr, v, nil, fmt.Errorf("release %s lists wheel %s, which is not a .whl in %s", r.Name, w, dist)
 		}
 		isArchive[w] = true
-		plan = append(plan, planned{name: w, src: filepath.Join(dist, w), kind: "wheel"})
+		plan = append(plan, planned{name: w, src: filepath.Join(dist, w), kind: artifact.KindWheel})
 	}
 	for _, src := range r.Sources {
 		if !present[src] || !strings.HasPrefix(src, r.Name+"-src.") || strings.ContainsAny(src, "/\\") {
 			return rr, v, nil, fmt.Errorf("release %s lists source archive %s, which is not a %s-src.* file in %s", r.Name, src, r.Name, dist)
 		}
 		isArchive[src] = true
-		plan = append(plan, planned{name: src, src: filepath.Join(dist, src), kind: "source"})
+		plan = append(plan, planned{name: src, src: filepath.Join(dist, src), kind: artifact.KindSource})
 	}
 	for _, d := range r.Debug {
 		if !present[d] || !strings.HasPrefix(d, r.Name+"-") || !strings.Contains(d, "-debug.") || strings.ContainsAny(d, "/\\") {
 			return rr, v, nil, fmt.Errorf("release %s lists debug archive %s, which is not a %s-…-debug.* file in %s", r.Name, d, r.Name, dist)
 		}
 		isArchive[d] = true
-		plan = append(plan, planned{name: d, src: filepath.Join(dist, d), kind: "debug"})
+		plan = append(plan, planned{name: d, src: filepath.Join(dist, d), kind: artifact.KindDebugArchive})
 	}
 	// Sidecars: a listed archive's own (<archive>.sig, .sigstore.json, …)
 	// and release-wide files named after the release (SBOMs, provenance).
@@ -345,17 +357,17 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		}
 		if !own && (strings.HasPrefix(n, r.Name+"-") || strings.HasPrefix(n, r.Name+".")) {
 			if _, _, isArch := index.SplitFormat(n); isArch {
-				logf("skipping %s: an archive that %s does not list", n, r.Name)
+				log.Info("skipping an archive the release does not list", "file", n, "release", r.Name)
 				continue
 			}
 			own = true
 		}
 		if own && !publishableSidecar(n) {
-			logf("skipping %s: not a signature, SBOM or provenance file", n)
+			log.Info("skipping a file that is not a signature, SBOM or provenance", "file", n)
 			continue
 		}
 		if own {
-			plan = append(plan, planned{name: n, src: filepath.Join(dist, n), kind: kindOf(n)})
+			plan = append(plan, planned{name: n, src: filepath.Join(dist, n), kind: artifact.SidecarKind(n)})
 		}
 	}
 	for _, p := range plan {
@@ -388,7 +400,7 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 		if err != nil {
 			return rr, v, nil, err
 		}
-		fr := FileReport{Name: p.name, Kind: p.kind, Size: p.size, SHA256: p.sum, Copied: copied}
+		fr := FileReport{Name: p.name, Kind: reportKind(p.kind), Size: p.size, SHA256: p.sum, Copied: copied}
 		if p.archive != nil {
 			// Relative without a base: resolved against versions.json.
 			fr.URL = url.PathEscape(r.Name) + "/" + url.PathEscape(p.name)
@@ -407,7 +419,7 @@ func publishRelease(ctx context.Context, r *Release, fromMatrix bool, dist, dest
 	}
 	v = index.Version{PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion, Stable: r.Stable, Date: r.Date}
 	for _, fr := range rr.Files {
-		if fr.Kind != "archive" {
+		if fr.Kind != artifact.KindArchive {
 			continue
 		}
 		for _, f := range r.Files {
@@ -425,18 +437,6 @@ func fileNames(fs []ReleaseFile) []string {
 		out[i] = f.Filename
 	}
 	return out
-}
-
-func kindOf(name string) string {
-	switch {
-	case strings.HasSuffix(name, ".sig"), strings.HasSuffix(name, ".sigstore.json"), strings.HasSuffix(name, ".asc"), strings.HasSuffix(name, ".pem"):
-		return "signature"
-	case strings.HasSuffix(name, ".cdx.json"), strings.HasSuffix(name, ".spdx.json"):
-		return "sbom"
-	case strings.HasSuffix(name, ".intoto.jsonl"):
-		return "provenance"
-	}
-	return "other"
 }
 
 // listFiles lists the regular, non-hidden files of dir.
@@ -490,7 +490,7 @@ func writeReleaseSums(dist, relDir string, plan []planned, distSums sums.Sums) (
 		return "", err
 	}
 	for _, p := range plan {
-		if _, listed := distSums[p.name]; p.kind != "archive" && !listed {
+		if _, listed := distSums[p.name]; p.kind != artifact.KindArchive && !listed {
 			continue
 		}
 		if old, ok := rel[p.name]; ok && old != p.sum {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish/index"
@@ -54,6 +55,16 @@ type ReleaseFile struct {
 	Arch     string `json:"arch"`     // versions.json arch: x64
 	Platform string `json:"platform"` // versions.json platform: linux
 	SHA256   string `json:"sha256,omitempty"`
+}
+
+// ArchiveFiles are the entries of a target's archives among arts.
+func ArchiveFiles(t *platforms.Target, arts artifact.List) []ReleaseFile {
+	var out []ReleaseFile
+	for _, a := range arts.OfKind(artifact.KindArchive) {
+		out = append(out, ReleaseFile{Target: t.Name, Filename: a.Name, Format: a.Format,
+			Arch: t.VersionsJSON.Arch, Platform: t.VersionsJSON.Platform, SHA256: a.SHA256})
+	}
+	return out
 }
 
 // Nightly reports whether the release is a nightly build.

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/pypyctl/pypyctl/internal/artifact"
 )
 
 // checkFileName refuses names that cannot be written safely into
@@ -32,5 +34,5 @@ func publishableSidecar(name string) bool {
 	if strings.HasSuffix(name, ".key") {
 		return false
 	}
-	return kindOf(name) != "other"
+	return artifact.SidecarKind(name) != artifact.KindOther
 }

@@ -7,10 +7,11 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/packaging/apt"
 	"github.com/pypyctl/pypyctl/packaging/brew"
 	"github.com/pypyctl/pypyctl/packaging/deb"
+	"github.com/pypyctl/pypyctl/pipeline"
+	"github.com/pypyctl/pypyctl/platforms"
 )
 
 // Outputs are the distro outputs a release writes beside its published
@@ -56,7 +57,7 @@ func writeOutputs(ctx context.Context, o *Options, jobs []Job) (*OutputsReport, 
 				return nil, fmt.Errorf("brew: %w", err)
 			}
 			if len(archives) == 0 {
-				o.logf("brew: %s ships no macOS or Linux archive Homebrew can use; no formula", name)
+				o.log().Info("brew: no macOS or Linux archive Homebrew can use; no formula", "release", name)
 				continue
 			}
 			res, err := brew.Write(o.Matrix, r, archives, o.Outputs.BrewTap)
@@ -85,7 +86,7 @@ func writeOutputs(ctx context.Context, o *Options, jobs []Job) (*OutputsReport, 
 			if suite == "" {
 				suite = "stable"
 			}
-			res, err := apt.Add(ctx, apt.Options{Repo: o.Outputs.AptRepo, Suite: suite, Debs: debs, Key: o.Outputs.AptKey, Log: o.Log})
+			res, err := apt.Add(ctx, apt.Options{Repo: o.Outputs.AptRepo, Suite: suite, Debs: debs, Key: o.Outputs.AptKey, Logger: o.Logger})
 			if err != nil {
 				return nil, fmt.Errorf("apt: %w", err)
 			}
@@ -103,17 +104,12 @@ func buildDebs(ctx context.Context, o *Options, jobs []Job, out string) ([]strin
 		if j.Target.OS != "linux" || j.Target.DebianArch == "" {
 			continue
 		}
-		tr, err := build.Tree(ctx, build.Options{
-			Matrix: o.Matrix, Release: j.Release, Target: j.Target, Dirs: o.Dirs, Store: o.Store,
-			NoSmoke: true, PostVM: o.PostVM, Log: o.Log, Progress: o.Progress, SourceDir: o.SourceDir,
-		})
+		do := DebOptions{Trees: o.trees(), Release: j.Release, Target: j.Target, Deb: deb.Options{OutDir: out}}
+		tr, err := do.tree(ctx, j.Release, j.Target)
 		if err != nil {
 			return nil, fmt.Errorf("%s: tree for the .deb: %w", j.Name(), err)
 		}
-		res, err := deb.Build(ctx, deb.Options{
-			Tree: tr.Dir, Release: j.Release, Target: j.Target, Project: o.Matrix.Project,
-			RuntimeDepends: tr.Report.VM.DebianDepends(), OutDir: out, Log: o.Log,
-		})
+		res, err := debOf(ctx, do, tr)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", j.Name(), err)
 		}
@@ -121,4 +117,44 @@ func buildDebs(ctx context.Context, o *Options, jobs []Job, out string) ([]strin
 	}
 	sort.Strings(debs)
 	return debs, nil
+}
+
+// DebOptions configure Deb.
+type DebOptions struct {
+	Trees
+	Release *platforms.Release
+	Target  *platforms.Target // a Linux target with a Debian architecture
+	// Deb is the package to make; Deb fills in the tree, the release, the
+	// target, the project, the VM's Debian dependencies and the log.
+	Deb deb.Options
+}
+
+// DebReport is a .deb Deb made (`pypyctl package deb --json`).
+type DebReport struct {
+	Release string `json:"release"`
+	Target  string `json:"target"`
+	Tree    string `json:"tree"`
+	*deb.Result
+}
+
+// Deb packages one target's tree as a .deb (`pypyctl package deb`).
+func Deb(ctx context.Context, o DebOptions) (*DebReport, error) {
+	tr, err := o.tree(ctx, o.Release, o.Target)
+	if err != nil {
+		return nil, err
+	}
+	return debOf(ctx, o, tr)
+}
+
+// debOf packages the tree tr; a release's apt repository takes its .debs
+// from here too.
+func debOf(ctx context.Context, o DebOptions, tr *pipeline.TreeResult) (*DebReport, error) {
+	do := o.Deb
+	do.Tree, do.Release, do.Target, do.Project = tr.Dir, o.Release, o.Target, o.Matrix.Project
+	do.RuntimeDepends, do.Logger = tr.Report.VM.DebianDepends(), o.Logger
+	res, err := deb.Build(ctx, do)
+	if err != nil {
+		return nil, err
+	}
+	return &DebReport{Release: o.Release.Name, Target: o.Target.Name, Tree: tr.Dir, Result: res}, nil
 }

@@ -9,9 +9,10 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/internal/sums"
+	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/vm"
 )
@@ -34,12 +35,12 @@ const (
 // product of one pypyctl, and builder and merge jobs of a release run the
 // same binary.
 type RecordInputs struct {
-	Builder      string       `json:"builder"`
-	Release      string       `json:"release"`
-	Target       string       `json:"target"`
-	MatrixSHA256 string       `json:"matrix_sha256"`
-	Formats      []string     `json:"formats"`
-	PostVM       build.PostVM `json:"post_vm"`
+	Builder      string          `json:"builder"`
+	Release      string          `json:"release"`
+	Target       string          `json:"target"`
+	MatrixSHA256 string          `json:"matrix_sha256"`
+	Formats      []string        `json:"formats"`
+	PostVM       pipeline.PostVM `json:"post_vm"`
 }
 
 // RecordKey is the store key of a target's record.
@@ -54,20 +55,20 @@ type Record struct {
 	Inputs RecordInputs `json:"inputs"`
 	// Files are the outputs, by name, without SHA256SUMS: the release
 	// writes one for everything it gathers.
-	Files []build.Artifact `json:"files"`
+	Files artifact.List `json:"files"`
 	// Stages is the build that made the record (which stages were hits).
-	Stages []build.Stage `json:"stages"`
-	Smoked bool          `json:"smoked"`
+	Stages []pipeline.StageReport `json:"stages"`
+	Smoked bool                   `json:"smoked"`
 	// Inputs are the tree's pinned inputs, for the merge's provenance.
 	Pinned []vm.Input `json:"pinned,omitempty"`
 }
 
 // writeRecord keeps the build's outputs in dir (the store entry being
 // made) and describes them. Paths are dropped: the entry moves.
-func writeRecord(dir string, in RecordInputs, rep *build.Report, smoked bool) (*Record, error) {
+func writeRecord(dir string, in RecordInputs, rep *pipeline.Report, smoked bool) (*Record, error) {
 	rec := &Record{Inputs: in, Stages: rep.Stages, Smoked: smoked, Pinned: rep.Inputs}
 	for _, a := range rep.Artifacts {
-		if a.Kind == "checksums" || a.Name == sums.Name {
+		if a.Kind == artifact.KindChecksums || a.Name == sums.Name {
 			if err := os.Remove(filepath.Join(dir, a.Name)); err != nil && !os.IsNotExist(err) {
 				return nil, err
 			}
@@ -93,7 +94,7 @@ func writeRecord(dir string, in RecordInputs, rep *build.Report, smoked bool) (*
 			}
 		}
 	}
-	sort.Slice(rec.Files, func(i, j int) bool { return rec.Files[i].Name < rec.Files[j].Name })
+	rec.Files.SortByName()
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return nil, err
@@ -129,7 +130,7 @@ func ReadRecord(dir string) (*Record, error) {
 
 // EnsureRecord returns the target's record, building it with b when the
 // store has none. hit says the record came from the store as is.
-func EnsureRecord(ctx context.Context, st store.Store, in RecordInputs, smoked bool, b func(ctx context.Context, outDir string) (*build.Report, error)) (rec *Record, dir string, hit bool, err error) {
+func EnsureRecord(ctx context.Context, st store.Store, in RecordInputs, smoked bool, b func(ctx context.Context, outDir string) (*pipeline.Report, error)) (rec *Record, dir string, hit bool, err error) {
 	key, err := RecordKey(in)
 	if err != nil {
 		return nil, "", false, err
@@ -172,32 +173,22 @@ func LookupRecord(st store.Store, in RecordInputs) (*Record, string, bool, error
 // `release --from-store` like a release builder's. The caller passes the
 // same inputs release would compute (see Options.inputs); an existing
 // record is kept.
-func PutRecord(ctx context.Context, st store.Store, in RecordInputs, rep *build.Report, smoked bool) (bool, error) {
+func PutRecord(ctx context.Context, st store.Store, in RecordInputs, rep *pipeline.Report, smoked bool) (bool, error) {
 	key, err := RecordKey(in)
 	if err != nil {
 		return false, err
 	}
 	res, err := st.Ensure(ctx, key, func(ctx context.Context, dir string) error {
-		for _, a := range rep.Artifacts {
-			if a.Kind == "checksums" || a.Kind == "signature" || a.Kind == "provenance" {
-				continue
-			}
+		// What a target's build makes; the merge writes SHA256SUMS,
+		// provenance and signatures over everything it gathers.
+		kept := rep.Artifacts.OfKind(artifact.KindArchive, artifact.KindDebugArchive, artifact.KindSBOM)
+		for _, a := range kept {
 			if err := copyFile(a.Path, filepath.Join(dir, a.Name), a.SHA256); err != nil {
 				return err
 			}
 		}
-		_, err := writeRecord(dir, in, &build.Report{Stages: rep.Stages, Artifacts: onlyRecorded(rep.Artifacts), Inputs: rep.Inputs}, smoked)
+		_, err := writeRecord(dir, in, &pipeline.Report{Stages: rep.Stages, Artifacts: kept, Inputs: rep.Inputs}, smoked)
 		return err
 	})
 	return res.Hit, err
-}
-
-func onlyRecorded(arts []build.Artifact) []build.Artifact {
-	var out []build.Artifact
-	for _, a := range arts {
-		if a.Kind == "archive" || a.Kind == "debug-archive" || a.Kind == "sbom" {
-			out = append(out, a)
-		}
-	}
-	return out
 }

@@ -4,18 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
+	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish"
 	"github.com/pypyctl/pypyctl/store"
@@ -45,7 +47,7 @@ type Options struct {
 	Formats       []string // empty: the matrix's per target
 	NoSmoke       bool
 	Workers       int
-	PostVM        build.PostVM
+	PostVM        pipeline.PostVM
 	Signer        *keys.Signer
 	// Nightly renames the outputs as the nightly of a source revision and
 	// publishes them as pypy_version "nightly"; Keep > 0 prunes all but
@@ -59,11 +61,11 @@ type Options struct {
 	// GitMirror is cloned instead of a release's git URL when its -src
 	// archives are made (the pins are checked either way).
 	GitMirror string
-	Log       func(string)
+	Logger    *slog.Logger // nil: log nothing
 	Progress  func(step string, done, total int64)
 
-	// runBuild is build.Run; tests replace it.
-	runBuild func(context.Context, build.Options) (*build.Report, error)
+	// runBuild is pipeline.Run; tests replace it (TargetOptions.run).
+	runBuild func(context.Context, pipeline.Options) (*pipeline.Report, error)
 	// SourceDir is the checkout a nightly translates (--source): passed
 	// to every build instead of the release's pinned source.
 	SourceDir string
@@ -75,12 +77,12 @@ type TargetReport struct {
 	Target  string `json:"target"`
 	Record  string `json:"record_key"`
 	// RecordHit: the whole target came from the store.
-	RecordHit bool             `json:"record_hit"`
-	Stages    []build.Stage    `json:"stages,omitempty"` // the build run now, if any
-	Files     []build.Artifact `json:"files"`
-	Pinned    []vm.Input       `json:"-"` // the record's pinned inputs, for provenance
-	Size      int64            `json:"size"`
-	Seconds   float64          `json:"seconds"`
+	RecordHit bool                   `json:"record_hit"`
+	Stages    []pipeline.StageReport `json:"stages,omitempty"` // the build run now, if any
+	Files     artifact.List          `json:"files"`
+	Pinned    []vm.Input             `json:"-"` // the record's pinned inputs, for provenance
+	Size      int64                  `json:"size"`
+	Seconds   float64                `json:"seconds"`
 }
 
 // StoreHits counts the store hits of this run for the target: the record,
@@ -113,11 +115,7 @@ type Report struct {
 	Seconds   float64              `json:"seconds"`
 }
 
-func (o *Options) logf(format string, a ...any) {
-	if o.Log != nil {
-		o.Log(fmt.Sprintf(format, a...))
-	}
-}
+func (o *Options) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
 
 // Run plans the release, gets every target's record (building, or only
 // looking up with FromStore), gathers them into Dist with release
@@ -191,11 +189,21 @@ func releasesOf(jobs []Job) []string {
 func (o *Options) Inputs(j Job) RecordInputs { return o.inputs(j) }
 
 func (o *Options) inputs(j Job) RecordInputs {
-	formats := o.Formats
-	if len(formats) == 0 {
-		formats = o.Matrix.Formats(j.Release, j.Target)
+	t := o.target(j)
+	return t.inputs()
+}
+
+// target is job j's build as a builder of this release runs it: unsigned
+// (the merge signs what it gathers), its log lines prefixed with the job.
+func (o *Options) target(j Job) TargetOptions {
+	return TargetOptions{
+		Matrix: o.Matrix, Release: j.Release, Target: j.Target, Store: o.Store, Dirs: o.Dirs,
+		Formats: o.Formats, NoSmoke: o.NoSmoke, Workers: o.Workers, PostVM: o.PostVM, SourceDir: o.SourceDir,
+		MatrixSHA256: o.MatrixSHA256, Builder: o.Builder,
+		Logger:   o.log().With("job", j.Name()),
+		Progress: o.Progress,
+		run:      o.runBuild,
 	}
-	return RecordInputs{Builder: o.Builder, Release: j.Release.Name, Target: j.Target.Name, MatrixSHA256: o.MatrixSHA256, Formats: formats, PostVM: o.PostVM}
 }
 
 // gather looks every record up and names all the missing ones at once.
@@ -212,7 +220,7 @@ func gather(o *Options, jobs []Job, rep *Report, dirsOf []string) error {
 			missing = append(missing, fmt.Sprintf("%s (record %s)", j.Name(), key.Short()))
 			continue
 		}
-		o.logf("%-28s record %s from the store", j.Name(), key.Short())
+		o.log().Info("record from the store", "job", j.Name(), "key", key.Short())
 		dirsOf[i] = dir
 		rep.Targets[i] = targetReport(j, key, rec, true, nil, 0)
 	}
@@ -254,21 +262,16 @@ func buildAll(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf [
 
 func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []string, i int) error {
 	start := time.Now()
-	in := o.inputs(j)
-	var stages []build.Stage
-	rec, dir, hit, err := EnsureRecord(ctx, o.Store, in, !o.NoSmoke, func(ctx context.Context, out string) (*build.Report, error) {
-		o.logf("%-28s building", j.Name())
-		run := o.runBuild
-		if run == nil {
-			run = build.Run
-		}
-		r, err := run(ctx, build.Options{
-			Matrix: o.Matrix, Release: j.Release, Target: j.Target, Formats: in.Formats, OutDir: out,
-			Dirs: o.Dirs, Store: o.Store, NoSmoke: o.NoSmoke, Workers: o.Workers,
-			Log:      func(s string) { o.logf("%-28s %s", j.Name(), s) },
-			Progress: o.Progress, MatrixName: o.Matrix.Path, MatrixSHA256: o.MatrixSHA256,
-			Builder: o.Builder, PostVM: o.PostVM, SourceDir: o.SourceDir,
-		})
+	t := o.target(j)
+	in := t.inputs()
+	log := t.Logger
+	var stages []pipeline.StageReport
+	// The build's outputs go straight into the record being made; a
+	// record hit builds nothing.
+	rec, dir, hit, err := EnsureRecord(ctx, o.Store, in, !o.NoSmoke, func(ctx context.Context, out string) (*pipeline.Report, error) {
+		log.Info("building")
+		t.Out = out
+		r, err := t.build(ctx)
 		if r != nil {
 			stages = r.Stages
 		}
@@ -279,19 +282,16 @@ func buildOne(ctx context.Context, o *Options, j Job, rep *Report, dirsOf []stri
 	}
 	key, _ := RecordKey(in)
 	if hit {
-		o.logf("%-28s record %s: store hit", j.Name(), key.Short())
+		log.Info("record: store hit", "key", key.Short())
 	}
 	dirsOf[i] = dir
 	rep.Targets[i] = targetReport(j, key, rec, hit, stages, time.Since(start).Seconds())
 	return nil
 }
 
-func targetReport(j Job, key store.Key, rec *Record, hit bool, stages []build.Stage, secs float64) TargetReport {
-	t := TargetReport{Release: j.Release.Name, Target: j.Target.Name, Record: string(key), RecordHit: hit, Stages: stages, Files: rec.Files, Pinned: rec.Pinned, Seconds: secs}
-	for _, f := range rec.Files {
-		t.Size += f.Size
-	}
-	return t
+func targetReport(j Job, key store.Key, rec *Record, hit bool, stages []pipeline.StageReport, secs float64) TargetReport {
+	return TargetReport{Release: j.Release.Name, Target: j.Target.Name, Record: string(key), RecordHit: hit, Stages: stages,
+		Files: rec.Files, Pinned: rec.Pinned, Size: rec.Files.Size(), Seconds: secs}
 }
 
 // stage copies every record's files into dist, under nightly names when
@@ -302,7 +302,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 	}
 	rels := map[string]*publish.Release{}
 	var order []string
-	var arts []build.Artifact
+	var arts artifact.List
 	for i, j := range jobs {
 		name := j.Release.Name
 		if o.Nightly != nil {
@@ -310,11 +310,12 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 		}
 		rel, ok := rels[name]
 		if !ok {
-			rel = &publish.Release{Schema: 1, Name: name, PyPyVersion: j.Release.PyPyVersion, PythonVersion: j.Release.PythonVersion, Date: j.Release.Date, Stable: j.Release.Stable}
+			meta := releaseMeta(j.Release, name)
+			rel = &meta
 			rels[name] = rel
 			order = append(order, name)
 		}
-		var subjects []build.Artifact
+		var subjects artifact.List
 		for _, f := range rep.Targets[i].Files {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -322,24 +323,22 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			out := f
 			out.Name = fileName(o, j, f.Name)
 			out.Path = filepath.Join(dist, out.Name)
+			out.Target = j.Target.Name // records do not write it
 			if err := copyFile(filepath.Join(dirsOf[i], f.Name), out.Path, f.SHA256); err != nil {
 				return err
 			}
 			arts = append(arts, out)
 			subjects = append(subjects, out)
-			if f.Kind == "debug-archive" {
-				rel.Debug = append(rel.Debug, out.Name)
-			}
-			if f.Kind == "archive" {
-				rel.Files = append(rel.Files, publish.ReleaseFile{Target: j.Target.Name, Filename: out.Name, Format: f.Format,
-					Arch: j.Target.VersionsJSON.Arch, Platform: j.Target.VersionsJSON.Platform, SHA256: f.SHA256})
-			}
 		}
+		for _, a := range subjects.OfKind(artifact.KindDebugArchive) {
+			rel.Debug = append(rel.Debug, a.Name)
+		}
+		rel.Files = append(rel.Files, publish.ArchiveFiles(j.Target, subjects)...)
 		// The merge holds the key, so it writes each target's signed
 		// provenance over what it publishes (builders need no key).
 		if o.Signer != nil {
-			prov := fileName(o, j, build.ProvenanceName(j.Release.ArchiveBase(j.Target)))
-			a, err := build.WriteProvenance(ctx, build.ProvenanceOptions{
+			prov := fileName(o, j, pipeline.ProvenanceName(j.Release.ArchiveBase(j.Target)))
+			a, err := pipeline.WriteProvenance(ctx, pipeline.ProvenanceOptions{
 				Signer: o.Signer, Path: filepath.Join(dist, prov), Release: j.Release, Target: j.Target, Name: name,
 				MatrixName: o.Matrix.Path, MatrixSHA256: o.MatrixSHA256, Builder: o.Builder,
 				Inputs: rep.Targets[i].Pinned, Artifacts: subjects,
@@ -356,7 +355,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			return err
 		}
 		for _, w := range ws {
-			a, err := build.Describe(w.Path, "wheel")
+			a, err := artifact.Describe(w.Path, artifact.KindWheel)
 			if err != nil {
 				return err
 			}
@@ -369,7 +368,7 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			return err
 		}
 		for _, sa := range srcs {
-			a, err := build.Describe(sa.Path, "source")
+			a, err := artifact.Describe(sa.Path, artifact.KindSource)
 			if err != nil {
 				return err
 			}
@@ -391,20 +390,14 @@ func stage(ctx context.Context, o *Options, jobs []Job, rep *Report, dirsOf []st
 			return err
 		}
 	}
-	sort.Slice(arts, func(i, j int) bool { return arts[i].Name < arts[j].Name })
-	sums, err := build.UpdateSHA256SUMS(dist, arts)
+	arts.SortByName()
+	sums, err := pipeline.UpdateSHA256SUMS(dist, arts)
 	if err != nil {
 		return err
 	}
 	if o.Signer != nil {
-		paths := []string{}
-		for _, a := range arts {
-			if a.Kind != "provenance" {
-				paths = append(paths, a.Path)
-			}
-		}
-		paths = append(paths, sums.Path)
-		if _, err := trust.SignFiles(ctx, o.Signer, paths); err != nil {
+		// The provenance is a signed envelope already.
+		if _, err := trust.SignFiles(ctx, o.Signer, append(arts, sums).Signable().Paths()); err != nil {
 			return err
 		}
 	}
@@ -440,7 +433,7 @@ func copyFile(src, dst, sum string) error {
 }
 
 func publishDist(ctx context.Context, o *Options, jobs []Job, rep *Report, dist string) error {
-	pr, err := publish.Publish(ctx, publish.Options{Dist: dist, Dest: o.Dest, BaseURL: o.BaseURL, Nightly: o.Nightly != nil, Matrix: o.Matrix, Log: o.Log})
+	pr, err := publish.Publish(ctx, publish.Options{Dist: dist, Dest: o.Dest, BaseURL: o.BaseURL, Nightly: o.Nightly != nil, Matrix: o.Matrix, Logger: o.Logger})
 	if err != nil {
 		return err
 	}

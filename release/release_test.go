@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/testtool"
+	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/publish/index"
 	"github.com/pypyctl/pypyctl/store"
@@ -184,19 +185,19 @@ func TestPrunable(t *testing.T) {
 }
 
 // fakeBuild writes small archives and an SBOM named as build names them,
-// standing in for build.Run so the orchestration runs in milliseconds.
-func fakeBuild(calls *int) func(j Job, formats []string) func(ctx context.Context, out string) (*build.Report, error) {
-	return func(j Job, formats []string) func(ctx context.Context, out string) (*build.Report, error) {
-		return func(ctx context.Context, out string) (*build.Report, error) {
+// standing in for pipeline.Run so the orchestration runs in milliseconds.
+func fakeBuild(calls *int) func(j Job, formats []string) func(ctx context.Context, out string) (*pipeline.Report, error) {
+	return func(j Job, formats []string) func(ctx context.Context, out string) (*pipeline.Report, error) {
+		return func(ctx context.Context, out string) (*pipeline.Report, error) {
 			*calls++
-			rep := &build.Report{Release: j.Release.Name, Target: j.Target.Name, Stages: []build.Stage{{Name: "vm", Key: "k"}}}
-			add := func(name, kind, format string) error {
+			rep := &pipeline.Report{Release: j.Release.Name, Target: j.Target.Name, Stages: []pipeline.StageReport{{Name: "vm", Key: "k"}}}
+			add := func(name string, kind artifact.Kind, format string) error {
 				data := []byte(name + " contents\n")
 				if err := os.WriteFile(filepath.Join(out, name), data, 0o644); err != nil {
 					return err
 				}
 				sum := sha256.Sum256(data)
-				rep.Artifacts = append(rep.Artifacts, build.Artifact{Name: name, Path: filepath.Join(out, name), Kind: kind, Format: format, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+				rep.Artifacts = append(rep.Artifacts, artifact.Artifact{Name: name, Path: filepath.Join(out, name), Kind: kind, Format: format, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
 				return nil
 			}
 			for _, f := range formats {
@@ -204,7 +205,7 @@ func fakeBuild(calls *int) func(j Job, formats []string) func(ctx context.Contex
 					return nil, err
 				}
 			}
-			if err := add(build.SBOMName(j.Release.ArchiveBase(j.Target)), "sbom", ""); err != nil {
+			if err := add(pipeline.SBOMName(j.Release.ArchiveBase(j.Target)), "sbom", ""); err != nil {
 				return nil, err
 			}
 			if err := add("SHA256SUMS", "checksums", ""); err != nil {
@@ -479,7 +480,7 @@ func TestBuildAllBounded(t *testing.T) {
 	fail := targets[2]
 	o := Options{Matrix: m, Selection: Selection{Release: rel.Name, Targets: targets}, Store: st, MatrixSHA256: "m", Jobs: 2,
 		SourceDir: "/src/pypy-nightly"}
-	o.runBuild = func(ctx context.Context, bo build.Options) (*build.Report, error) {
+	o.runBuild = func(ctx context.Context, bo pipeline.Options) (*pipeline.Report, error) {
 		if bo.SourceDir != o.SourceDir {
 			t.Errorf("build of %s got source %q, want the release's --source %q", bo.Target.Name, bo.SourceDir, o.SourceDir)
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/publish"
 )
 
@@ -70,10 +71,7 @@ func Retain(ctx context.Context, dest string, keep int) ([]string, error) {
 func writeLatest(dest string, n Nightly, jobs []Job, rep *Report) ([]string, error) {
 	var out []string
 	for i, j := range jobs {
-		for _, f := range rep.Targets[i].Files {
-			if f.Kind != "archive" {
-				continue
-			}
+		for _, f := range rep.Targets[i].Files.OfKind(artifact.KindArchive) {
 			target := filepath.Join(n.Name(), n.Base(j.Target.Platform)+"."+f.Format)
 			alias := LatestBase(j.Target.Platform) + "." + f.Format
 			tmp := filepath.Join(dest, "."+alias+".tmp")

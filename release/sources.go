@@ -30,8 +30,8 @@ func releaseSources(ctx context.Context, o *Options, jobs []Job, dist string) ([
 		if !emitsSources(r) {
 			continue
 		}
-		o.logf("%s: source archives", name)
-		rep, err := srcarchive.Write(ctx, r, srcarchive.Options{OutDir: dist, GitMirror: o.GitMirror, Workers: o.Workers, Log: o.Log})
+		o.log().Info("source archives", "release", name)
+		rep, err := srcarchive.Write(ctx, r, srcarchive.Options{OutDir: dist, GitMirror: o.GitMirror, Workers: o.Workers, Logger: o.Logger})
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: source archives: %w", name, err)
 		}

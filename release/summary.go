@@ -3,10 +3,11 @@ package release
 import (
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 )
 
@@ -16,15 +17,15 @@ func WriteSummary(w io.Writer, rep *Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RELEASE\tTARGET\tOUTPUTS\tSIZE\tSTORE HITS\tTIME")
 	for _, t := range rep.Targets {
-		var kinds []string
-		seen := map[string]int{}
+		var kinds []artifact.Kind
+		seen := map[artifact.Kind]int{}
 		for _, f := range t.Files {
 			if seen[f.Kind] == 0 {
 				kinds = append(kinds, f.Kind)
 			}
 			seen[f.Kind]++
 		}
-		sort.Strings(kinds)
+		slices.Sort(kinds)
 		var outs []string
 		for _, k := range kinds {
 			outs = append(outs, fmt.Sprintf("%d %s", seen[k], k))

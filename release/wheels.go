@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 
-	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/smoke"
 	"github.com/pypyctl/pypyctl/wheels"
 )
 
@@ -24,6 +25,7 @@ func releaseWheels(ctx context.Context, o *Options, jobs []Job, dist string) ([]
 	if o.Matrix.Path != platforms.EmbeddedName {
 		base = filepath.Dir(o.Matrix.Path)
 	}
+	trees := o.trees()
 	var out []BuiltWheel
 	for _, name := range releasesOf(jobs) {
 		r, err := o.Matrix.Release(name)
@@ -40,10 +42,9 @@ func releaseWheels(ctx context.Context, o *Options, jobs []Job, dist string) ([]
 			}
 		}
 		ws, err := wheels.BuildRelease(ctx, wheels.ReleaseOptions{
-			Matrix: o.Matrix, Release: r, BaseDir: base, OutDir: dist, Only: only, Log: o.Log,
+			Matrix: o.Matrix, Release: r, BaseDir: base, OutDir: dist, Only: only, Logger: o.Logger,
 			Tree: func(ctx context.Context, t *platforms.Target) (string, error) {
-				tr, err := build.Tree(ctx, build.Options{Matrix: o.Matrix, Release: r, Target: t, Dirs: o.Dirs,
-					Store: o.Store, NoSmoke: true, PostVM: o.PostVM, Log: o.Log, Progress: o.Progress, SourceDir: o.SourceDir})
+				tr, err := trees.tree(ctx, r, t)
 				if err != nil {
 					return "", err
 				}
@@ -58,4 +59,35 @@ func releaseWheels(ctx context.Context, o *Options, jobs []Job, dist string) ([]
 		}
 	}
 	return out, nil
+}
+
+// WheelOptions configure Wheel.
+type WheelOptions struct {
+	Trees
+	Release *platforms.Release
+	Target  *platforms.Target
+	Src     string // a source directory or an sdist
+	OutDir  string
+}
+
+// Wheel builds a project into a wheel with one target's tree (`pypyctl
+// wheels build`), with the release's SOURCE_DATE_EPOCH. A foreign
+// target's PyPy runs under qemu-user with the sysroot its smoke test
+// uses, and compiles with a cross gcc.
+func Wheel(ctx context.Context, o WheelOptions) (*wheels.BuildResult, error) {
+	tr, err := o.tree(ctx, o.Release, o.Target)
+	if err != nil {
+		return nil, err
+	}
+	bo := wheels.BuildOptions{
+		Tree: tr.Dir, Arch: wheels.Arch(o.Target.Arch), Src: o.Src, OutDir: o.OutDir,
+		Epoch: o.Release.SourceDateEpoch, Logger: o.Logger,
+	}
+	if vmm := tr.Report.VM; vmm != nil && vmm.Arch != runtime.GOARCH {
+		if bo.Emulator, err = smoke.EmulatorFor(ctx, o.Dirs.Cache, o.Target.DebianArch, vmm.RuntimeDepends, o.Logger); err != nil {
+			return nil, err
+		}
+		bo.CrossCC = wheels.CrossCompiler(bo.Arch)
+	}
+	return wheels.Build(ctx, bo)
 }

@@ -20,6 +20,10 @@ import (
 	"github.com/pypyctl/pypyctl/vm"
 )
 
+// StageVersion changes whenever the Report Run gives for the same tree
+// would change, so stored smoke reports of older versions stop matching.
+const StageVersion = 1
+
 // Options says what to check and how to run the interpreter.
 type Options struct {
 	Tree     string       // the release tree (…/pypy3.9-v7.3.11-linux64)

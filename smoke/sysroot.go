@@ -6,13 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/pypyctl/pypyctl/internal/debrepo"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/vm/debian"
 )
 
@@ -38,10 +41,27 @@ func Emulator(debArch, sysroot string) ([]string, error) {
 	return []string{p, "-L", sysroot}, nil
 }
 
+// EmulatorFor returns the command prefix that runs a VM of debArch on
+// this host: qemu-user with a sysroot of the VM's runtime Debian
+// dependencies (its vm.Metadata.RuntimeDepends), made once under
+// cacheDir by EnsureSysroot.
+func EmulatorFor(ctx context.Context, cacheDir, debArch string, runtimeDepends []string, log *slog.Logger) ([]string, error) {
+	pkgs, err := debrepo.PackageNames(runtimeDepends)
+	if err != nil {
+		return nil, err
+	}
+	sysroot, err := EnsureSysroot(ctx, cacheDir, debArch, pkgs, log)
+	if err != nil {
+		return nil, err
+	}
+	return Emulator(debArch, sysroot)
+}
+
 // EnsureSysroot returns a directory holding the named packages of debArch
 // unpacked, made once with `apt-get download` and kept under cacheDir. It
-// is a test environment for emulation, not an input to any artifact.
-func EnsureSysroot(ctx context.Context, cacheDir, debArch string, pkgs []string, log func(string)) (string, error) {
+// is a test environment for emulation, not an input to any artifact. A nil
+// log logs nothing.
+func EnsureSysroot(ctx context.Context, cacheDir, debArch string, pkgs []string, log *slog.Logger) (string, error) {
 	sum := sha256.Sum256([]byte(debArch + "\n" + strings.Join(pkgs, "\n")))
 	dir := filepath.Join(cacheDir, "sysroots", debArch+"-"+hex.EncodeToString(sum[:6]))
 	lock, err := fsutil.Acquire(ctx, dir+".lock", nil)
@@ -58,9 +78,7 @@ func EnsureSysroot(ctx context.Context, cacheDir, debArch string, pkgs []string,
 	if err := os.MkdirAll(dl, 0o755); err != nil {
 		return "", err
 	}
-	if log != nil {
-		log(fmt.Sprintf("making %s sysroot for emulation (%d packages)", debArch, len(pkgs)))
-	}
+	logging.OrDiscard(log).Info("making sysroot for emulation", "arch", debArch, "packages", len(pkgs))
 	args := []string{"download"}
 	for _, p := range pkgs {
 		args = append(args, p+":"+debArch)

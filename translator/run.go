@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/store"
 	"github.com/pypyctl/pypyctl/translator/builder"
@@ -37,8 +39,9 @@ type Options struct {
 	OnPercent func(phase string, pct int)
 	// Output, when set, gets RPython's raw output as it comes.
 	Output io.Writer
-	// Log gets progress messages (fetching, where the work is).
-	Log func(string)
+	// Logger gets progress (fetching, where the work is); nil logs
+	// nothing.
+	Logger *slog.Logger
 	// Now is the clock for timings (default time.Now).
 	Now func() time.Time
 	// ImageRoot is the builder image's root file system, for plans of
@@ -214,7 +217,7 @@ func runTranslation(ctx context.Context, p *Plan, o Options, srcDir string, file
 		return storedTimings{}, fmt.Errorf("work dir: %w", err)
 	}
 	if o.KeepWork {
-		logf(o, "work directory kept: %s", work)
+		o.log().Info("work directory kept", "dir", work)
 	} else {
 		defer os.RemoveAll(work)
 	}
@@ -226,7 +229,7 @@ func runTranslation(ctx context.Context, p *Plan, o Options, srcDir string, file
 	// RPython writes next to its sources (pypy/goal, .pyc files), so it
 	// gets its own copy and the stored source stays untouched.
 	src := filepath.Join(work, "src")
-	logf(o, "copying %d source files to %s", len(files), src)
+	o.log().Info("copying source files", "files", len(files), "to", src)
 	if err := copyFiles(ctx, srcDir, files, src); err != nil {
 		return storedTimings{}, err
 	}
@@ -375,11 +378,7 @@ func writeJSON(path string, v any) error {
 	return fsutil.WriteFileAtomic(path, append(b, '\n'), 0o644)
 }
 
-func logf(o Options, format string, a ...any) {
-	if o.Log != nil {
-		o.Log(fmt.Sprintf(format, a...))
-	}
-}
+func (o Options) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
 
 // sampleRSS feeds the translation's memory use to the phase log once a
 // second until the returned function is called.

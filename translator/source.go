@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/archive"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/store"
 )
@@ -255,7 +257,7 @@ type Sources struct {
 	Store     *store.Local
 	Downloads string       // download cache for source archives
 	Client    *http.Client // nil: http.DefaultClient
-	Log       func(string) // progress messages; may be nil
+	Logger    *slog.Logger // progress; nil logs nothing
 	// GitMirror, when set, is cloned instead of every git source's URL
 	// (a file:// path or any URL git clones). The pinned commit and tree
 	// are checked after the clone either way.
@@ -352,11 +354,7 @@ func (s *Sources) Fetch(ctx context.Context, src *SourceInfo) (string, []string,
 	return tree, files, err
 }
 
-func (s *Sources) logf(format string, a ...any) {
-	if s.Log != nil {
-		s.Log(fmt.Sprintf(format, a...))
-	}
-}
+func (s *Sources) log() *slog.Logger { return logging.OrDiscard(s.Logger) }
 
 // fetchGit makes a shallow clone at the tag or of the pinned commit, from
 // the mirror when one is set, checks the commit and tree pins, records
@@ -366,7 +364,7 @@ func (s *Sources) fetchGit(ctx context.Context, src *SourceInfo, dest string) er
 	if src.Mirror != "" {
 		url = src.Mirror
 	}
-	s.logf("cloning %s %s", url, firstNonEmpty(src.Tag, src.Commit))
+	s.log().Info("cloning", "url", url, "ref", firstNonEmpty(src.Tag, src.Commit))
 	if src.Tag != "" {
 		if _, err := git(ctx, "", "clone", "--quiet", "--depth", "1", "--branch", src.Tag, "--", url, dest); err != nil {
 			return err
@@ -466,7 +464,7 @@ func (s *Sources) fetchArchive(ctx context.Context, src *SourceInfo, dest string
 	default:
 		return err
 	}
-	s.logf("unpacking %s", src.File)
+	s.log().Info("unpacking", "file", src.File)
 	if err := archive.Extract(ctx, path, dest, archive.ExtractOptions{StripComponents: 1}); err != nil {
 		return err
 	}
@@ -475,7 +473,7 @@ func (s *Sources) fetchArchive(ctx context.Context, src *SourceInfo, dest string
 }
 
 func (s *Sources) download(ctx context.Context, url, path string) error {
-	s.logf("downloading %s", url)
+	s.log().Info("downloading", "url", url)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("download %s: %w", url, err)

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/platforms"
 )
@@ -69,7 +70,7 @@ func TestFetchGit(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var logs []string
-			s := &Sources{Store: newStore(t), Log: func(m string) { logs = append(logs, m) }, GitMirror: c.mirror}
+			s := &Sources{Store: newStore(t), Logger: logging.Func(func(m string) { logs = append(logs, m) }), GitMirror: c.mirror}
 			from := url
 			if c.url != "" {
 				from = c.url

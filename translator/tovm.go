@@ -13,9 +13,13 @@ import (
 	"github.com/pypyctl/pypyctl/vm"
 )
 
+// VMStageVersion changes whenever the VM directory ToVM lays out would
+// change for the same translation and source.
+const VMStageVersion = 1
+
 // ToVM turns a stored translation (rep, from Translate) and the source
 // tree it was translated from into a VM directory in the vm package's
-// layout, which build's post-VM stages and assemble read:
+// layout, which the pipeline's post-VM stages and assemble read:
 //
 //	tree/bin/pypyX.Y            the executable RPython made (pypyX.Y-c)
 //	tree/bin/libpypyX.Y-c.so    the shared library, under its own name
@@ -28,7 +32,7 @@ import (
 // as upstream's package.py lays out a 3.x release; a 2.7 tree is
 // bin/pypy, lib-python/2.7/, lib_pypy/, include/ and site-packages/README,
 // as 2.7's package.py makes it. The cffi stdlib modules are not built
-// here: that is build's cffi stage, run with this VM.
+// here: that is the pipeline's cffi stage, run with this VM.
 func ToVM(ctx context.Context, rep *Report, srcDir string, r *platforms.Release, t *platforms.Target, outDir string) error {
 	if rep == nil || rep.Plan == nil {
 		return fmt.Errorf("to VM: no translation report")

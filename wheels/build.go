@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/archive"
+	"github.com/pypyctl/pypyctl/internal/logging"
 )
 
 // BuildOptions configures Build.
@@ -29,8 +31,8 @@ type BuildOptions struct {
 	CrossCC  string
 	Src      string // a source dir or an sdist (.tar.gz)
 	OutDir   string
-	Epoch    int64 // SOURCE_DATE_EPOCH
-	Log      func(string)
+	Epoch    int64        // SOURCE_DATE_EPOCH
+	Logger   *slog.Logger // nil: log nothing
 }
 
 // BuildResult is a built wheel and the interpreter facts it was built for.
@@ -40,9 +42,10 @@ type BuildResult struct {
 	SOABI     string `json:"soabi"`
 }
 
-// hostArch is the host's machine in wheel-tag spelling.
-func hostArch() string {
-	switch runtime.GOARCH {
+// Arch is a Go architecture (a matrix target's arch) in wheel-tag
+// spelling: x86_64, aarch64, i686.
+func Arch(goarch string) string {
+	switch goarch {
 	case "amd64":
 		return "x86_64"
 	case "arm64":
@@ -50,8 +53,11 @@ func hostArch() string {
 	case "386":
 		return "i686"
 	}
-	return runtime.GOARCH
+	return goarch
 }
+
+// hostArch is the host's machine in wheel-tag spelling.
+func hostArch() string { return Arch(runtime.GOARCH) }
 
 // Build builds SRC into a wheel with the tree's PyPy: a throwaway venv
 // made offline by ensurepip (pip, setuptools and wheel from the tree's
@@ -75,10 +81,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	if _, err := os.Stat(py); err != nil {
 		return nil, fmt.Errorf("tree %s: no bin/pypy3: %w", o.Tree, err)
 	}
-	log := o.Log
-	if log == nil {
-		log = func(string) {}
-	}
+	log := logging.OrDiscard(o.Logger)
 	tmp, err := os.MkdirTemp("", "pypyctl-wheel-")
 	if err != nil {
 		return nil, err
@@ -126,7 +129,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 			return nil, err
 		}
 	}
-	log("venv: " + py + " -m venv")
+	log.Info("making a venv", "python", py)
 	if _, err := runIn(tmp, py, "-m", "venv", venv); err != nil {
 		return nil, err
 	}
@@ -158,7 +161,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		}
 	}
 	dist := filepath.Join(tmp, "dist")
-	log("pip wheel " + o.Src)
+	log.Info("pip wheel", "src", o.Src)
 	if _, err := runIn(src, vpy, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, "."); err != nil {
 		return nil, err
 	}

@@ -3,10 +3,12 @@ package wheels
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/platforms"
 )
 
@@ -16,13 +18,13 @@ type ReleaseOptions struct {
 	Release *platforms.Release
 	BaseDir string // the matrix file's directory: wheels[].path is relative to it
 	OutDir  string // the release's output dir; wheels go beside the archives
-	// Tree returns the assembled tree of a target (build.Tree's Dir). A
+	// Tree returns the assembled tree of a target (pipeline.Tree's Dir). A
 	// function, so this package does not run the build stages itself.
 	Tree func(ctx context.Context, t *platforms.Target) (string, error)
 	// Only builds the targets whose names it lists (empty: all), so a CI
 	// job per target builds only its own wheels.
-	Only []string
-	Log  func(string)
+	Only   []string
+	Logger *slog.Logger // nil: log nothing
 }
 
 // ReleaseWheel is one wheel a release built.
@@ -40,10 +42,7 @@ type ReleaseWheel struct {
 // it, and leaves only wheels that pass in OutDir. Targets of another arch
 // than the host's are skipped with a log line: they need a cross compiler.
 func BuildRelease(ctx context.Context, o ReleaseOptions) ([]ReleaseWheel, error) {
-	log := o.Log
-	if log == nil {
-		log = func(string) {}
-	}
+	log := logging.OrDiscard(o.Logger)
 	var out []ReleaseWheel
 	for _, w := range o.Release.Wheels {
 		targets := w.Targets
@@ -63,12 +62,9 @@ func BuildRelease(ctx context.Context, o ReleaseOptions) ([]ReleaseWheel, error)
 			if t.OS != "linux" {
 				continue
 			}
-			arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64", "386": "i686"}[t.Arch]
-			if arch == "" {
-				arch = t.Arch
-			}
+			arch := Arch(t.Arch)
 			if arch != hostArch() {
-				log(fmt.Sprintf("wheel %s: skipping %s (a %s host builds only %s wheels)", w.Name, name, hostArch(), hostArch()))
+				log.Info("skipping a wheel for another arch: a host builds only its own", "wheel", w.Name, "target", name, "host", hostArch())
 				continue
 			}
 			rw, err := buildOne(ctx, o, w, t, arch)
@@ -96,7 +92,7 @@ func buildOne(ctx context.Context, o ReleaseOptions, w platforms.WheelSource, t 
 		return ReleaseWheel{}, err
 	}
 	defer os.RemoveAll(scratch)
-	b, err := Build(ctx, BuildOptions{Tree: tree, Arch: arch, Src: src, OutDir: scratch, Epoch: o.Release.SourceDateEpoch, Log: o.Log})
+	b, err := Build(ctx, BuildOptions{Tree: tree, Arch: arch, Src: src, OutDir: scratch, Epoch: o.Release.SourceDateEpoch, Logger: o.Logger})
 	if err != nil {
 		return ReleaseWheel{}, err
 	}

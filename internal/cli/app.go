@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"github.com/pypyctl/pypyctl/store"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +35,12 @@ type App struct {
 	Quiet   bool
 	Matrix  string // --matrix or PYPYCTL_MATRIX; empty means embedded
 	Offline bool   // install, list --available: --offline
+
+	// Logger is the run's one logger (log.go): the commands pass it to
+	// every library call that logs; Logf and Debugf write through it.
+	Logger *slog.Logger
+	logMu  sync.Mutex
+	bar    *progress // the progress line a log line clears first
 }
 
 // flagHint is a command annotation added to its flag errors (run: put
@@ -72,17 +81,13 @@ func (a *App) Dirs() (dirs.Dirs, error) { return dirs.Resolve(a.Getenv) }
 
 // Logf writes a log line to stderr unless --quiet or --json.
 func (a *App) Logf(format string, args ...any) {
-	if a.Quiet || a.JSON {
-		return
-	}
-	fmt.Fprintf(a.Stderr, format+"\n", args...)
+	a.Logger.Info(fmt.Sprintf(format, args...))
 }
 
-// Debugf writes a log line to stderr with --verbose.
+// Debugf writes a log line to stderr with --verbose (and neither --quiet
+// nor --json).
 func (a *App) Debugf(format string, args ...any) {
-	if a.Verbose {
-		fmt.Fprintf(a.Stderr, format+"\n", args...)
-	}
+	a.Logger.Debug(fmt.Sprintf(format, args...))
 }
 
 // Render prints v as indented JSON with --json, else calls text.
@@ -114,6 +119,7 @@ func (a *App) RenderResult(v any, text func(w io.Writer)) error {
 // 0 success, 1 failure, 2 bad usage.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &App{Stdout: stdout, Stderr: stderr, Stdin: stdin, Getenv: getenv}
+	a.Logger = newLogger(a)
 	root := NewRoot(a)
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -201,12 +207,23 @@ func (a *App) OpenStore(flag string) (store.Store, dirs.Dirs, error) {
 	}
 	st, err := ocistore.New(flag, local, ocistore.Options{
 		Insecure: a.Getenv("PYPYCTL_STORE_INSECURE") == "1",
-		Log:      func(s string) { a.Logf("%s", s) },
+		Logger:   a.Logger,
 	})
 	if err != nil {
 		return nil, d, Usagef("--store: %w", err)
 	}
 	return st, d, nil
+}
+
+// openStoreOut is OpenStore and --out made absolute: the start of the
+// commands that write one target's files.
+func (a *App) openStoreOut(storeFlag, out string) (store.Store, dirs.Dirs, string, error) {
+	st, d, err := a.OpenStore(storeFlag)
+	if err != nil {
+		return nil, d, "", err
+	}
+	abs, err := filepath.Abs(out)
+	return st, d, abs, err
 }
 
 // OpenLocalStore is OpenStore for commands that need a directory store

@@ -1,23 +1,18 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/pypyctl/pypyctl/build"
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
-	"github.com/pypyctl/pypyctl/platforms"
-	"github.com/pypyctl/pypyctl/publish"
+	"github.com/pypyctl/pypyctl/pipeline"
 	"github.com/pypyctl/pypyctl/release"
-	"github.com/pypyctl/pypyctl/trust"
-	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
 type buildFlags struct {
@@ -26,7 +21,7 @@ type buildFlags struct {
 	noSmoke, sign                           bool
 	key                                     string
 	workers                                 int
-	post                                    build.PostVM
+	post                                    pipeline.PostVM
 	cffiOnly, cffiWithout                   string
 }
 
@@ -55,10 +50,7 @@ in .debug files with gnu-debuglinks.`,
   pypyctl build --target linux-amd64 --rebuild-cffi --portable --strip`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkSignFlags(f.sign, f.key); err != nil {
-				return err
-			}
-			formats, err := checkFormats(f.formats)
+			formats, err := checkBuildFlags(f.sign, f.key, f.formats)
 			if err != nil {
 				return err
 			}
@@ -70,11 +62,7 @@ in .debug files with gnu-debuglinks.`,
 			if err != nil {
 				return err
 			}
-			st, d, err := a.OpenStore(f.storeDir)
-			if err != nil {
-				return err
-			}
-			out, err := filepath.Abs(f.out)
+			st, d, out, err := a.openStoreOut(f.storeDir, f.out)
 			if err != nil {
 				return err
 			}
@@ -82,42 +70,17 @@ in .debug files with gnu-debuglinks.`,
 			if err != nil {
 				return err
 			}
-			bi := ReadBuildInfo()
 			p := a.progress()
-			rep, err := build.Run(cmd.Context(), build.Options{
-				Matrix: m, Release: r, Target: t, Formats: formats, OutDir: out,
-				Dirs: d, Store: st, NoSmoke: f.noSmoke, Workers: f.workers,
+			rep, err := release.BuildTarget(cmd.Context(), release.TargetOptions{
+				Matrix: m, Release: r, Target: t, Store: st, Dirs: d, Out: out,
+				Formats: formats, NoSmoke: f.noSmoke, Workers: f.workers, PostVM: f.postVM(),
 				VMArchive: f.vmArchive, VMArchiveSHA256: f.vmArchiveSHA256,
-				Log: func(s string) { p.clear(); a.Logf("%s", s) }, Progress: p.update,
-				Signer: signer, MatrixName: m.Path, MatrixSHA256: matrixSHA256(m),
-				Builder: bi.Version + "+" + bi.Commit,
-				PostVM:  f.postVM(),
+				Signer: signer, MatrixSHA256: matrixSHA256(m), Builder: builderID(),
+				Logger: a.Logger, Progress: p.update,
 			})
 			p.clear()
 			if err != nil {
 				return err
-			}
-			if err := writeReleaseMeta(out, r, t, rep); err != nil {
-				return err
-			}
-			// Recorded as a release builder records it, so a CI job's plain
-			// `build --store S` is what `release --from-store S` gathers. A
-			// --vm-archive build is not the matrix's target and stays out.
-			if f.vmArchive == "" {
-				fs := formats
-				if len(fs) == 0 {
-					fs = m.Formats(r, t)
-				}
-				in := release.RecordInputs{Builder: bi.Version + "+" + bi.Commit, Release: r.Name, Target: t.Name,
-					MatrixSHA256: matrixSHA256(m), Formats: fs, PostVM: f.postVM()}
-				if _, err := release.PutRecord(cmd.Context(), st, in, rep, !f.noSmoke); err != nil {
-					return fmt.Errorf("record the build in the store: %w", err)
-				}
-			}
-			if signer != nil {
-				if err := signArtifacts(cmd.Context(), signer, rep); err != nil {
-					return err
-				}
 			}
 			return a.Render(rep, func(w io.Writer) {
 				fmt.Fprintf(w, "built %s for %s in %s (%d of %d stages from the store)\n", rep.Release, rep.Target, elapsed(start), rep.Hits(), len(rep.Stages))
@@ -127,8 +90,8 @@ in .debug files with gnu-debuglinks.`,
 					fmt.Fprintf(tw, "  %s\t%s\t  sha256:%s\t\n", art.Path, fsutil.HumanSize(art.Size), art.SHA256)
 				}
 				tw.Flush()
-				for _, art := range rep.Artifacts {
-					if art.Kind == "archive" && strings.HasPrefix(art.Format, "tar") {
+				for _, art := range rep.Artifacts.OfKind(artifact.KindArchive) {
+					if strings.HasPrefix(art.Format, "tar") {
 						base := strings.TrimSuffix(art.Name, "."+art.Format)
 						fmt.Fprintf(w, "run it:\n  tar xf %s && ./%s/bin/pypy3 -c 'import sys; print(sys.version)'\n", art.Path, base)
 						break
@@ -157,46 +120,7 @@ in .debug files with gnu-debuglinks.`,
 	return c
 }
 
-// signArtifacts signs what the build wrote, SHA256SUMS included, so one
-// signature covers the whole output; signing never rewrites an artifact.
-func signArtifacts(ctx context.Context, signer *keys.Signer, rep *build.Report) error {
-	var paths []string
-	for _, art := range rep.Artifacts {
-		// The provenance is a signed envelope already.
-		if art.Kind != "provenance" {
-			paths = append(paths, art.Path)
-		}
-	}
-	signed, err := trust.SignFiles(ctx, signer, paths)
-	if err != nil {
-		return err
-	}
-	for _, s := range signed {
-		for _, p := range []string{s.Signature, s.Bundle} {
-			sum, size, err := fsutil.SHA256File(p)
-			if err != nil {
-				return err
-			}
-			rep.Artifacts = append(rep.Artifacts, build.Artifact{Name: filepath.Base(p), Path: p, Kind: "signature", Size: size, SHA256: sum})
-		}
-	}
-	return nil
-}
-
-// writeReleaseMeta records the release and this target's archives in
-// DIST/<release>.release.json, which `pypyctl publish` reads.
-func writeReleaseMeta(dir string, r *platforms.Release, t *platforms.Target, rep *build.Report) error {
-	rel := publish.Release{Schema: 1, Name: r.Name, PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion, Date: r.Date, Stable: r.Stable}
-	for _, art := range rep.Artifacts {
-		if art.Kind == "archive" {
-			rel.Files = append(rel.Files, publish.ReleaseFile{Target: t.Name, Filename: art.Name, Format: art.Format,
-				Arch: t.VersionsJSON.Arch, Platform: t.VersionsJSON.Platform, SHA256: art.SHA256})
-		}
-	}
-	return publish.WriteRelease(dir, rel)
-}
-
-func (f *buildFlags) postVM() build.PostVM {
+func (f *buildFlags) postVM() pipeline.PostVM {
 	p := f.post
 	split := func(s string) []string {
 		if s == "" {

@@ -42,11 +42,7 @@ PYPYCTL_STORE_TOKEN, else the job's CI_REGISTRY_USER/CI_REGISTRY_PASSWORD.`,
   pypyctl ci gitlab --store oci://registry.example/me/pypy-store > .gitlab-ci.yml`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			m, err := a.LoadMatrix()
-			if err != nil {
-				return err
-			}
-			r, err := m.Release(release)
+			m, r, err := a.matrixRelease(release)
 			if err != nil {
 				return err
 			}
@@ -113,11 +109,7 @@ own token). The output depends only on the matrix and the flags.`,
 			if err := ci.CheckStore(store); err != nil {
 				return Usagef("--store %w", err)
 			}
-			m, err := a.LoadMatrix()
-			if err != nil {
-				return err
-			}
-			r, err := m.Release(release)
+			m, r, err := a.matrixRelease(release)
 			if err != nil {
 				return err
 			}

@@ -129,11 +129,11 @@ func (a *App) completeInstalled(_ *cobra.Command, args []string, toComplete stri
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	d, err := a.Dirs()
+	_, l, err := a.layout()
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	all, err := install.ListInstalled(install.Layout{Data: d.Data})
+	all, err := install.ListInstalled(l)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}

@@ -23,7 +23,7 @@ func (a *App) installer(d dirs.Dirs, p *progress) *install.Installer {
 	return &install.Installer{
 		Offline:  a.Offline || a.Getenv("PYPYCTL_OFFLINE") == "1",
 		Dirs:     d,
-		Log:      func(s string) { p.clear(); a.Logf("%s", s) },
+		Logger:   a.Logger,
 		Progress: p.update,
 	}
 }
@@ -109,6 +109,13 @@ func (a *App) refreshShims(d dirs.Dirs) {
 	if err := install.RefreshShims(install.Layout{Data: d.Data}, exe); err != nil {
 		fmt.Fprintln(a.Stderr, "warning: refreshing shims:", err)
 	}
+}
+
+// layout resolves pypyctl's directories and where versions and shims
+// are installed in them.
+func (a *App) layout() (dirs.Dirs, install.Layout, error) {
+	d, err := a.Dirs()
+	return d, install.Layout{Data: d.Data}, err
 }
 
 func newInstallCmd(a *App) *cobra.Command {
@@ -203,11 +210,10 @@ func newListCmd(a *App) *cobra.Command {
   pypyctl list --available --index ./public --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := a.Dirs()
+			d, l, err := a.layout()
 			if err != nil {
 				return err
 			}
-			l := install.Layout{Data: d.Data}
 			if available {
 				srcs, err := a.sources(d, fl)
 				if err != nil {
@@ -358,11 +364,10 @@ the newest installed) selects.`,
 		Example: "  pypyctl which\n  pypyctl which 3.11\n  pypyctl which --json",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := a.Dirs()
+			d, l, err := a.layout()
 			if err != nil {
 				return err
 			}
-			l := install.Layout{Data: d.Data}
 			cwd, err := os.Getwd()
 			if err != nil {
 				return err
@@ -509,7 +514,7 @@ the newest installed) and execs it. Put the directory first on PATH.`,
 		Example: "  pypyctl shims install\n  eval \"$(pypyctl shims install -q --json | jq -r .path_line)\"",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := a.Dirs()
+			_, l, err := a.layout()
 			if err != nil {
 				return err
 			}
@@ -517,7 +522,6 @@ the newest installed) and execs it. Put the directory first on PATH.`,
 			if err != nil {
 				return err
 			}
-			l := install.Layout{Data: d.Data}
 			names, err := install.WriteShims(l, exe)
 			if err != nil {
 				return err
@@ -534,11 +538,10 @@ the newest installed) and execs it. Put the directory first on PATH.`,
 		Example: "  pypyctl shims remove",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := a.Dirs()
+			_, l, err := a.layout()
 			if err != nil {
 				return err
 			}
-			l := install.Layout{Data: d.Data}
 			names, err := install.RemoveShims(l)
 			if err != nil {
 				return err

@@ -219,11 +219,7 @@ $GITHUB_OUTPUT and fromJSON().`,
 			if format != ci.FormatGitHubActions {
 				return Usagef("--format %q: the only format is %s", format, ci.FormatGitHubActions)
 			}
-			m, err := a.LoadMatrix()
-			if err != nil {
-				return err
-			}
-			r, err := m.Release(release)
+			m, r, err := a.matrixRelease(release)
 			if err != nil {
 				return err
 			}

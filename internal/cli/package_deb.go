@@ -12,11 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/packaging/apt"
 	"github.com/pypyctl/pypyctl/packaging/brew"
 	"github.com/pypyctl/pypyctl/packaging/deb"
+	"github.com/pypyctl/pypyctl/release"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
@@ -24,14 +24,6 @@ type debFlags struct {
 	target, release, out, version, compression, storeDir string
 	revision                                             int
 	noSmoke                                              bool
-}
-
-// debReport is what `package deb --json` prints.
-type debReport struct {
-	Release string `json:"release"`
-	Target  string `json:"target"`
-	Tree    string `json:"tree"`
-	*deb.Result
 }
 
 func newPackageDebCmd(a *App) *cobra.Command {
@@ -67,33 +59,22 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 			if t.OS != "linux" || t.DebianArch == "" {
 				return Usagef("target %s: .debs are made for Linux targets with a Debian architecture", t.Name)
 			}
-			st, d, err := a.OpenStore(f.storeDir)
-			if err != nil {
-				return err
-			}
-			out, err := filepath.Abs(f.out)
+			st, d, out, err := a.openStoreOut(f.storeDir, f.out)
 			if err != nil {
 				return err
 			}
 			p := a.progress()
-			logf := func(s string) { p.clear(); a.Logf("%s", s) }
-			tr, err := build.Tree(cmd.Context(), build.Options{
-				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, NoSmoke: f.noSmoke,
-				Log: logf, Progress: p.update,
+			rep, err := release.Deb(cmd.Context(), release.DebOptions{
+				Trees: release.Trees{Matrix: m, Store: st, Dirs: d, NoSmoke: f.noSmoke,
+					Logger: a.Logger, Progress: p.update},
+				Release: r, Target: t,
+				Deb: deb.Options{Revision: f.revision, Version: f.version, Compression: comp, OutDir: out},
 			})
 			p.clear()
 			if err != nil {
 				return err
 			}
-			res, err := deb.Build(cmd.Context(), deb.Options{
-				Tree: tr.Dir, Release: r, Target: t, Project: m.Project,
-				Revision: f.revision, Version: f.version, RuntimeDepends: tr.Report.VM.DebianDepends(),
-				Compression: comp, OutDir: out, Log: logf,
-			})
-			if err != nil {
-				return err
-			}
-			rep := debReport{Release: r.Name, Target: t.Name, Tree: tr.Dir, Result: res}
+			res := rep.Result
 			return a.Render(rep, func(w io.Writer) {
 				fmt.Fprintf(w, "built %s %s (%s) for %s\n", res.Package, res.Version, res.Architecture, t.Name)
 				fmt.Fprintf(w, "  %s  %s  sha256:%s\n", res.Path, fsutil.HumanSize(res.Size), res.SHA256)
@@ -117,14 +98,6 @@ entries. The package is byte-reproducible: the same tree gives the same .deb.`,
 type aptFlags struct {
 	from, to, suite, codename, component, key string
 	origin, label, description                string
-}
-
-// aptReport is what `package apt --json` prints.
-type aptReport struct {
-	*apt.Result
-	Keyring    string `json:"keyring"`     // binary public key in the repository
-	KeyringASC string `json:"keyring_asc"` // armored
-	SourceLine string `json:"source_line"` // a deb822-style one-line example
 }
 
 func newPackageAptCmd(a *App) *cobra.Command {
@@ -180,30 +153,15 @@ with ` + "`pypyctl package apt key --out DIR`" + `.`,
 			if err != nil {
 				return err
 			}
-			res, err := apt.Add(cmd.Context(), apt.Options{
+			rep, err := apt.Publish(cmd.Context(), apt.Options{
 				Repo: repo, Suite: f.suite, Codename: f.codename, Component: f.component,
 				Origin: f.origin, Label: f.label, Description: f.description,
-				Debs: debs, Key: key, Date: date, Log: func(s string) { a.Logf("%s", s) },
+				Debs: debs, Key: key, Date: date, Logger: a.Logger,
 			})
 			if err != nil {
 				return err
 			}
-			origin := f.origin
-			if origin == "" {
-				origin = "pypyctl"
-			}
-			rep := aptReport{Result: res,
-				Keyring:    filepath.Join(repo, origin+"-archive-keyring.gpg"),
-				KeyringASC: filepath.Join(repo, origin+"-archive-keyring.asc"),
-			}
-			if err := apt.ExportPublic(key, rep.KeyringASC, rep.Keyring); err != nil {
-				return err
-			}
-			comp := f.component
-			if comp == "" {
-				comp = "main"
-			}
-			rep.SourceLine = fmt.Sprintf("deb [signed-by=/etc/apt/keyrings/%s] file:%s %s %s", filepath.Base(rep.Keyring), repo, f.suite, comp)
+			res := rep.Result
 			return a.Render(rep, func(w io.Writer) {
 				added := 0
 				for _, p := range res.Packages {
@@ -316,11 +274,7 @@ entries (--index, a file or an http(s) URL).`,
 			if f.from != "" && f.baseURL == "" {
 				return Usagef("--from needs --base-url: where the archives are downloaded from")
 			}
-			m, err := a.LoadMatrix()
-			if err != nil {
-				return err
-			}
-			r, err := m.Release(f.release)
+			m, r, err := a.matrixRelease(f.release)
 			if err != nil {
 				return err
 			}

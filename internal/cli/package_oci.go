@@ -6,20 +6,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 
-	"github.com/pypyctl/pypyctl/build"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
 	"github.com/pypyctl/pypyctl/packaging/oci"
 	"github.com/pypyctl/pypyctl/platforms"
+	"github.com/pypyctl/pypyctl/release"
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
@@ -28,27 +25,6 @@ type ociFlags struct {
 	lock, user, key, identity, storeDir string
 	packages                            []string
 	insecure, sign, updateLock, noSmoke bool
-}
-
-// ociReport is what `package oci --json` prints.
-type ociReport struct {
-	Release     string           `json:"release"`
-	Reference   string           `json:"reference"` // REGISTRY/REPO:TAG or DIR:TAG
-	Digest      string           `json:"digest"`    // of the index
-	Images      []ociImageReport `json:"images"`
-	Attachments []oci.Attachment `json:"attachments"`
-	Lock        struct {
-		Path    string `json:"path"`
-		Written bool   `json:"written"`
-	} `json:"lock"`
-}
-
-type ociImageReport struct {
-	Target   string          `json:"target"`
-	Platform string          `json:"platform"`
-	Digest   string          `json:"digest"`
-	Packages int             `json:"debian_packages"`
-	Layers   []oci.LayerInfo `json:"layers"`
 }
 
 func newPackageOCICmd(a *App) *cobra.Command {
@@ -85,22 +61,19 @@ written. --update-lock resolves every package again.`,
 			if f.user != "root" && f.user != oci.PyPyUser {
 				return Usagef("--user %s: choose root or %s", f.user, oci.PyPyUser)
 			}
-			var tag name.Tag
+			var push *name.Tag
 			if f.push != "" {
 				var opts []name.Option
 				if f.insecure {
 					opts = append(opts, name.Insecure)
 				}
-				var err error
-				if tag, err = name.NewTag(f.push, opts...); err != nil {
+				tag, err := name.NewTag(f.push, opts...)
+				if err != nil {
 					return Usagef("--push %s: %v", f.push, err)
 				}
+				push = &tag
 			}
-			m, err := a.LoadMatrix()
-			if err != nil {
-				return err
-			}
-			r, err := m.Release(f.release)
+			m, r, err := a.matrixRelease(f.release)
 			if err != nil {
 				return err
 			}
@@ -126,76 +99,23 @@ written. --update-lock resolves every package again.`,
 				return Usagef("--update-lock needs --lock FILE: the lock built into pypyctl cannot be rewritten")
 			}
 			p := a.progress()
-			logf := func(s string) { p.clear(); a.Logf("%s", s) }
-			ctx := cmd.Context()
-			var inputs []oci.Input
-			for _, t := range targets {
-				tr, err := build.Tree(ctx, build.Options{
-					Matrix: m, Release: r, Target: t, Dirs: d, Store: st, NoSmoke: f.noSmoke,
-					Log: logf, Progress: p.update,
-				})
-				if err != nil {
-					return fmt.Errorf("%s: %w", t.Name, err)
-				}
-				inputs = append(inputs, oci.Input{Target: t, Tree: tr.Dir, VM: tr.Report.VM, Inputs: tr.Inputs})
-			}
-			p.clear()
-			if err := os.MkdirAll(d.Cache, 0o755); err != nil {
-				return fmt.Errorf("cache dir: %w", err)
-			}
-			work, err := os.MkdirTemp(d.Cache, "oci-work-")
-			if err != nil {
-				return fmt.Errorf("work dir: %w", err)
-			}
-			defer os.RemoveAll(work)
-			bi := ReadBuildInfo()
-			res, err := oci.Build(ctx, oci.Options{
-				Release: r, Project: m.Project, Inputs: inputs,
-				Lock: lock, UpdateLock: f.updateLock,
-				CacheDir: filepath.Join(d.Downloads(), "debian"), WorkDir: work,
-				User: f.user, Packages: f.packages, Builder: bi.Version + "+" + bi.Commit, Log: logf,
-				MatrixName: m.Path, MatrixSHA256: matrixSHA256(m),
+			rep, err := release.OCI(cmd.Context(), release.OCIOptions{
+				Trees: release.Trees{Matrix: m, Store: st, Dirs: d, NoSmoke: f.noSmoke,
+					Logger: a.Logger, Progress: p.update},
+				Release: r, Targets: targets,
+				Image: oci.PackageOptions{
+					Options: oci.Options{
+						Lock: lock, UpdateLock: f.updateLock, User: f.user, Packages: f.packages,
+						Builder: builderID(), MatrixSHA256: matrixSHA256(m),
+					},
+					Signer: signer, Identity: f.identity, Push: push, Layout: f.layout, Tag: f.tag,
+				},
 			})
+			p.clear()
 			if err != nil {
 				return err
 			}
-			identity := f.identity
-			if identity == "" {
-				identity = "pypy"
-				if f.push != "" {
-					identity = tag.Context().Name()
-				}
-			}
-			atts, err := res.Attachments(signer, identity)
-			if err != nil {
-				return err
-			}
-			rep := ociReport{Release: r.Name, Digest: res.Digest.String(), Attachments: atts}
-			rep.Lock.Path, rep.Lock.Written = lock.Name(), res.LockChanged
-			if f.push != "" {
-				opts := []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
-				a.Logf("pushing %s", tag)
-				if err := oci.Push(ctx, res, tag, atts, opts...); err != nil {
-					return err
-				}
-				rep.Reference = tag.String()
-			} else {
-				layoutTag := f.tag
-				if layoutTag == "" {
-					layoutTag = defaultOCITag(r)
-				}
-				if err := oci.WriteLayout(f.layout, layoutTag, res, atts); err != nil {
-					return err
-				}
-				rep.Reference = f.layout + ":" + layoutTag
-			}
-			for _, img := range res.Images {
-				rep.Images = append(rep.Images, ociImageReport{
-					Target: img.Target, Platform: img.Platform.String(), Digest: img.Digest.String(),
-					Packages: len(img.Packages), Layers: img.Layers,
-				})
-			}
-			return a.Render(rep, func(w io.Writer) { renderOCI(w, &rep, f.push != "") })
+			return a.Render(rep, func(w io.Writer) { renderOCI(w, rep, push != nil) })
 		},
 	}
 	fl := c.Flags()
@@ -264,12 +184,7 @@ func matrixSHA256(m *platforms.Matrix) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// defaultOCITag names an index the way docker-library tags pypy: 3.9-7.3.11.
-func defaultOCITag(r *platforms.Release) string {
-	return r.PythonShort() + "-" + r.PyPyVersion
-}
-
-func renderOCI(w io.Writer, rep *ociReport, pushed bool) {
+func renderOCI(w io.Writer, rep *oci.Report, pushed bool) {
 	verb := "wrote"
 	if pushed {
 		verb = "pushed"

@@ -11,7 +11,8 @@ import (
 )
 
 // progress draws one status line on a terminal's stderr; it is silent when
-// stderr is not a terminal or with --quiet/--json.
+// stderr is not a terminal or with --quiet/--json. The App's logger clears
+// the last one made before it prints a line.
 type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
@@ -30,6 +31,7 @@ func (a *App) progress() *progress {
 			p.on = true
 		}
 	}
+	a.setBar(p)
 	return p
 }
 

@@ -49,7 +49,7 @@ from the matrix.`,
 			}
 			rep, err := publish.Publish(cmd.Context(), publish.Options{
 				Dist: args[0], Dest: to, BaseURL: baseURL, Nightly: nightly, Release: release, Matrix: m,
-				Log: func(s string) { a.Logf("%s", s) },
+				Logger: a.Logger,
 			})
 			if err != nil {
 				return err

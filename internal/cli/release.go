@@ -73,10 +73,7 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
   pypyctl release --to public/ --brew-tap tap/ --apt-repo apt/ --apt-key keys/apt.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkSignFlags(f.sign, f.key); err != nil {
-				return err
-			}
-			formats, err := checkFormats(f.formats)
+			formats, err := checkBuildFlags(f.sign, f.key, f.formats)
 			if err != nil {
 				return err
 			}
@@ -121,15 +118,14 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 				BaseURL: f.base, Formats: formats, NoSmoke: f.noSmoke, Workers: f.workers,
 				Signer: signer, Keep: f.keep, MatrixSHA256: matrixSHA256(m),
 				GitMirror: a.gitMirror(f.gitMirror),
-				Log:       func(s string) { a.Logf("%s", s) },
+				Logger:    a.Logger,
 			}
-			bi := ReadBuildInfo()
-			o.Builder = bi.Version + "+" + bi.Commit
+			o.Builder = builderID()
 			o.Outputs = release.Outputs{AptSuite: f.aptSuite}
 			for _, p := range []struct {
 				in  string
 				out *string
-			}{{f.brewTap, &o.Outputs.BrewTap}, {f.aptRepo, &o.Outputs.AptRepo}} {
+			}{{f.brewTap, &o.Outputs.BrewTap}, {f.aptRepo, &o.Outputs.AptRepo}, {f.to, &o.Dest}, {f.dist, &o.Dist}} {
 				if p.in != "" {
 					if *p.out, err = filepath.Abs(p.in); err != nil {
 						return err
@@ -142,16 +138,6 @@ key from ` + "`pypyctl keys generate --openpgp`" + `). OCI images come from
 				}
 				if o.Outputs.AptKey, err = apt.LoadKey(f.aptKey, []byte(a.Getenv(keys.PasswordEnv))); err != nil {
 					return fmt.Errorf("--apt-key: %w", err)
-				}
-			}
-			for _, p := range []struct {
-				in  string
-				out *string
-			}{{f.to, &o.Dest}, {f.dist, &o.Dist}} {
-				if p.in != "" {
-					if *p.out, err = filepath.Abs(p.in); err != nil {
-						return err
-					}
 				}
 			}
 			if f.nightly {

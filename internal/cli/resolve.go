@@ -7,15 +7,25 @@ import (
 	"github.com/pypyctl/pypyctl/trust/keys"
 )
 
-// releaseTarget loads the matrix and looks up a release ("" = the
-// matrix's default) and a target, the first step of every command that
-// works on one (release, target).
-func (a *App) releaseTarget(release, target string) (*platforms.Matrix, *platforms.Release, *platforms.Target, error) {
+// matrixRelease loads the matrix and looks up a release ("" = the
+// matrix's default), the first step of every command that works on one
+// release.
+func (a *App) matrixRelease(release string) (*platforms.Matrix, *platforms.Release, error) {
 	m, err := a.LoadMatrix()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	r, err := m.Release(release)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, r, nil
+}
+
+// releaseTarget is matrixRelease and a target, the first step of every
+// command that works on one (release, target).
+func (a *App) releaseTarget(release, target string) (*platforms.Matrix, *platforms.Release, *platforms.Target, error) {
+	m, r, err := a.matrixRelease(release)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -56,7 +56,7 @@ written unverified. git 2.35 or later is required.`,
 			}
 			rep, err := srcarchive.Write(cmd.Context(), r, srcarchive.Options{
 				OutDir: f.out, Formats: formats, GitMirror: a.gitMirror(f.gitMirror), Workers: f.workers,
-				Log: func(s string) { a.Logf("%s", s) },
+				Logger: a.Logger,
 			})
 			if err != nil {
 				return err

@@ -80,7 +80,7 @@ host interpreter is missing.`,
 				return err
 			}
 			mach := translator.LocalMachine(a.Getenv)
-			sources := &translator.Sources{Store: st, Downloads: d.Downloads(), Log: func(s string) { a.Logf("%s", s) },
+			sources := &translator.Sources{Store: st, Downloads: d.Downloads(), Logger: a.Logger,
 				GitMirror: a.gitMirror(f.gitMirror)}
 			workRoot := filepath.Join(d.Cache, "work")
 			ctx := cmd.Context()
@@ -133,7 +133,7 @@ host interpreter is missing.`,
 			opts := translator.Options{
 				Store: st, Sources: sources, Machine: mach, WorkRoot: workRoot,
 				LogDir: filepath.Join(d.Cache, "logs"), KeepWork: f.keepWork,
-				Log: func(s string) { a.Logf("%s", s) }, ImageRoot: req.ImageRoot,
+				Logger: a.Logger, ImageRoot: req.ImageRoot,
 				OnPhase: func(ph translator.Phase, n int) {
 					// Progress stays on stderr even with --json; only -q silences it.
 					if !a.Quiet {

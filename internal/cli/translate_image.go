@@ -18,7 +18,7 @@ func (a *App) builderConfig(lockPath, mirror string, st *store.Local) (builder.C
 		return builder.Config{}, err
 	}
 	return builder.Config{LockPath: lockPath, Mirror: mirror, Getenv: a.Getenv, Cache: d.Cache,
-		Downloads: d.Downloads(), Store: st, Log: func(s string) { a.Logf("%s", s) }}, nil
+		Downloads: d.Downloads(), Store: st, Logger: a.Logger}, nil
 }
 
 func newTranslateImageCmd(a *App) *cobra.Command {

@@ -21,11 +21,11 @@ trusted key, before extracting it.`,
 		Example: "  pypyctl trust add keys/pypyctl.pub",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := a.Dirs()
+			_, l, err := a.layout()
 			if err != nil {
 				return err
 			}
-			path, err := install.AddTrustedKey(install.Layout{Data: d.Data}, args[0])
+			path, err := install.AddTrustedKey(l, args[0])
 			if err != nil {
 				return err
 			}

@@ -17,11 +17,11 @@ func newTrustListCmd(a *App) *cobra.Command {
 		Example: "  pypyctl trust list\n  pypyctl trust list --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := a.Dirs()
+			_, l, err := a.layout()
 			if err != nil {
 				return err
 			}
-			keys, err := install.ListTrustedKeys(install.Layout{Data: d.Data})
+			keys, err := install.ListTrustedKeys(l)
 			if err != nil {
 				return err
 			}
@@ -49,11 +49,10 @@ func newTrustRemoveCmd(a *App) *cobra.Command {
 		Example: "  pypyctl trust remove pypyctl-0123456789ab",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := a.Dirs()
+			_, l, err := a.layout()
 			if err != nil {
 				return err
 			}
-			l := install.Layout{Data: d.Data}
 			k, err := install.RemoveTrustedKey(l, args[0])
 			if err != nil {
 				return err
@@ -67,11 +66,11 @@ func newTrustRemoveCmd(a *App) *cobra.Command {
 			})
 		},
 		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-			d, err := a.Dirs()
+			_, l, err := a.layout()
 			if err != nil || len(args) > 0 {
 				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
-			keys, _ := install.ListTrustedKeys(install.Layout{Data: d.Data})
+			keys, _ := install.ListTrustedKeys(l)
 			var names []string
 			for _, k := range keys {
 				names = append(names, k.Name)

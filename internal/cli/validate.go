@@ -34,3 +34,13 @@ func checkSignFlags(sign bool, key string) error {
 	}
 	return nil
 }
+
+// checkBuildFlags checks the flags build and release share before any
+// work: --sign and --key together (checkSignFlags), then --formats
+// (checkFormats), which it returns parsed.
+func checkBuildFlags(sign bool, key, formats string) ([]string, error) {
+	if err := checkSignFlags(sign, key); err != nil {
+		return nil, err
+	}
+	return checkFormats(formats)
+}

@@ -38,6 +38,13 @@ func ReadBuildInfo() BuildInfo {
 	return bi
 }
 
+// builderID names this pypyctl (version+commit) in SBOMs, provenance and
+// the store's release records.
+func builderID() string {
+	bi := ReadBuildInfo()
+	return bi.Version + "+" + bi.Commit
+}
+
 func newVersionCmd(a *App) *cobra.Command {
 	return &cobra.Command{
 		Use:     "version",

@@ -4,14 +4,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
-	"github.com/pypyctl/pypyctl/build"
-	"github.com/pypyctl/pypyctl/internal/debrepo"
-	"github.com/pypyctl/pypyctl/smoke"
+	"github.com/pypyctl/pypyctl/release"
 	"github.com/pypyctl/pypyctl/wheels"
 )
 
@@ -29,7 +26,7 @@ the policies do not allow.`,
 }
 
 func newWheelsBuildCmd(a *App) *cobra.Command {
-	var release, target, out, storeDir string
+	var rel, target, out, storeDir string
 	c := &cobra.Command{
 		Use:   "build SRC",
 		Short: "Build a wheel with the built PyPy",
@@ -47,20 +44,11 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
   pypyctl wheels build dist/myproject-1.0.tar.gz --out wheelhouse/ --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, r, t, err := a.releaseTarget(release, target)
+			m, r, t, err := a.releaseTarget(rel, target)
 			if err != nil {
 				return err
 			}
-			st, d, err := a.OpenStore(storeDir)
-			if err != nil {
-				return err
-			}
-			p := a.progress()
-			logf := func(s string) { p.clear(); a.Logf("%s", s) }
-			tr, err := build.Tree(cmd.Context(), build.Options{
-				Matrix: m, Release: r, Target: t, Dirs: d, Store: st, Log: logf, Progress: p.update,
-			})
-			p.clear()
+			st, d, outDir, err := a.openStoreOut(storeDir, out)
 			if err != nil {
 				return err
 			}
@@ -68,30 +56,13 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 			if err != nil {
 				return err
 			}
-			if out, err = filepath.Abs(out); err != nil {
-				return err
-			}
-			bo := wheels.BuildOptions{
-				Tree: tr.Dir, Arch: wheelArch(t.Arch), Src: src, OutDir: out,
-				Epoch: r.SourceDateEpoch, Log: logf,
-			}
-			// A foreign target's PyPy runs under qemu-user with the same
-			// sysroot its smoke test uses, and compiles with a cross gcc.
-			if vmm := tr.Report.VM; vmm != nil && vmm.Arch != runtime.GOARCH {
-				pkgs, err := debrepo.PackageNames(vmm.RuntimeDepends)
-				if err != nil {
-					return err
-				}
-				sysroot, err := smoke.EnsureSysroot(cmd.Context(), d.Cache, t.DebianArch, pkgs, logf)
-				if err != nil {
-					return err
-				}
-				if bo.Emulator, err = smoke.Emulator(t.DebianArch, sysroot); err != nil {
-					return err
-				}
-				bo.CrossCC = wheels.CrossCompiler(bo.Arch)
-			}
-			res, err := wheels.Build(cmd.Context(), bo)
+			p := a.progress()
+			res, err := release.Wheel(cmd.Context(), release.WheelOptions{
+				Trees: release.Trees{Matrix: m, Store: st, Dirs: d,
+					Logger: a.Logger, Progress: p.update},
+				Release: r, Target: t, Src: src, OutDir: outDir,
+			})
+			p.clear()
 			if err != nil {
 				return err
 			}
@@ -100,24 +71,11 @@ Follow with ` + "`pypyctl wheels repair`" + ` for a manylinux wheel.`,
 			})
 		},
 	}
-	c.Flags().StringVar(&release, "release", "", "release name from the matrix (default: the latest)")
+	c.Flags().StringVar(&rel, "release", "", "release name from the matrix (default: the latest)")
 	c.Flags().StringVar(&target, "target", "linux-amd64", "target whose tree builds the wheel")
 	c.Flags().StringVar(&out, "out", "dist", "directory for the wheel")
 	c.Flags().StringVar(&storeDir, "store", "", "store directory (default: the cache's store)")
 	return c
-}
-
-// wheelArch maps a matrix GOARCH to the wheel-tag machine name.
-func wheelArch(goarch string) string {
-	switch goarch {
-	case "amd64":
-		return "x86_64"
-	case "arm64":
-		return "aarch64"
-	case "386":
-		return "i686"
-	}
-	return goarch
 }
 
 func newWheelsCheckCmd(a *App) *cobra.Command {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"os/exec"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/debfile"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/platforms"
 )
 
@@ -341,8 +343,10 @@ type Fetched struct {
 
 // Fetch returns the pinned packages as verified files in cacheDir,
 // downloading the ones not there. Every file is checked against its pin
-// before anything reads its contents; a mismatch names both digests.
-func Fetch(ctx context.Context, a Archive, cacheDir string, pkgs []platforms.DebPackage, lockName string, log func(string)) ([]Fetched, error) {
+// before anything reads its contents; a mismatch names both digests. A
+// nil log logs nothing.
+func Fetch(ctx context.Context, a Archive, cacheDir string, pkgs []platforms.DebPackage, lockName string, log *slog.Logger) ([]Fetched, error) {
+	log = logging.OrDiscard(log)
 	out := make([]Fetched, len(pkgs))
 	var missing []platforms.DebPackage
 	for i, p := range pkgs {
@@ -351,15 +355,13 @@ func Fetch(ctx context.Context, a Archive, cacheDir string, pkgs []platforms.Deb
 		if err := fsutil.VerifySHA256(path, p.SHA256); err == nil {
 			out[i].Path = path
 			continue
-		} else if !errors.Is(err, fs.ErrNotExist) && log != nil {
-			log(fmt.Sprintf("cached %s does not match the lock; downloading it again", p.FileName()))
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			log.Info("cached .deb does not match the lock; downloading it again", "file", p.FileName())
 		}
 		missing = append(missing, p)
 	}
 	if len(missing) > 0 {
-		if log != nil {
-			log(fmt.Sprintf("downloading %d packages", len(missing)))
-		}
+		log.Info("downloading packages", "count", len(missing))
 		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 			return nil, fmt.Errorf("package cache: %w", err)
 		}

@@ -28,8 +28,8 @@ type layer struct {
 
 var layers = []layer{
 	{name: "base", packages: []string{
-		"internal/archive/...", "internal/debfile", "internal/dirs", "internal/fsutil",
-		"internal/soname", "internal/sums", "internal/testenv", "internal/testtool",
+		"internal/archive/...", "internal/artifact", "internal/debfile", "internal/dirs", "internal/fsutil",
+		"internal/logging", "internal/soname", "internal/sums", "internal/testenv", "internal/testtool",
 		"internal/cmd/...", "internal/importorder", "store/...",
 		// The published formats (versions.json): the contract between
 		// publish, which writes them, and their readers.
@@ -48,7 +48,7 @@ var layers = []layer{
 		// A release's -src archive: an output, written with packaging/archive.
 		"translator/srcarchive",
 	}},
-	{name: "pipeline", packages: []string{"build"}},
+	{name: "pipeline", packages: []string{"pipeline"}},
 	{name: "release", packages: []string{"release", "publish", "ci"}},
 	// install reads only published outputs: the formats, the checksums,
 	// signatures, the archive reader.

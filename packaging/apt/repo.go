@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"path"
@@ -25,6 +26,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/packaging/deb"
 )
 
@@ -44,8 +46,24 @@ type Options struct {
 	// SOURCE_DATE_EPOCH (the .debs' ar mtime). Either way it is never
 	// earlier than the Release being replaced, so the same inputs give the
 	// same Release and the Date never goes backwards.
-	Date time.Time
-	Log  func(string)
+	Date   time.Time
+	Logger *slog.Logger // nil: log nothing
+}
+
+// defaults fills in the defaults the fields name.
+func (o *Options) defaults() {
+	if o.Component == "" {
+		o.Component = "main"
+	}
+	if o.Codename == "" {
+		o.Codename = o.Suite
+	}
+	if o.Origin == "" {
+		o.Origin = "pypyctl"
+	}
+	if o.Label == "" {
+		o.Label = o.Origin
+	}
 }
 
 // Entry is one package the update was given.
@@ -90,18 +108,7 @@ func Add(ctx context.Context, o Options) (*Result, error) {
 	if o.Key == nil {
 		return nil, errors.New("a signing key is needed")
 	}
-	if o.Component == "" {
-		o.Component = "main"
-	}
-	if o.Codename == "" {
-		o.Codename = o.Suite
-	}
-	if o.Origin == "" {
-		o.Origin = "pypyctl"
-	}
-	if o.Label == "" {
-		o.Label = o.Origin
-	}
+	o.defaults()
 	for _, f := range [][2]string{{"suite", o.Suite}, {"codename", o.Codename}, {"component", o.Component}} {
 		if !safeName.MatchString(f[1]) {
 			return nil, fmt.Errorf("%s %q: use letters, digits and . _ + - only", f[0], f[1])
@@ -112,15 +119,11 @@ func Add(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("%s must be one line", f[0])
 		}
 	}
-	logf := func(format string, a ...any) {
-		if o.Log != nil {
-			o.Log(fmt.Sprintf(format, a...))
-		}
-	}
+	log := logging.OrDiscard(o.Logger)
 	if err := os.MkdirAll(o.Repo, 0o755); err != nil {
 		return nil, fmt.Errorf("repository: %w", err)
 	}
-	lock, err := fsutil.Acquire(ctx, filepath.Join(o.Repo, ".pypyctl-lock"), func() { logf("waiting for another update of %s", o.Repo) })
+	lock, err := fsutil.Acquire(ctx, filepath.Join(o.Repo, ".pypyctl-lock"), func() { log.Info("waiting for another update of the repository", "repo", o.Repo) })
 	if err != nil {
 		return nil, fmt.Errorf("lock repository: %w", err)
 	}
@@ -153,9 +156,9 @@ func Add(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 		if e.Added {
-			logf("added %s %s (%s)", e.Package, e.Version, e.Architecture)
+			log.Info("added", "package", e.Package, "version", e.Version, "arch", e.Architecture)
 		} else {
-			logf("%s %s (%s) is already in the repository", e.Package, e.Version, e.Architecture)
+			log.Info("already in the repository", "package", e.Package, "version", e.Version, "arch", e.Architecture)
 		}
 		res.Packages = append(res.Packages, *e)
 		if t := time.Unix(mtime, 0).UTC(); t.After(date) {

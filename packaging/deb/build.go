@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/debfile"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/platforms"
 )
 
@@ -38,7 +40,7 @@ type Options struct {
 	// SourceDateEpoch is every mtime and the changelog date; 0 means the
 	// release's source_date_epoch.
 	SourceDateEpoch int64
-	Log             func(string)
+	Logger          *slog.Logger // nil: log nothing
 }
 
 // Result describes the written .deb.
@@ -132,13 +134,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if fi, err := os.Stat(filepath.Join(o.Tree, interp)); err != nil || fi.IsDir() {
 		return nil, fmt.Errorf("tree %s has no %s: is it an assembled %s tree?", o.Tree, interp, r.Name)
 	}
-	logf := func(format string, a ...any) {
-		if o.Log != nil {
-			o.Log(fmt.Sprintf(format, a...))
-		}
-	}
+	log := logging.OrDiscard(o.Logger)
 
-	logf("scanning ELF files of %s", o.Tree)
+	log.Info("scanning ELF files", "tree", o.Tree)
 	link, err := ScanTree(o.Tree, t.DebianArch)
 	if err != nil {
 		return nil, err
@@ -199,7 +197,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	name := FileName(pkg, version, t.DebianArch)
 	out := filepath.Join(o.OutDir, name)
-	logf("packing %s (%d KiB installed, %s)", name, installedSize(data), comp)
+	log.Info("packing", "deb", name, "installed_kib", installedSize(data), "compression", comp)
 	if err := writeDeb(ctx, out, control, data, &info, comp, epoch); err != nil {
 		return nil, err
 	}

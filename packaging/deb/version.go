@@ -9,11 +9,9 @@ import (
 	"strings"
 
 	"pault.ag/go/debian/version"
-)
 
-// preRelease matches the PEP 440 pre-release and dev suffixes PyPy
-// versions use (7.3.12rc1, 7.3.12b2, 7.3.21.dev3).
-var preRelease = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)*)[.-]?(a|alpha|b|beta|rc|c|dev)\.?([0-9]*)$`)
+	"github.com/pypyctl/pypyctl/publish/index"
+)
 
 var upstreamVersion = regexp.MustCompile(`^[0-9][A-Za-z0-9.+~]*$`)
 
@@ -26,8 +24,8 @@ func Version(pypyVersion string, revision int) (string, error) {
 		return "", fmt.Errorf("package revision %d: must be 1 or more", revision)
 	}
 	up := pypyVersion
-	if m := preRelease.FindStringSubmatch(pypyVersion); m != nil {
-		up = m[1] + "~" + m[2] + m[3]
+	if rel, tag, num, ok := index.SplitPrerelease(pypyVersion); ok {
+		up = rel + "~" + tag + num
 	}
 	if !upstreamVersion.MatchString(up) {
 		return "", fmt.Errorf("PyPy version %q cannot be a Debian version (it must start with a digit; give the package version explicitly, e.g. 7.3.21~dev123 for a nightly)", pypyVersion)
@@ -85,8 +83,8 @@ func AlternativePriority(pythonVersion, pypyVersion string) (int, error) {
 	}
 	final := 9
 	nums := pypyVersion
-	if m := preRelease.FindStringSubmatch(pypyVersion); m != nil {
-		nums, final = m[1], 0
+	if rel, _, _, ok := index.SplitPrerelease(pypyVersion); ok {
+		nums, final = rel, 0
 	}
 	var parts [3]int
 	for i, s := range strings.SplitN(nums, ".", 3) {

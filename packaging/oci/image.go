@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/trust/sbom"
 	"github.com/pypyctl/pypyctl/vm"
@@ -53,7 +55,7 @@ type Options struct {
 	Builder  string   // pypyctl's version, for the SBOM and provenance
 	// The matrix the release came from, named in the provenance.
 	MatrixName, MatrixSHA256 string
-	Log                      func(string)
+	Logger                   *slog.Logger // nil: log nothing
 }
 
 // Result is a built image index, in memory and in WorkDir.
@@ -91,11 +93,7 @@ type LayerInfo struct {
 	Files  int     `json:"files"`
 }
 
-func (o *Options) log(format string, a ...any) {
-	if o.Log != nil {
-		o.Log(fmt.Sprintf(format, a...))
-	}
-}
+func (o *Options) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
 
 // Build makes one image per input and the index over them. The lock is
 // saved only when every image was built.
@@ -149,7 +147,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in.Target.Name, err)
 		}
-		pkgs, changed, err := pins(ctx, o.Archive, o.Lock, in.Target.DebianArch, rootSet, o.UpdateLock, o.Log)
+		pkgs, changed, err := pins(ctx, o.Archive, o.Lock, in.Target.DebianArch, rootSet, o.UpdateLock, o.log())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in.Target.Name, err)
 		}
@@ -215,7 +213,7 @@ func inputFor(inputs []Input, target string) Input {
 // buildImage makes one platform's two layers and its config.
 func buildImage(ctx context.Context, o *Options, in Input, needs *elfNeeds, pkgs []platforms.DebPackage, created time.Time, anns map[string]string) (*Image, error) {
 	t := in.Target
-	debs, err := fetch(ctx, o.Archive, o.CacheDir, pkgs, o.Lock.Name(), o.Log)
+	debs, err := fetch(ctx, o.Archive, o.CacheDir, pkgs, o.Lock.Name(), o.log())
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +239,7 @@ func buildImage(ctx context.Context, o *Options, in Input, needs *elfNeeds, pkgs
 	if err := os.MkdirAll(o.WorkDir, 0o755); err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
-	o.log("%s: base layer (%d Debian packages)", t.Name, len(debs))
+	o.log().Info("base layer", "target", t.Name, "packages", len(debs))
 	base, err := writeLayer(filepath.Join(o.WorkDir, t.Name+"-base.tar.gz"), created, fsys.write)
 	if err != nil {
 		return nil, fmt.Errorf("base layer: %w", err)
@@ -249,7 +247,7 @@ func buildImage(ctx context.Context, o *Options, in Input, needs *elfNeeds, pkgs
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	o.log("%s: PyPy layer (%s at %s)", t.Name, filepath.Base(in.Tree), Prefix)
+	o.log().Info("PyPy layer", "target", t.Name, "tree", filepath.Base(in.Tree), "prefix", Prefix)
 	tree, err := writeLayer(filepath.Join(o.WorkDir, t.Name+"-pypy.tar.gz"), created, func(tw *tarOut) error {
 		return writeTree(ctx, tw, in.Tree, strings.TrimPrefix(Prefix, "/"))
 	})
@@ -309,7 +307,7 @@ func buildImage(ctx context.Context, o *Options, in Input, needs *elfNeeds, pkgs
 	if err != nil {
 		return nil, fmt.Errorf("image digest: %w", err)
 	}
-	o.log("%s: image %s", t.Name, d)
+	o.log().Info("image", "target", t.Name, "digest", d.String())
 	return &Image{
 		Target: t.Name, Platform: plat, Image: img, Digest: d, Packages: pkgs, libraries: libs, treeFiles: tree.regular,
 		Layers: []LayerInfo{

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/debrepo"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/internal/soname"
 	"github.com/pypyctl/pypyctl/platforms"
 )
@@ -186,7 +188,7 @@ func roots(needs *elfNeeds, runtimeDepends, extra []string) (map[string]string, 
 // pins returns the locked base packages of arch. An architecture the lock
 // has no entry for is resolved and recorded (the first run); update
 // re-resolves it. Otherwise the lock must name every root.
-func pins(ctx context.Context, a Archive, l *Lock, arch string, rootSet map[string]string, update bool, log func(string)) (pkgs []platforms.DebPackage, changed bool, err error) {
+func pins(ctx context.Context, a Archive, l *Lock, arch string, rootSet map[string]string, update bool, log *slog.Logger) (pkgs []platforms.DebPackage, changed bool, err error) {
 	locked := l.Arch(arch)
 	if len(locked) > 0 && !update {
 		var missing []string
@@ -203,9 +205,7 @@ func pins(ctx context.Context, a Archive, l *Lock, arch string, rootSet map[stri
 	if l.Path == "" {
 		return nil, false, fmt.Errorf("the embedded OCI lock has no %s packages and cannot be rewritten: pass --lock FILE to resolve and record them", arch)
 	}
-	if log != nil {
-		log(fmt.Sprintf("resolving %s base packages from apt (%d roots)", arch, len(rootSet)))
-	}
+	logging.OrDiscard(log).Info("resolving base packages from apt", "arch", arch, "roots", len(rootSet))
 	pkgs, err = debrepo.Resolve(ctx, a, arch, rootSet, isScriptOnly)
 	if err != nil {
 		return nil, false, err
@@ -222,7 +222,7 @@ func pins(ctx context.Context, a Archive, l *Lock, arch string, rootSet map[stri
 // fetched is one verified .deb of a base layer.
 type fetched = debrepo.Fetched
 
-func fetch(ctx context.Context, a Archive, cacheDir string, pkgs []platforms.DebPackage, lockName string, log func(string)) ([]fetched, error) {
+func fetch(ctx context.Context, a Archive, cacheDir string, pkgs []platforms.DebPackage, lockName string, log *slog.Logger) ([]fetched, error) {
 	return debrepo.Fetch(ctx, a, cacheDir, pkgs, lockName, log)
 }
 

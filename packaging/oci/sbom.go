@@ -52,17 +52,7 @@ func imageSBOM(ctx context.Context, r *platforms.Release, in Input, img *Image, 
 	if err != nil {
 		return nil, fmt.Errorf("SBOM: %w", err)
 	}
-	sde := r.SourceDateEpoch
-	d := sbom.Description{
-		Release:         sbom.Release{Name: r.Name, PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion},
-		Target:          in.Target.Name,
-		Arch:            in.Target.DebianArch,
-		SourceDateEpoch: &sde,
-		PypyctlVersion:  builder,
-		Libraries:       img.libraries,
-	}
-	d.AddInputs(in.Inputs)
-	bom, err := sbom.Generate(t, d)
+	bom, err := sbom.GenerateTarget(t, r, in.Target, builder, img.libraries, in.Inputs)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -76,17 +77,12 @@ func parseVersion(s string) (version, bool) {
 	if s == "" {
 		return v, false
 	}
-	// Split the numeric release from a trailing pre-release: the first
-	// letter after the last digit run of a part starts it.
-	rel := s
-	for i, c := range s {
-		if c >= 'a' && c <= 'z' {
-			rel, v.pre = s[:i], s[i:]
-			break
-		}
+	rel, tag, num, pre := SplitPrerelease(s)
+	if pre && rel+tag+num != s {
+		return v, false // PEP 440's "." and "-" separators: not in versions.json
 	}
-	if rel == "" || strings.HasSuffix(rel, ".") {
-		return v, false
+	if !pre {
+		rel = s
 	}
 	for _, p := range strings.Split(rel, ".") {
 		n, err := strconv.Atoi(p)
@@ -95,19 +91,35 @@ func parseVersion(s string) (version, bool) {
 		}
 		v.parts = append(v.parts, n)
 	}
-	if v.pre != "" {
-		i := strings.IndexAny(v.pre, "0123456789")
-		tag, num := v.pre, "0"
-		if i >= 0 {
-			tag, num = v.pre[:i], v.pre[i:]
+	if pre {
+		if num == "" {
+			num = "0"
 		}
 		n, err := strconv.Atoi(num)
-		if err != nil || preRank(tag) < 0 {
+		if err != nil {
 			return v, false
 		}
 		v.pre, v.preNum = tag, n
 	}
 	return v, true
+}
+
+// prerelease is a release number with a PEP 440 pre-release or dev
+// suffix, PEP 440's optional separators included: 7.3.12rc1, 7.3.12-rc1,
+// 7.3.21.dev3, 7.3.12b.2.
+var prerelease = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)*)[.-]?(a|alpha|b|beta|rc|c|dev)\.?([0-9]*)$`)
+
+// SplitPrerelease splits v into its release number, pre-release tag and
+// the tag's number ("7.3.12rc1" → "7.3.12", "rc", "1"; the number may be
+// ""); ok is false for a final release or a string that is not a version.
+// It is the one parser of pre-release suffixes: the version order here and
+// the Debian versions of packaging/deb both read it.
+func SplitPrerelease(v string) (release, tag, num string, ok bool) {
+	m := prerelease.FindStringSubmatch(v)
+	if m == nil {
+		return "", "", "", false
+	}
+	return m[1], m[2], m[3], true
 }
 
 func preRank(tag string) int {

@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -53,6 +54,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/store"
 )
 
@@ -72,8 +74,8 @@ func IsRef(s string) bool { return strings.HasPrefix(s, Scheme) }
 type Options struct {
 	// Insecure allows plain HTTP to a non-loopback registry.
 	Insecure bool
-	// Log, when set, is told about pulls and pushes.
-	Log func(msg string)
+	// Logger is told about pulls and pushes; nil logs nothing.
+	Logger *slog.Logger
 	// Remote options added after auth and context (tests pass transports).
 	Remote []remote.Option
 }
@@ -118,11 +120,7 @@ type entryConfig struct {
 // (store.LocalOf uses it).
 func (s *Store) Cache() *store.Local { return s.Local }
 
-func (s *Store) logf(format string, a ...any) {
-	if s.opt.Log != nil {
-		s.opt.Log(fmt.Sprintf(format, a...))
-	}
-}
+func (s *Store) log() *slog.Logger { return logging.OrDiscard(s.opt.Logger) }
 
 func (s *Store) remote(ctx context.Context) []remote.Option {
 	return append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, s.opt.Remote...)
@@ -276,7 +274,7 @@ func (s *Store) Pull(ctx context.Context, k store.Key) (string, bool, error) {
 	if err != nil {
 		return "", false, fmt.Errorf("store %s: pull %s: %w", s.Repo, k.Short(), err)
 	}
-	s.logf("store: pulled %s from %s in %.1fs", k.Short(), s.Repo, time.Since(start).Seconds())
+	s.log().Info("store: pulled", "key", k.Short(), "repo", s.Repo.String(), "took", time.Since(start).Round(100*time.Millisecond))
 	return res.Dir, true, nil
 }
 
@@ -342,7 +340,7 @@ func (s *Store) Push(ctx context.Context, k store.Key) error {
 	if err := remote.Write(s.tag(k), img, s.remote(ctx)...); err != nil {
 		return fmt.Errorf("store %s: push %s: %w", s.Repo, k.Short(), err)
 	}
-	s.logf("store: pushed %s to %s (%d bytes) in %.1fs", k.Short(), s.Repo, size, time.Since(start).Seconds())
+	s.log().Info("store: pushed", "key", k.Short(), "repo", s.Repo.String(), "bytes", size, "took", time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pypyctl/pypyctl/internal/debrepo"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/store"
 )
@@ -112,8 +114,10 @@ type EnsureOptions struct {
 	Archive  debrepo.Archive // downloads missing .debs
 	DebCache string          // verified .debs, by file name
 	LockName string
-	Log      func(string)
+	Logger   *slog.Logger // nil: log nothing
 }
+
+func (o EnsureOptions) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
 
 // Ensure returns the image's root file system, making it when the store
 // does not have it: every pinned .deb is fetched (sha256-checked before
@@ -121,10 +125,8 @@ type EnsureOptions struct {
 // order, then the links and the files dpkg's scripts would have made.
 func (img *Image) Ensure(ctx context.Context, o EnsureOptions) (string, bool, error) {
 	res, err := o.Store.Ensure(ctx, store.Key(img.Key), func(ctx context.Context, dir string) error {
-		if o.Log != nil {
-			o.Log(fmt.Sprintf("making builder image %s (%s, %d packages, key %s)", img.Name, img.Arch, len(img.Packages), img.Short()))
-		}
-		debs, err := debrepo.Fetch(ctx, o.Archive, o.DebCache, img.Packages, o.LockName, o.Log)
+		o.log().Info("making builder image", "image", img.Name, "arch", img.Arch, "packages", len(img.Packages), "key", img.Short())
+		debs, err := debrepo.Fetch(ctx, o.Archive, o.DebCache, img.Packages, o.LockName, o.Logger)
 		if err != nil {
 			return err
 		}

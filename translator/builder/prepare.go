@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"log/slog"
 	"path/filepath"
 	"strings"
 
@@ -18,7 +19,7 @@ type Config struct {
 	// apt/, verified .debs under Downloads.
 	Cache, Downloads string
 	Store            *store.Local
-	Log              func(string)
+	Logger           *slog.Logger // nil: log nothing
 }
 
 // Open selects an image of the lock for a Debian architecture and says
@@ -39,7 +40,7 @@ func Open(name, debArch string, c Config) (*Image, EnsureOptions, error) {
 	}
 	return img, EnsureOptions{
 		Store: c.Store, Archive: &LazyArchive{Apt: sa}, DebCache: filepath.Join(c.Downloads, "debian"),
-		LockName: l.Name(), Log: c.Log,
+		LockName: l.Name(), Logger: c.Logger,
 	}, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/packaging/archive"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/translator"
@@ -45,8 +47,8 @@ type Options struct {
 	GitMirror string
 	// Workers bounds the bzip2 workers; 0 = GOMAXPROCS.
 	Workers int
-	// Log receives progress lines; may be nil.
-	Log func(string)
+	// Logger receives progress; nil logs nothing.
+	Logger *slog.Logger
 }
 
 // Archive is one source archive written.
@@ -171,7 +173,7 @@ func Write(ctx context.Context, r *platforms.Release, o Options) (*Report, error
 		url = o.GitMirror
 	}
 	rep := &Report{Release: r.Name, Repo: url, Tag: src.Tag}
-	logf(o, "cloning %s %s", url, src.Tag)
+	o.log().Info("cloning", "url", url, "tag", src.Tag)
 	repo := filepath.Join(tmp, "repo.git")
 	if _, err := git(ctx, "", "clone", "--quiet", "--bare", "--depth", "1", "--branch", src.Tag, "--", url, repo); err != nil {
 		return nil, err
@@ -216,7 +218,7 @@ func writeOne(ctx context.Context, r *platforms.Release, o Options, repo, commit
 	name := FileName(r, f)
 	path := filepath.Join(o.OutDir, name)
 	a := Archive{File: name, Path: path, Format: string(f), Pinned: pinFor(r, name)}
-	logf(o, "writing %s", name)
+	o.log().Info("writing", "file", name)
 	err := fsutil.WriteAtomic(path, 0o644, func(w io.Writer) error {
 		h := sha256.New()
 		cw := &countWriter{w: io.MultiWriter(w, h)}
@@ -338,11 +340,7 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " ; ")), " ")
 }
 
-func logf(o Options, format string, args ...any) {
-	if o.Log != nil {
-		o.Log(fmt.Sprintf(format, args...))
-	}
-}
+func (o Options) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
 
 type countWriter struct {
 	w io.Writer

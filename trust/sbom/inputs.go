@@ -3,6 +3,9 @@ package sbom
 import (
 	"strings"
 
+	cdx "github.com/CycloneDX/cyclonedx-go"
+
+	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/vm"
 )
 
@@ -35,4 +38,22 @@ func (d *Description) AddInputs(ins []vm.Input) {
 			d.Debs = append(d.Debs, Deb{Name: x.Name, Version: x.Version, Arch: x.Arch, SHA256: x.SHA256})
 		}
 	}
+}
+
+// GenerateTarget is the SBOM of release r's tree for target t, made from
+// inputs (the VM's .debs and wheels) and libs (the packages providing its
+// sonames): the one description the archives' SBOM and each platform
+// image's SBOM share.
+func GenerateTarget(tree *Tree, r *platforms.Release, t *platforms.Target, builder string, libs []Library, inputs []vm.Input) (*cdx.BOM, error) {
+	sde := r.SourceDateEpoch
+	d := Description{
+		Release:         Release{Name: r.Name, PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion},
+		Target:          t.Name,
+		Arch:            t.DebianArch,
+		SourceDateEpoch: &sde,
+		PypyctlVersion:  builder,
+		Libraries:       libs,
+	}
+	d.AddInputs(inputs)
+	return Generate(tree, d)
 }

@@ -16,6 +16,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/pypyctl/pypyctl/internal/dirs"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/internal/testtool"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/vm/debian"
@@ -45,7 +46,7 @@ func fetchDebs(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	pins := r.DebPackages("amd64")
-	f := &debian.Fetcher{CacheDir: filepath.Join(d.Downloads(), "debian"), Log: func(s string) { t.Log(s) }}
+	f := &debian.Fetcher{CacheDir: filepath.Join(d.Downloads(), "debian"), Logger: logging.Func(func(s string) { t.Log(s) })}
 	paths, err := f.Fetch(context.Background(), pins)
 	if err != nil {
 		testtool.Missing(t, "cannot fetch the pinned Debian packages (apt sources for bookworm; %s sets them up): %v", testtool.Setup, err)

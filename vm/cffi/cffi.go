@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/translator/builder"
 	"github.com/pypyctl/pypyctl/vm"
 )
@@ -39,7 +41,7 @@ var driver []byte
 type Options struct {
 	Only    []string // empty: every module the tree has a build script for
 	Without []string
-	Log     func(string)
+	Logger  *slog.Logger // nil: log nothing
 	// Image, when set, is a builder image's root: the VM runs in it under
 	// bwrap, compiling with the image's gcc and -dev libraries (those it
 	// was translated against), with no network and the output directory
@@ -164,13 +166,11 @@ func Rebuild(ctx context.Context, inDir, outDir string, o Options) (*Report, err
 	cmd.Env = buildEnv(pathEnv, at(outDir), at(work))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if o.Log != nil {
-		where := "on this host"
-		if o.Image != "" {
-			where = "in the builder image"
-		}
-		o.Log("cffi       running build_cffi_imports.py --rebuild " + where)
+	msg := "cffi       running build_cffi_imports.py --rebuild on this host"
+	if o.Image != "" {
+		msg = "cffi       running build_cffi_imports.py --rebuild in the builder image"
 	}
+	logging.OrDiscard(o.Logger).Info(msg)
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("cffi rebuild: build_cffi_imports.py: %w\n%s", err, tail(out.String(), 40))
 	}

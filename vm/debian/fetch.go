@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/platforms"
 )
 
@@ -19,7 +21,7 @@ import (
 type Fetcher struct {
 	CacheDir string       // where verified .debs are kept by file name
 	AptGet   string       // apt-get binary; "apt-get" when empty
-	Log      func(string) // progress lines; may be nil
+	Logger   *slog.Logger // progress; nil logs nothing
 	Env      []string     // extra environment for apt-get (tests)
 }
 
@@ -36,11 +38,7 @@ func (f *Fetcher) Fetch(ctx context.Context, pkgs []platforms.DebPackage) ([]str
 	return paths, nil
 }
 
-func (f *Fetcher) log(format string, a ...any) {
-	if f.Log != nil {
-		f.Log(fmt.Sprintf(format, a...))
-	}
-}
+func (f *Fetcher) log() *slog.Logger { return logging.OrDiscard(f.Logger) }
 
 func (f *Fetcher) fetchOne(ctx context.Context, p platforms.DebPackage) (string, error) {
 	dst := filepath.Join(f.CacheDir, p.FileName())
@@ -50,7 +48,7 @@ func (f *Fetcher) fetchOne(ctx context.Context, p platforms.DebPackage) (string,
 			return dst, nil
 		}
 		// A damaged cache entry is not an input problem: fetch it again.
-		f.log("cached %s does not match its pin (%v); downloading it again", p.FileName(), err)
+		f.log().Info("cached .deb does not match its pin; downloading it again", "file", p.FileName(), "err", err)
 		if err := os.Remove(dst); err != nil {
 			return "", fmt.Errorf("remove damaged %s: %w", dst, err)
 		}
@@ -69,7 +67,7 @@ func (f *Fetcher) fetchOne(ctx context.Context, p platforms.DebPackage) (string,
 		spec += ":" + p.Arch
 	}
 	spec += "=" + p.Version
-	f.log("downloading %s", spec)
+	f.log().Info("downloading", "package", spec)
 	apt := f.AptGet
 	if apt == "" {
 		apt = "apt-get"

@@ -161,7 +161,9 @@ func (m mapper) extract(outDir string, h *tar.Header, body io.Reader) error {
 }
 
 // runtimeDepends keeps the library dependencies of the interpreter package
-// (Pre-Depends and Depends), without its sibling pypy3-lib.
+// (Pre-Depends and Depends), without its sibling pypy3-lib, each clause as
+// Debian wrote it: vm.json records them and store keys hash them; the one
+// relation parser, debrepo.Relations, reads them later.
 func runtimeDepends(c Control) []string {
 	var out []string
 	for _, field := range []string{"Pre-Depends", "Depends"} {
@@ -175,6 +177,10 @@ func runtimeDepends(c Control) []string {
 	}
 	return out
 }
+
+// WheelsStageVersion changes whenever what ExtractWheels takes out of the
+// python3-*-whl packages changes (the pipeline's ensurepip stage).
+const WheelsStageVersion = 1
 
 // ExtractWheels copies the .whl files a python3-*-whl package carries
 // (usr/share/python-wheels/) into dir.

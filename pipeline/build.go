@@ -1,23 +1,28 @@
-// Package build runs the stages that turn one (release, target) of the
-// matrix into a release tree and archives:
+// Package pipeline runs the stages that turn one (release, target) of the
+// matrix into a release tree and its files:
 //
-//	vm (import or translate) → ensurepip wheels → assemble → smoke → archives
+//	vm (import, or translate and lay out) → ensurepip wheels
+//	  → cffi → portable → strip (post-translation, VM in, VM out)
+//	  → assemble → smoke → archives, debug archive → SBOM, provenance, SHA256SUMS
 //
-// Every stage output lives in the content-addressed store under the digest
-// of its inputs, so a rebuild with nothing changed does no work, and the
-// report says which stages were store hits.
-package build
+// Each store-backed step is a Stage (stage.go): a name, a key computed
+// from its inputs alone, and a Run into an empty directory. Its output
+// lives in the content-addressed store under that key, so a rebuild with
+// nothing changed does no work, and the report says which stages were
+// store hits. The files written are an artifact.List.
+package pipeline
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
-	"time"
 
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/internal/dirs"
 	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/logging"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/smoke"
 	"github.com/pypyctl/pypyctl/store"
@@ -39,8 +44,8 @@ type Options struct {
 	// pypyctl made) as the VM instead of what the matrix says.
 	VMArchive       string
 	VMArchiveSHA256 string
-	Workers         int // compression workers; 0 = all cores
-	Log             func(string)
+	Workers         int          // compression workers; 0 = all cores
+	Logger          *slog.Logger // nil: log nothing
 	// Progress reports bytes done of a long step (download, compress).
 	Progress func(step string, done, total int64)
 	// Signer, when set, signs the provenance written beside the archives
@@ -57,22 +62,12 @@ type Options struct {
 	SourceDir string
 }
 
-// Stage is one stage's outcome in the report.
-type Stage struct {
+// StageReport is one stage's outcome in the report.
+type StageReport struct {
 	Name    string  `json:"name"`
 	Key     string  `json:"key"`
 	Hit     bool    `json:"store_hit"`
 	Seconds float64 `json:"seconds"`
-}
-
-// Artifact is one file written to the output directory.
-type Artifact struct {
-	Name   string `json:"name"`
-	Path   string `json:"path"`
-	Kind   string `json:"kind"` // archive | debug-archive | sbom | provenance | checksums | signature
-	Format string `json:"format,omitempty"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
 }
 
 // Report is what a build did.
@@ -82,8 +77,8 @@ type Report struct {
 	Tree      string        `json:"tree"`
 	VM        *vm.Metadata  `json:"vm"`
 	Smoke     *smoke.Report `json:"smoke,omitempty"`
-	Stages    []Stage       `json:"stages"`
-	Artifacts []Artifact    `json:"artifacts"`
+	Stages    []StageReport `json:"stages"`
+	Artifacts artifact.List `json:"artifacts"`
 	// Inputs are the pinned inputs (debs, wheels, archives) the tree was
 	// made from: the provenance's resolved dependencies.
 	Inputs []vm.Input `json:"inputs,omitempty"`
@@ -103,28 +98,7 @@ func (r *Report) Hits() int {
 	return n
 }
 
-func (o *Options) log(format string, a ...any) {
-	if o.Log != nil {
-		o.Log(fmt.Sprintf(format, a...))
-	}
-}
-
-// stage runs one store-backed stage and records it in the report.
-func (rep *Report) stage(ctx context.Context, o *Options, name string, key store.Key, build func(ctx context.Context, dir string) error) (string, error) {
-	start := time.Now()
-	res, err := o.Store.Ensure(ctx, key, func(ctx context.Context, dir string) error {
-		o.log("%-10s building (key %s)", name, key.Short())
-		return build(ctx, dir)
-	})
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
-	}
-	if res.Hit {
-		o.log("%-10s store hit (key %s)", name, key.Short())
-	}
-	rep.Stages = append(rep.Stages, Stage{Name: name, Key: string(key), Hit: res.Hit, Seconds: time.Since(start).Seconds()})
-	return res.Dir, nil
-}
+func (o *Options) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
 
 // Run builds the tree and the archives and writes them with SHA256SUMS
 // into o.OutDir. Nothing is written to o.OutDir unless every stage passed.
@@ -139,23 +113,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if len(formats) == 0 {
 		formats = o.Matrix.Formats(o.Release, o.Target)
 	}
-	var built []builtArchive
-	for _, f := range formats {
-		a, err := rep.archive(ctx, &o, t, f)
-		if err != nil {
-			return nil, err
-		}
-		built = append(built, a)
+	outputs, err := outputStages(&o, t, formats)
+	if err != nil {
+		return nil, err
 	}
-	// The debug info goes in the first format only: one is enough.
-	if len(formats) > 0 {
-		a, ok, err := rep.debugArchive(ctx, &o, t, formats[0])
+	var built artifact.List
+	for _, s := range outputs {
+		out, err := rep.run(ctx, &o, s)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			built = append(built, a)
-		}
+		built = append(built, s.packed(out))
 	}
 	bom, err := treeSBOM(ctx, &o, t)
 	if err != nil {
@@ -165,11 +133,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("output dir: %w", err)
 	}
 	for _, a := range built {
-		art, err := publishFile(a.src, filepath.Join(o.OutDir, a.name))
+		art, err := publishFile(a.Path, filepath.Join(o.OutDir, a.Name))
 		if err != nil {
 			return nil, err
 		}
-		art.Kind, art.Format = a.kind, a.format
+		art.Kind, art.Format, art.Target = a.Kind, a.Format, o.Target.Name
 		rep.Artifacts = append(rep.Artifacts, art)
 	}
 	// Attestations come before SHA256SUMS, so the sums (and the one
@@ -178,10 +146,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := fsutil.WriteFileAtomic(sbomPath, bom, 0o644); err != nil {
 		return nil, fmt.Errorf("SBOM: %w", err)
 	}
-	art, err := Describe(sbomPath, "sbom")
+	art, err := artifact.Describe(sbomPath, artifact.KindSBOM)
 	if err != nil {
 		return nil, err
 	}
+	art.Target = o.Target.Name
 	rep.Artifacts = append(rep.Artifacts, art)
 	if o.Signer != nil {
 		art, err := writeProvenance(ctx, &o, t, rep.Artifacts)
@@ -195,6 +164,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Artifacts = append(rep.Artifacts, sums)
-	sort.SliceStable(rep.Artifacts, func(i, j int) bool { return rep.Artifacts[i].Name < rep.Artifacts[j].Name })
+	rep.Artifacts.SortByName()
 	return rep, nil
 }

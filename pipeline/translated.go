@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"context"
@@ -28,45 +28,45 @@ type builderImage struct {
 // converts it, with the source's lib-python, lib_pypy and include, into
 // the layout assemble reads. Without a Python 2.7 host this fails at
 // preflight, before anything runs.
-func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, store.Key, error) {
+func (rep *Report) translated(ctx context.Context, o *Options) (Output, error) {
 	// The translator keeps its work in the local store (a registry
 	// store's local cache): its key is only known after planning.
 	local, ok := store.LocalOf(o.Store)
 	if !ok {
-		return "", "", errors.New("translating a VM needs a local store or a registry store with a local cache")
+		return Output{}, errors.New("translating a VM needs a local store or a registry store with a local cache")
 	}
 	r, t := o.Release, o.Target
 	mach := translator.LocalMachine(os.Getenv)
-	sources := &translator.Sources{Store: local, Downloads: o.Dirs.Downloads(), Log: o.Log,
+	sources := &translator.Sources{Store: local, Downloads: o.Dirs.Downloads(), Logger: o.Logger,
 		GitMirror: os.Getenv(translator.GitMirrorEnv)}
 	workRoot := filepath.Join(o.Dirs.Cache, "work")
 	req := translator.Request{Release: r, Target: t, WorkRoot: workRoot, Machine: mach, Sources: sources, SourceDir: o.SourceDir}
 	if _, err := req.UseImage(ctx, builder.Config{Getenv: os.Getenv, Cache: o.Dirs.Cache,
-		Downloads: o.Dirs.Downloads(), Store: local, Log: o.Log}, false); err != nil {
-		return "", "", err
+		Downloads: o.Dirs.Downloads(), Store: local, Logger: o.Logger}, false); err != nil {
+		return Output{}, err
 	}
 	plan, err := translator.NewPlan(ctx, req)
 	if err != nil {
-		return "", "", err
+		return Output{}, err
 	}
 	if !plan.Ready() {
-		return "", "", &translator.PreflightError{Release: plan.Release, Target: plan.Target, Problems: plan.Preflight}
+		return Output{}, &translator.PreflightError{Release: plan.Release, Target: plan.Target, Problems: plan.Preflight}
 	}
 	if _, ok, err := local.Lookup(store.Key(plan.Key)); err == nil && !ok {
-		o.log("translate  %s for %s is not in the store: translating it now with RPython (about an hour on two cores; `pypyctl translate --target %s --release %s` does this step alone, --dry-run shows its plan)",
-			r.Name, t.Name, t.Name, r.Name)
+		o.log().Info(fmt.Sprintf("translate  %s for %s is not in the store: translating it now with RPython (about an hour on two cores; `pypyctl translate --target %s --release %s` does this step alone, --dry-run shows its plan)",
+			r.Name, t.Name, t.Name, r.Name))
 	}
 	tr, err := translator.Translate(ctx, plan, translator.Options{
 		Store: local, Sources: sources, Machine: mach, WorkRoot: workRoot,
-		LogDir: filepath.Join(o.Dirs.Cache, "logs"), Log: o.Log, ImageRoot: req.ImageRoot,
+		LogDir: filepath.Join(o.Dirs.Cache, "logs"), Logger: o.Logger, ImageRoot: req.ImageRoot,
 	})
 	if err != nil {
-		return "", "", err
+		return Output{}, err
 	}
-	rep.Stages = append(rep.Stages, Stage{Name: "translate", Key: tr.Key, Hit: tr.Hit, Seconds: tr.Seconds})
+	rep.Stages = append(rep.Stages, StageReport{Name: "translate", Key: tr.Key, Hit: tr.Hit, Seconds: tr.Seconds})
 	srcDir, _, err := sources.Fetch(ctx, &plan.Source)
 	if err != nil {
-		return "", "", err
+		return Output{}, err
 	}
 	if req.Image != nil {
 		// The post-translation stages run in the same image: the cffi
@@ -74,16 +74,24 @@ func (rep *Report) translatedStage(ctx context.Context, o *Options) (string, sto
 		// the bundled libraries are the ones it links.
 		bundle, err := portable.UpstreamBundle(srcDir)
 		if err != nil {
-			return "", "", fmt.Errorf("release %s: %w", r.Name, err)
+			return Output{}, fmt.Errorf("release %s: %w", r.Name, err)
 		}
 		rep.builder = &builderImage{Root: req.ImageRoot, Key: store.Key(req.Image.Key), Bundle: bundle}
 	}
-	key, err := store.NewKey("vm-translate", 1, map[string]any{"translation": tr.Key, "source": plan.Source.Digest})
-	if err != nil {
-		return "", "", err
-	}
-	dir, err := rep.stage(ctx, o, "vm", key, func(ctx context.Context, dir string) error {
-		return translator.ToVM(ctx, tr, srcDir, r, t, dir)
-	})
-	return dir, key, err
+	return rep.run(ctx, o, &vmTranslateStage{vmFor: vmFor{r, t}, translation: tr, source: srcDir, sourceDigest: plan.Source.Digest})
+}
+
+// vmTranslateStage lays a stored translation and its source out as the VM.
+type vmTranslateStage struct {
+	vmFor
+	translation          *translator.Report
+	source, sourceDigest string
+}
+
+func (s *vmTranslateStage) Key() (store.Key, error) {
+	return store.NewKey("vm-translate", translator.VMStageVersion, map[string]any{"translation": s.translation.Key, "source": s.sourceDigest})
+}
+
+func (s *vmTranslateStage) Run(ctx context.Context, dir string) error {
+	return translator.ToVM(ctx, s.translation, s.source, s.release, s.target, dir)
 }

@@ -1,11 +1,11 @@
-package build
+package pipeline
 
 import (
 	"context"
 	"fmt"
 	"path/filepath"
 
-	"github.com/pypyctl/pypyctl/internal/fsutil"
+	"github.com/pypyctl/pypyctl/internal/artifact"
 	"github.com/pypyctl/pypyctl/platforms"
 	"github.com/pypyctl/pypyctl/trust/keys"
 	"github.com/pypyctl/pypyctl/trust/provenance"
@@ -15,8 +15,8 @@ import (
 
 // SBOMName and ProvenanceName are the attestation files of one target,
 // named after its archives' common base (pypy3.9-v7.3.11-linux64.cdx.json).
-func SBOMName(base string) string       { return base + ".cdx.json" }
-func ProvenanceName(base string) string { return base + ".intoto.jsonl" }
+func SBOMName(base string) string       { return base + artifact.SBOMSuffix }
+func ProvenanceName(base string) string { return base + artifact.ProvenanceSuffix }
 
 // treeSBOM describes the assembled tree: its files, the VM's Debian
 // packages and ensurepip wheels, and which packages of the build host
@@ -31,21 +31,10 @@ func treeSBOM(ctx context.Context, o *Options, t *TreeResult) ([]byte, error) {
 	libs, err := sbom.ResolveSonames(ctx, tree.Sonames(), o.Target.DebianArch)
 	if err != nil {
 		// Not a Debian host: the libraries stay unresolved but listed.
-		o.log("sbom       cannot ask dpkg which packages provide the tree's libraries (%v); listing them unresolved", err)
+		o.log().Info("sbom       cannot ask dpkg which packages provide the tree's libraries; listing them unresolved", "err", err)
 		libs = nil
 	}
-	r := o.Release
-	sde := r.SourceDateEpoch
-	d := sbom.Description{
-		Release:         sbom.Release{Name: r.Name, PyPyVersion: r.PyPyVersion, PythonVersion: r.PythonVersion},
-		Target:          o.Target.Name,
-		Arch:            o.Target.DebianArch,
-		SourceDateEpoch: &sde,
-		PypyctlVersion:  o.Builder,
-		Libraries:       libs,
-	}
-	d.AddInputs(t.Inputs)
-	bom, err := sbom.Generate(tree, d)
+	bom, err := sbom.GenerateTarget(tree, o.Release, o.Target, o.Builder, libs, t.Inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -62,14 +51,14 @@ type ProvenanceOptions struct {
 	MatrixName, MatrixSHA256 string
 	Builder                  string
 	Inputs                   []vm.Input
-	Artifacts                []Artifact // the subjects: archives and SBOM
+	Artifacts                artifact.List // the subjects: archives and SBOM
 	Internal                 map[string]string
 }
 
 // WriteProvenance writes a signed SLSA provenance naming every artifact by
 // digest and every pinned input as a resolved dependency. Its times are
 // the release's SOURCE_DATE_EPOCH, so equal builds give equal statements.
-func WriteProvenance(ctx context.Context, p ProvenanceOptions) (Artifact, error) {
+func WriteProvenance(ctx context.Context, p ProvenanceOptions) (artifact.Artifact, error) {
 	var subjects []provenance.Artifact
 	for _, a := range p.Artifacts {
 		subjects = append(subjects, provenance.Artifact{Name: a.Name, SHA256: a.SHA256})
@@ -90,16 +79,21 @@ func WriteProvenance(ctx context.Context, p ProvenanceOptions) (Artifact, error)
 		PypyctlVersion: p.Builder, SourceDateEpoch: &sde,
 	})
 	if err != nil {
-		return Artifact{}, err
+		return artifact.Artifact{}, err
 	}
 	if err := provenance.WriteFile(ctx, p.Path, p.Signer, st); err != nil {
-		return Artifact{}, fmt.Errorf("provenance: %w", err)
+		return artifact.Artifact{}, fmt.Errorf("provenance: %w", err)
 	}
-	return Describe(p.Path, "provenance")
+	a, err := artifact.Describe(p.Path, artifact.KindProvenance)
+	if err != nil {
+		return artifact.Artifact{}, err
+	}
+	a.Target = p.Target.Name
+	return a, nil
 }
 
 // writeProvenance is WriteProvenance for this build's output directory.
-func writeProvenance(ctx context.Context, o *Options, t *TreeResult, arts []Artifact) (Artifact, error) {
+func writeProvenance(ctx context.Context, o *Options, t *TreeResult, arts artifact.List) (artifact.Artifact, error) {
 	internal := map[string]string{"vm": o.Release.VM}
 	if o.VMArchive != "" {
 		internal["vm"] = "archive"
@@ -112,13 +106,4 @@ func writeProvenance(ctx context.Context, o *Options, t *TreeResult, arts []Arti
 		Release: o.Release, Target: o.Target, MatrixName: o.MatrixName, MatrixSHA256: o.MatrixSHA256,
 		Builder: o.Builder, Inputs: t.Inputs, Artifacts: arts, Internal: internal,
 	})
-}
-
-// Describe hashes a file written to an output directory as an Artifact.
-func Describe(p, kind string) (Artifact, error) {
-	sum, size, err := fsutil.SHA256File(p)
-	if err != nil {
-		return Artifact{}, err
-	}
-	return Artifact{Name: filepath.Base(p), Path: p, Kind: kind, Size: size, SHA256: sum}, nil
 }
