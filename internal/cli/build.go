@@ -93,7 +93,12 @@ in .debug files with gnu-debuglinks.`,
 				for _, art := range rep.Artifacts.OfKind(artifact.KindArchive) {
 					if strings.HasPrefix(art.Format, "tar") {
 						base := strings.TrimSuffix(art.Name, "."+art.Format)
-						fmt.Fprintf(w, "run it:\n  tar xf %s && ./%s/bin/pypy3 -c 'import sys; print(sys.version)'\n", art.Path, base)
+						// A 2.7 tree's interpreter is bin/pypy (package.py's name).
+						exe := "pypy3"
+						if r.Major() == "2" {
+							exe = "pypy"
+						}
+						fmt.Fprintf(w, "run it:\n  tar xf %s && ./%s/bin/%s -c 'import sys; print(sys.version)'\n", art.Path, base, exe)
 						break
 					}
 				}
