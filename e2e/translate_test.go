@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -85,6 +86,7 @@ func translateSmall(t *testing.T, target string) *smallTranslation {
 			Seconds float64  `json:"seconds"`
 			RPython *float64 `json:"rpython_seconds"`
 			PeakRSS float64  `json:"peak_rss_mb"`
+			CPU     float64  `json:"cpu_seconds"`
 		} `json:"phases"`
 		Seconds float64 `json:"seconds"`
 		Plan    struct {
@@ -112,6 +114,12 @@ func translateSmall(t *testing.T, target string) *smallTranslation {
 		seen[ph.Name] = true
 		if ph.Name == "annotate" && (ph.RPython == nil || *ph.RPython <= 0 || ph.PeakRSS <= 0) {
 			t.Errorf("annotate phase lacks RPython's timing or a memory sample: %+v", ph)
+		}
+		// The annotator is one busy process for tens of seconds: it used
+		// CPU, and no more than the machine's cores could give it (plus a
+		// sample's slack at each edge).
+		if ph.Name == "annotate" && (ph.CPU <= 0 || ph.CPU > ph.Seconds*float64(runtime.NumCPU())+2) {
+			t.Errorf("annotate phase's CPU time %.2f s is not within (0, %.0f s × %d CPUs]: %+v", ph.CPU, ph.Seconds, runtime.NumCPU(), ph)
 		}
 	}
 	for _, want := range []string{"annotate", "rtype_lltype", "database_c", "source_c", "compile_c"} {

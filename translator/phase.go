@@ -3,6 +3,7 @@ package translator
 import (
 	"bytes"
 	"io"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,6 +24,16 @@ type Phase struct {
 	// PeakRSSMB is the most resident memory RPython and the programs it
 	// started held together during the phase (sampled once a second).
 	PeakRSSMB float64 `json:"peak_rss_mb,omitempty"`
+	// CPUSeconds is the user+system CPU time RPython and the programs it
+	// started used during the phase (sampled once a second, so each
+	// phase's edge may shift by up to a second's worth).
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+}
+
+// groupSample is one measurement of the translation's process group.
+type groupSample struct {
+	RSS        uint64  // resident bytes now
+	CPUSeconds float64 // user+system CPU time used so far
 }
 
 // taskForTitle maps the titles rpython/translator/driver.py gives its
@@ -72,6 +83,7 @@ type phaseLog struct {
 	phases  []Phase
 	started time.Time // of the current phase
 	tail    []string
+	cpu     float64 // the group's CPU time at the last sample
 }
 
 const tailLines = 15
@@ -136,16 +148,25 @@ func (l *phaseLog) line(s string) {
 	}
 }
 
-// observeRSS records one memory sample against the current phase.
-func (l *phaseLog) observeRSS(bytes uint64) {
+// observe records one sample of the process group against the current
+// phase: its memory towards the phase's peak, the CPU time used since the
+// previous sample towards the phase's CPU time.
+func (l *phaseLog) observe(g groupSample) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// A child reaped between two /proc reads can be missed once; its time
+	// shows up in its parent's at the next sample, so count only growth.
+	delta := g.CPUSeconds - l.cpu
+	l.cpu = max(l.cpu, g.CPUSeconds)
 	if len(l.phases) == 0 {
 		return
 	}
-	mb := float64(bytes>>10) / 1024
-	if p := &l.phases[len(l.phases)-1]; mb > p.PeakRSSMB {
+	p := &l.phases[len(l.phases)-1]
+	if mb := float64(g.RSS>>10) / 1024; mb > p.PeakRSSMB {
 		p.PeakRSSMB = float64(int(mb*10)) / 10
+	}
+	if delta > 0 {
+		p.CPUSeconds = math.Round((p.CPUSeconds+delta)*100) / 100
 	}
 }
 

@@ -2,6 +2,8 @@ package translator
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -109,5 +111,47 @@ func TestPhaseLogGCTransformOnlyInDatabase(t *testing.T) {
 	pl.Write([]byte("[translation:info] RTyping...\n[gctransform:info] early line\n"))
 	if got := pl.finish(); len(got) != 1 || got[0].Name != "rtype_lltype" {
 		t.Fatalf("phases %+v", got)
+	}
+}
+
+// TestPhaseLogObserve feeds process-group samples between phase lines:
+// memory keeps each phase's peak, CPU time goes to the phase that was
+// current when it was used, and a sample that missed a just-reaped child
+// (a lower total) takes nothing away.
+func TestPhaseLogObserve(t *testing.T) {
+	const mb = 1 << 20
+	pl := newPhaseLog(io.Discard, time.Now, nil)
+	steps := []struct {
+		line string // a log line first, if any
+		rss  uint64
+		cpu  float64
+	}{
+		{"", 100 * mb, 0.5}, // loading the target: no phase yet, not counted
+		{"[translation:info] Annotating&simplifying...", 300 * mb, 2.5},
+		{"", 200 * mb, 4.0},
+		{"", 250 * mb, 3.9}, // a child missed: no negative time
+		{"[translation:info] RTyping...", 400 * mb, 4.5},
+		{"", 500 * mb, 6.0},
+	}
+	for _, s := range steps {
+		if s.line != "" {
+			fmt.Fprintln(pl, s.line)
+		}
+		pl.observe(groupSample{RSS: s.rss, CPUSeconds: s.cpu})
+	}
+	got := pl.finish()
+	want := []struct {
+		name string
+		peak float64
+		cpu  float64
+	}{{"annotate", 300, 3.5}, {"rtype_lltype", 500, 2}}
+	if len(got) != len(want) {
+		t.Fatalf("phases %+v", got)
+	}
+	for i, w := range want {
+		if got[i].Name != w.name || got[i].PeakRSSMB != w.peak || got[i].CPUSeconds != w.cpu {
+			t.Errorf("phase %d: %s peak %v MB cpu %v s, want %s %v MB %v s",
+				i, got[i].Name, got[i].PeakRSSMB, got[i].CPUSeconds, w.name, w.peak, w.cpu)
+		}
 	}
 }

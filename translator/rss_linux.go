@@ -8,22 +8,32 @@ import (
 	"strings"
 )
 
-// childGroupRSS is the resident memory, in bytes, of every process in the
-// process groups led by this process's direct children: a translation
-// runs as such a group (runGroup), so this is RPython plus the compilers
-// it started. /proc is read directly; a process that ends mid-scan is
-// skipped.
-func childGroupRSS() (uint64, bool) {
+// userHZ is the unit of the CPU times in /proc/PID/stat: the kernel
+// reports them in USER_HZ, fixed at 100 on every architecture pypyctl
+// builds for (Go has no sysconf without cgo to ask).
+const userHZ = 100
+
+// childGroupSample measures every process in the process groups led by
+// this process's direct children: a translation runs as such a group
+// (runGroup), so this is RPython plus the compilers it started. /proc is
+// read directly; a process that ends mid-scan is skipped.
+//
+// CPU counts each live process's own time plus what its reaped children
+// used: gcc's time reaches make's, make's reaches RPython's, all inside
+// the group, so the sum only grows (bwrap's pid namespace keeps the total
+// from reaching pypyctl's own rusage, hence the sampling).
+func childGroupSample() (groupSample, bool) {
 	self := os.Getpid()
 	type proc struct {
-		ppid, pgid, pid int
-		rss             uint64
+		pgid  int
+		rss   uint64
+		ticks uint64
 	}
 	var procs []proc
 	leaders := map[int]bool{}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, false
+		return groupSample{}, false
 	}
 	page := uint64(os.Getpagesize())
 	for _, e := range entries {
@@ -42,26 +52,35 @@ func childGroupRSS() (uint64, bool) {
 			continue
 		}
 		f := strings.Fields(string(b[i+1:]))
-		// f[0]=state f[1]=ppid f[2]=pgrp … f[21]=rss (pages)
+		// f[0]=state f[1]=ppid f[2]=pgrp f[11]=utime f[12]=stime
+		// f[13]=cutime f[14]=cstime … f[21]=rss (pages)
 		if len(f) < 22 {
 			continue
 		}
 		ppid, _ := strconv.Atoi(f[1])
 		pgid, _ := strconv.Atoi(f[2])
 		rss, _ := strconv.ParseUint(f[21], 10, 64)
-		procs = append(procs, proc{ppid, pgid, pid, rss * page})
+		var ticks uint64
+		for _, s := range f[11:15] {
+			n, _ := strconv.ParseUint(s, 10, 64)
+			ticks += n
+		}
+		procs = append(procs, proc{pgid, rss * page, ticks})
 		if ppid == self && pgid == pid {
 			leaders[pid] = true
 		}
 	}
 	if len(leaders) == 0 {
-		return 0, false
+		return groupSample{}, false
 	}
-	var total uint64
+	var s groupSample
+	var ticks uint64
 	for _, p := range procs {
 		if leaders[p.pgid] {
-			total += p.rss
+			s.RSS += p.rss
+			ticks += p.ticks
 		}
 	}
-	return total, true
+	s.CPUSeconds = float64(ticks) / userHZ
+	return s, true
 }

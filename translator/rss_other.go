@@ -2,5 +2,6 @@
 
 package translator
 
-// childGroupRSS is not measured off Linux: reports leave peak RSS out.
-func childGroupRSS() (uint64, bool) { return 0, false }
+// childGroupSample is not measured off Linux: reports leave peak RSS and
+// CPU time out.
+func childGroupSample() (groupSample, bool) { return groupSample{}, false }

@@ -260,7 +260,7 @@ func runTranslation(ctx context.Context, p *Plan, o Options, srcDir string, file
 	fmt.Fprintf(pl, "# pypyctl: %s for %s, key %s\n# pypyctl: in %s\n# pypyctl: %s\n",
 		p.Release, p.Target, p.Key, filepath.Join(src, p.Dir), strings.Join(argv, " "))
 	start := o.Now()
-	stopSampling := sampleRSS(pl)
+	stopSampling := sampleGroup(pl)
 	runErr := runGroup(ctx, argv, filepath.Join(src, filepath.FromSlash(p.Dir)), p.runEnv(inWork, o.Machine.Getenv), pl, o.KillGrace)
 	stopSampling()
 	phases := pl.finish()
@@ -380,9 +380,9 @@ func writeJSON(path string, v any) error {
 
 func (o Options) log() *slog.Logger { return logging.OrDiscard(o.Logger) }
 
-// sampleRSS feeds the translation's memory use to the phase log once a
-// second until the returned function is called.
-func sampleRSS(pl *phaseLog) (stop func()) {
+// sampleGroup feeds the translation's memory and CPU use to the phase
+// log once a second until the returned function is called.
+func sampleGroup(pl *phaseLog) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -394,8 +394,8 @@ func sampleRSS(pl *phaseLog) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				if rss, ok := childGroupRSS(); ok {
-					pl.observeRSS(rss)
+				if g, ok := childGroupSample(); ok {
+					pl.observe(g)
 				}
 			}
 		}

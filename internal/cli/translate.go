@@ -240,11 +240,14 @@ func printTranslateReport(w io.Writer, rep *translator.Report) {
 	tw.Flush()
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, ph := range rep.Phases {
-		if ph.PeakRSSMB > 0 {
-			fmt.Fprintf(tw, "  phase %s\t%.1f s\tpeak RSS %.0f MB\n", ph.Name, ph.Seconds, ph.PeakRSSMB)
-			continue
+		line := fmt.Sprintf("  phase %s\t%.1f s", ph.Name, ph.Seconds)
+		if ph.CPUSeconds > 0 {
+			line += fmt.Sprintf("\tCPU %.1f s", ph.CPUSeconds)
 		}
-		fmt.Fprintf(tw, "  phase %s\t%.1f s\n", ph.Name, ph.Seconds)
+		if ph.PeakRSSMB > 0 {
+			line += fmt.Sprintf("\tpeak RSS %.0f MB", ph.PeakRSSMB)
+		}
+		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "stored in %s\nlog: %s\n", rep.Dir, rep.Log)

@@ -172,15 +172,15 @@ func TestTranslateWithTheDouble(t *testing.T) {
 	}
 }
 
-// Phases are aligned by a tabwriter; a phase with a memory sample has a
-// peak RSS column, one without has none.
+// Phases are aligned by a tabwriter; a phase with samples has CPU and
+// peak RSS columns, one without has none.
 func TestPrintTranslateReportPhases(t *testing.T) {
 	rep := &translator.Report{
 		Plan: &translator.Plan{Release: "pypy3.11-v7.3.20", Target: "linux-amd64"},
 		Key:  strings.Repeat("ab", 32), Dir: "/store/x", Log: "/store/x/log",
 		Phases: []translator.Phase{
-			{Name: "annotate", Seconds: 812.25, PeakRSSMB: 2950.4},
-			{Name: "rtype_lltype", Seconds: 95, PeakRSSMB: 3100},
+			{Name: "annotate", Seconds: 812.25, PeakRSSMB: 2950.4, CPUSeconds: 806.02},
+			{Name: "rtype_lltype", Seconds: 95, PeakRSSMB: 3100, CPUSeconds: 94.5},
 			{Name: "compile_c", Seconds: 4.5},
 		},
 	}
@@ -193,8 +193,8 @@ func TestPrintTranslateReportPhases(t *testing.T) {
 		}
 	}
 	want := []string{
-		"  phase annotate      812.2 s  peak RSS 2950 MB",
-		"  phase rtype_lltype  95.0 s   peak RSS 3100 MB",
+		"  phase annotate      812.2 s  CPU 806.0 s  peak RSS 2950 MB",
+		"  phase rtype_lltype  95.0 s   CPU 94.5 s   peak RSS 3100 MB",
 		"  phase compile_c     4.5 s",
 	}
 	if strings.Join(phases, "\n") != strings.Join(want, "\n") {

@@ -2,7 +2,7 @@
 # Runs one cold `pypyctl translate` and prints what docs/benchmarks.md
 # quotes: wall time, CPU time (user + sys of every process of the run,
 # RPython and the compilers it starts included) and, from pypyctl's --json
-# report, each phase's wall time, RPython's own timing and peak RSS.
+# report, each phase's wall time, RPython's own timing, CPU time and peak RSS.
 #
 # Usage: scripts/bench/translate.sh [--release R] [--target T] [--store DIR]
 #            [--builder B] [--image-store DIR] [--rpython-target FILE] [-- TRANSLATE-ARGS…]
@@ -125,10 +125,10 @@ def min: . / 60 | . * 10 | round / 10;
 "  run: \(if ($p.wrapper | length) > 0 then $p.wrapper[0] + " … -- " else "" end)\($p.command | join(" "))",
 "  \($date), pypyctl \($rev), \($cpus) CPUs, load \($ls) at start, \($le) at end",
 "",
-"| phase | wall s | RPython s | peak RSS MB |",
-"|---|---|---|---|",
-(.phases[] | "| \(.name) | \(.seconds * 10 | round / 10) | \(.rpython_seconds // "–") | \(.peak_rss_mb // 0 | if . > 0 then round else "–" end) |"),
-"| **total** | **\(.seconds * 10 | round / 10) (\(.seconds | min) min)** | | **\([.phases[].peak_rss_mb // 0] | max | round)** |",
+"| phase | wall s | RPython s | CPU s | peak RSS MB |",
+"|---|---|---|---|---|",
+(.phases[] | "| \(.name) | \(.seconds * 10 | round / 10) | \(.rpython_seconds // "–") | \(.cpu_seconds // 0 | if . > 0 then . * 10 | round / 10 else "–" end) | \(.peak_rss_mb // 0 | if . > 0 then round else "–" end) |"),
+"| **total** | **\(.seconds * 10 | round / 10) (\(.seconds | min) min)** | | **\([.phases[].cpu_seconds // 0] | add | . * 10 | round / 10)** | **\([.phases[].peak_rss_mb // 0] | max | round)** |",
 "",
 "wall (whole command, source fetch included): \($wall | tonumber | . * 10 | round / 10) s (\($wall | tonumber | min) min)",
 "CPU: \($cpu)",
