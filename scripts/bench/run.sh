@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 for s in scripts/bench/*.sh; do
   case $(basename "$s") in
     run.sh) continue ;;
-    # A cold PyPy translation takes 40-75 minutes here: run it by hand.
+    # A cold PyPy translation takes 28-75 minutes here: run it by hand.
     translate.sh) echo "== $s: not run (a full translation; see docs/benchmarks.md)"; continue ;;
   esac
   echo "== $s"

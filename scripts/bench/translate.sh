@@ -6,7 +6,7 @@
 #
 # Usage: scripts/bench/translate.sh [--release R] [--target T] [--store DIR]
 #            [--builder B] [--image-store DIR] [--rpython-target FILE] [-- TRANSLATE-ARGS…]
-#   --release         default pypy3.11-v7.3.20 (a full translation: 40-75 min on 2 cores)
+#   --release         default pypy3.11-v7.3.20 (a full translation: 28-75 min on 2 cores)
 #   --target          default linux-amd64
 #   --store           where the translation goes; must not hold it already (a store
 #                     hit runs nothing); default a new directory, kept and printed
